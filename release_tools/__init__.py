@@ -1,0 +1,3 @@
+"""release-tools: GitLab release automation as invoke tasks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,263 @@
+"""GitLab version numbers: parsing, names derived from them, and ordering.
+
+`Version` is the value every task starts from (`11.1.0`, `11.1.0-rc2`, `11.1.3-ee`).
+`OmnibusVersion` is the package form (`11.1.0+rc2.ee.0`). Both are pure values: no I/O.
+
+Differences from the Ruby original, on purpose (each has a test):
+- ordering is a total order on (major, minor, patch, rc) with the final release above
+  its RCs; the original subtracted RC numbers across patches and ranked
+  `1.2.4-rc1` equal to `1.2.3-rc1`;
+- equality and hashing agree: both ignore the edition, so `1.2.3 == 1.2.3-ee` as before
+  and the two also hash alike;
+- `X.Y-ee` keeps its edition (`X.Y.0-ee`); the original dropped it;
+- a bare `-rc` without a number is rejected; the original read it as `rc0`, which no
+  GitLab release ever was;
+- comparing with a non-Version is a `TypeError` for ordering and `False` for `==`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidVersionError
+
+FORMAT_HELP = "Version number must be in the following format: X.Y.Z-rc1 or X.Y.Z"
+
+_VERSION = re.compile(
+    r"""
+    (?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)(?:\.(?P<patch>0|[1-9]\d*))?
+    (?:-rc(?P<rc>\d*))?
+    (?P<ee>-ee)?
+    """,
+    re.VERBOSE,
+)
+
+_OMNIBUS = re.compile(
+    r"""
+    (?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)(?:\.(?P<patch>0|[1-9]\d*))?
+    \+(?:rc(?P<rc>[1-9]\d*)\.)?
+    (?P<edition>ce|ee)
+    (?:\.(?P<build>\d+))?
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Version:
+    """A GitLab release: `MAJOR.MINOR.PATCH[-rcN][-ee]`."""
+
+    major: int
+    minor: int
+    patch: int = 0
+    rc: int | None = None
+    ee: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        """Parse `X.Y`, `X.Y.Z`, `X.Y.Z-rcN` with an optional `-ee` suffix.
+
+        Raises InvalidVersionError (whose message says the expected format).
+        """
+        raw = (text or "").strip()
+        match = _VERSION.fullmatch(raw)
+        if not match:
+            raise InvalidVersionError(f"{FORMAT_HELP} (got {text!r})")
+        if match["rc"] == "":
+            raise InvalidVersionError(f"{FORMAT_HELP} (got {text!r}: the RC needs a number, e.g. -rc1)")
+        return cls(
+            major=int(match["major"]),
+            minor=int(match["minor"]),
+            patch=int(match["patch"] or 0),
+            rc=int(match["rc"]) if match["rc"] is not None else None,
+            ee=match["ee"] is not None,
+        )
+
+    @classmethod
+    def is_valid(cls, text: str) -> bool:
+        try:
+            cls.parse(text)
+        except InvalidVersionError:
+            return False
+        return True
+
+    # -- text forms -------------------------------------------------------------
+
+    def __str__(self) -> str:
+        text = f"{self.major}.{self.minor}.{self.patch}"
+        if self.rc is not None:
+            text += f"-rc{self.rc}"
+        if self.ee:
+            text += "-ee"
+        return text
+
+    def __repr__(self) -> str:
+        return f"Version({str(self)!r})"
+
+    # -- predicates -------------------------------------------------------------
+
+    @property
+    def is_rc(self) -> bool:
+        return self.rc is not None
+
+    @property
+    def is_monthly(self) -> bool:
+        """`X.Y.0` and not an RC (an EE `X.Y.0-ee` counts)."""
+        return self.patch == 0 and not self.is_rc
+
+    @property
+    def is_patch(self) -> bool:
+        return self.patch > 0
+
+    @property
+    def is_release(self) -> bool:
+        """A final CE release: neither an RC nor EE (the original's `release?`)."""
+        return not self.is_rc and not self.ee
+
+    # -- derived versions -------------------------------------------------------
+
+    def to_ce(self) -> Version:
+        return Version(self.major, self.minor, self.patch, self.rc, ee=False)
+
+    def to_ee(self) -> Version:
+        return Version(self.major, self.minor, self.patch, self.rc, ee=True)
+
+    def with_edition(self, ee: bool) -> Version:
+        return self.to_ee() if ee else self.to_ce()
+
+    def to_patch(self) -> Version:
+        """`1.23.4-rc1-ee` -> `1.23.4`: the final CE release of this line."""
+        return Version(self.major, self.minor, self.patch)
+
+    def to_rc(self, number: int = 1) -> Version:
+        return Version(self.major, self.minor, self.patch, number, self.ee)
+
+    def next_minor(self) -> Version:
+        return Version(self.major, self.minor + 1, 0)
+
+    def next_patch(self) -> Version:
+        """`1.2.3` -> `1.2.4`, keeping `-ee`; `1.2.3-rc1` -> `1.2.4` as in the original."""
+        return Version(self.major, self.minor, self.patch + 1, ee=self.ee)
+
+    def previous_patch(self) -> Version | None:
+        """`1.2.3` -> `1.2.2` (keeping `-ee`); None for `X.Y.0`."""
+        if self.patch == 0:
+            return None
+        return Version(self.major, self.minor, self.patch - 1, ee=self.ee)
+
+    # -- names derived from the version -----------------------------------------
+
+    @property
+    def minor_name(self) -> str:
+        """`8.3`: the milestone title and the `Pick into` label's number."""
+        return f"{self.major}.{self.minor}"
+
+    to_minor = minor_name
+    milestone_name = minor_name
+
+    def stable_branch(self, ee: bool = False) -> str:
+        """`1-23-stable`, or `1-23-stable-ee` for EE."""
+        suffix = "-ee" if ee or self.ee else ""
+        return f"{self.major}-{self.minor}-stable{suffix}"
+
+    def tag(self, ee: bool = False) -> str:
+        """`v1.2.3-rc1`, or `v1.2.3-rc1-ee` for EE."""
+        return "v" + str(self.to_ee() if ee else self)
+
+    def previous_tag(self, ee: bool = False) -> str | None:
+        """Tag of the previous patch release; None for `X.Y.0` and RCs."""
+        previous = self.previous_patch()
+        if previous is None or self.is_rc:
+            return None
+        return previous.tag(ee=ee)
+
+    def to_omnibus(self, ee: bool = False) -> OmnibusVersion:
+        """The omnibus package version; the edition comes only from the argument."""
+        return OmnibusVersion(self.to_ce(), "ee" if ee else "ce")
+
+    def to_docker(self, ee: bool = False) -> str:
+        """`1.23.4-rc1.ce.0`: the omnibus form with `+` turned into `-`."""
+        return self.to_omnibus(ee=ee).docker
+
+    # -- ordering ---------------------------------------------------------------
+
+    @property
+    def _key(self) -> tuple[int, int, int, float]:
+        # A final release sorts above all of its RCs.
+        return (self.major, self.minor, self.patch, float("inf") if self.rc is None else self.rc)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __lt__(self, other: Version) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key < other._key
+
+    def __le__(self, other: Version) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key <= other._key
+
+    def __gt__(self, other: Version) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key > other._key
+
+    def __ge__(self, other: Version) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key >= other._key
+
+
+@dataclass(frozen=True)
+class OmnibusVersion:
+    """An omnibus-gitlab package version: `X.Y.Z+[rcN.]<ce|ee>.0`."""
+
+    version: Version  # always the CE form
+    edition: str  # "ce" or "ee"
+
+    @classmethod
+    def parse(cls, text: str) -> OmnibusVersion:
+        """Parse `11.1.0+rc2.ee.0` (the trailing build number may be left out).
+
+        Raises InvalidVersionError.
+        """
+        match = _OMNIBUS.fullmatch((text or "").strip())
+        if not match:
+            raise InvalidVersionError(
+                f"Omnibus version must be in the following format: X.Y.Z+rcN.ee.0 or X.Y.Z+ce.0 (got {text!r})"
+            )
+        version = Version(
+            int(match["major"]),
+            int(match["minor"]),
+            int(match["patch"] or 0),
+            int(match["rc"]) if match["rc"] else None,
+        )
+        return cls(version, match["edition"])
+
+    @property
+    def ee(self) -> bool:
+        return self.edition == "ee"
+
+    @property
+    def tag(self) -> str:
+        """`1.2.0+rc2.ee.0`: omnibus tags carry no `v`."""
+        rc = f"rc{self.version.rc}." if self.version.is_rc else ""
+        return f"{self.version.to_patch()}+{rc}{self.edition}.0"
+
+    @property
+    def docker(self) -> str:
+        return self.tag.replace("+", "-")
+
+    def stable_branch(self) -> str:
+        return self.version.stable_branch(ee=self.ee)
+
+    def __str__(self) -> str:
+        return self.tag
