@@ -1,0 +1,306 @@
+"""Settings: the shipped defaults, invoke's configuration layers, tokens and legacy switches.
+
+Every deployment-specific value lives under one `release_tools` key of invoke's
+configuration. The shipped defaults below describe GitLab's own release setup; override
+them the invoke way (`invoke -f FILE`, `~/.invoke.yaml`, the project `invoke.yaml`, or
+`INVOKE_RELEASE_TOOLS_<PATH>` variables, e.g. `INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL`).
+
+Tokens are never configuration: they come from the environment or a `.env` file only.
+This is the only module that reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError, MissingTokenError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The shipped defaults; `tasks.py` installs them with `ns.configure({"release_tools": DEFAULTS})`.
+#: Every key is present, because invoke maps `INVOKE_RELEASE_TOOLS_*` only onto existing keys.
+DEFAULTS: dict[str, Any] = {
+    # Dry run: print what would happen, make no mutating request and no push (`TEST`).
+    "dry_run": False,
+    # Security release: use only the `dev` remotes (`SECURITY`).
+    "security": False,
+    "instances": {
+        "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN"},
+        "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN"},
+    },
+    # Seconds before an API request is abandoned (transient errors are retried).
+    "api": {"timeout": 30},
+    # Remotes are listed in order; the first one is canonical (clones come from it).
+    "projects": {
+        "ce": {
+            "path": "gitlab-org/gitlab-ce",
+            "dev_path": "gitlab/gitlabhq",
+            "remotes": {
+                "dev": "git@dev.gitlab.org:gitlab/gitlabhq.git",
+                "gitlab": "git@gitlab.com:gitlab-org/gitlab-ce.git",
+            },
+        },
+        "ee": {
+            "path": "gitlab-org/gitlab-ee",
+            "dev_path": "gitlab/gitlab-ee",
+            "remotes": {
+                "dev": "git@dev.gitlab.org:gitlab/gitlab-ee.git",
+                "gitlab": "git@gitlab.com:gitlab-org/gitlab-ee.git",
+            },
+        },
+        "omnibus": {
+            "path": "gitlab-org/omnibus-gitlab",
+            "dev_path": "gitlab/omnibus-gitlab",
+            "remotes": {
+                "dev": "git@dev.gitlab.org:gitlab/omnibus-gitlab.git",
+                "gitlab": "git@gitlab.com:gitlab-org/omnibus-gitlab.git",
+            },
+        },
+        "helm": {
+            "path": "charts/gitlab",
+            "dev_path": "",
+            "remotes": {"gitlab": "git@gitlab.com:charts/gitlab.git"},
+        },
+        "release_tasks": {
+            "path": "gitlab-org/release/tasks",
+            "dev_path": "",
+            "remotes": {"gitlab": "git@gitlab.com:gitlab-org/release/tasks.git"},
+        },
+    },
+    # Milestones `X.Y` are looked up in the project first, then in this group.
+    "milestone_group": "gitlab-org",
+    "labels": {
+        "release": "Release",
+        "security": "security",
+        "qa": "QA task",
+        "upstream_merge": "CE upstream",
+    },
+    "slack": {"tag_url": "", "upstream_merge_url": ""},
+    "release_managers_file": "config/release_managers.yml",
+    # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
+    "env_file": ".env",
+    # Empty: the `templates/` folder of this checkout.
+    "templates_dir": "",
+}
+
+#: Secrets read from the environment or the env file, never from configuration files.
+SECRET_VARIABLES = ("GITLAB_API_PRIVATE_TOKEN", "DEV_API_PRIVATE_TOKEN", "SLACK_TAG_URL", "SLACK_UPSTREAM_MERGE_URL")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One GitLab instance: `production` (gitlab.com) or `dev` (dev.gitlab.org)."""
+
+    name: str
+    url: str
+    token_variable: str
+
+    @property
+    def host(self) -> str:
+        """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`."""
+        return urlsplit(self.url).netloc or self.url
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project the release touches: its API paths and git remotes."""
+
+    key: str
+    path: str
+    dev_path: str
+    remotes: tuple[tuple[str, str], ...]
+
+    def remotes_for(self, security: bool) -> tuple[tuple[str, str], ...]:
+        """Security releases use only the `dev` remote."""
+        if security:
+            return tuple((name, url) for name, url in self.remotes if name == "dev")
+        return self.remotes
+
+
+def _is_set(value: str | None) -> bool:
+    """The original's test for TEST, SECURITY, FORCE, NO_MENTION: any non-blank value."""
+    return bool(value and value.strip())
+
+
+def _is_false(value: str | None) -> bool:
+    """The original's skip switches: `CE=false`, `EE=false`, `OG=false`."""
+    return (value or "").strip().lower() == "false"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service needs to know about the deployment and this run."""
+
+    instances: Mapping[str, Instance]
+    projects: Mapping[str, Project]
+    milestone_group: str
+    labels: Mapping[str, str]
+    release_managers_file: Path
+    templates_dir: Path
+    api_timeout: float = 30
+    dry_run: bool = False
+    security: bool = False
+    skip: frozenset[str] = frozenset()
+    force: bool = False
+    no_mention: bool = False
+    _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def from_invoke(cls, context: Any, **flags: Any) -> Settings:
+        """Build settings from an invoke Context plus the task's own flags."""
+        return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        tree: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        *,
+        dry_run: bool = False,
+        security: bool = False,
+        skip: tuple[str, ...] = (),
+        force: bool = False,
+        no_mention: bool = False,
+    ) -> Settings:
+        """Build settings from a `release_tools` tree (defaults filled in) and an environment.
+
+        The original's switches keep working: `TEST`, `SECURITY`, `FORCE`, `NO_MENTION`
+        (any non-blank value) and `CE=false`, `EE=false`, `OG=false`.
+        Raises ConfigurationError for a malformed tree.
+        """
+        environ = dict(os.environ if environ is None else environ)
+        merged = _merge(DEFAULTS, tree)
+        try:
+            instances = {
+                name: Instance(name, str(value["url"]).rstrip("/"), str(value["token_variable"]))
+                for name, value in merged["instances"].items()
+            }
+            projects = {
+                key: Project(
+                    key,
+                    str(value["path"]),
+                    str(value.get("dev_path") or ""),
+                    # An empty URL removes a shipped remote (invoke merges mappings key by key).
+                    tuple((str(name), str(url)) for name, url in (value.get("remotes") or {}).items() if url),
+                )
+                for key, value in merged["projects"].items()
+            }
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
+        for required in ("production", "dev"):
+            if required not in instances:
+                raise ConfigurationError(f"release_tools.instances.{required} is missing from the configuration")
+
+        skipped = set(skip)
+        for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
+            if _is_false(environ.get(variable)):
+                skipped.add(key)
+
+        templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
+        secrets = _read_secrets(
+            environ,
+            Path(merged["env_file"]) if merged["env_file"] else None,
+            {instance.token_variable for instance in instances.values()},
+        )
+        slack = merged["slack"]
+        if slack.get("tag_url"):
+            secrets.setdefault("SLACK_TAG_URL", slack["tag_url"])
+        if slack.get("upstream_merge_url"):
+            secrets.setdefault("SLACK_UPSTREAM_MERGE_URL", slack["upstream_merge_url"])
+
+        from .console import register_secret
+
+        for value in secrets.values():
+            register_secret(value)
+
+        return cls(
+            instances=instances,
+            projects=projects,
+            milestone_group=str(merged["milestone_group"]),
+            labels=dict(merged["labels"]),
+            release_managers_file=Path(merged["release_managers_file"]),
+            templates_dir=templates_dir,
+            api_timeout=float(merged["api"]["timeout"]),
+            dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
+            security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),
+            skip=frozenset(skipped),
+            force=bool(force or _is_set(environ.get("FORCE"))),
+            no_mention=bool(no_mention or _is_set(environ.get("NO_MENTION"))),
+            _secrets=secrets,
+        )
+
+    # -- accessors ------------------------------------------------------------------
+
+    def project(self, key: str) -> Project:
+        try:
+            return self.projects[key]
+        except KeyError:
+            raise ConfigurationError(f"release_tools.projects.{key} is missing from the configuration") from None
+
+    def instance(self, name: str) -> Instance:
+        try:
+            return self.instances[name]
+        except KeyError:
+            raise ConfigurationError(f"release_tools.instances.{name} is missing from the configuration") from None
+
+    def token(self, instance: str) -> str:
+        """The API token for `instance`; raises MissingTokenError naming the variable."""
+        variable = self.instance(instance).token_variable
+        token = self._secrets.get(variable, "")
+        if not token:
+            raise MissingTokenError(
+                f"{variable} is not set: export it or put it in the .env file "
+                f"(needed to talk to {self.instance(instance).host})"
+            )
+        return token
+
+    def secret(self, variable: str) -> str:
+        """A webhook URL or token by variable name, or "" when unset."""
+        return self._secrets.get(variable, "")
+
+    def with_changes(self, **changes: Any) -> Settings:
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` onto `defaults` (invoke's own DataProxy objects included)."""
+    result: dict[str, Any] = {}
+    keys = list(defaults) + [key for key in override if key not in defaults]
+    for key in keys:
+        if key in override:
+            value = override[key]
+            if isinstance(defaults.get(key), Mapping) and isinstance(value, Mapping):
+                result[key] = _merge(defaults[key], value)
+            elif isinstance(value, Mapping):
+                result[key] = {k: v for k, v in value.items()}
+            else:
+                result[key] = value
+        else:
+            value = defaults[key]
+            result[key] = _merge(value, {}) if isinstance(value, Mapping) else value
+    return result
+
+
+def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_variables: set[str]) -> dict[str, str]:
+    """Token variables from the environment, falling back to the env file.
+
+    The env file is read without touching the process environment.
+    """
+    wanted = set(SECRET_VARIABLES) | token_variables
+    secrets = {name: environ[name] for name in wanted if environ.get(name)}
+    if env_file is not None and env_file.is_file() and not wanted <= set(secrets):
+        from dotenv import dotenv_values
+
+        for name, value in dotenv_values(env_file).items():
+            if name in wanted and value and name not in secrets:
+                secrets[name] = value
+    return secrets

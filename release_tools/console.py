@@ -1,0 +1,44 @@
+"""What the user reads: coloured status lines, with every known secret masked.
+
+Colours are used only on a terminal, and never when `NO_COLOR` is set, so logs of CI
+jobs and chat replies stay plain text.
+"""
+
+from __future__ import annotations
+
+import sys
+
+HIDDEN = "<hidden>"
+_secrets: set[str] = set()
+
+_COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "cyan": 36}
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` wherever this module prints (tokens, webhook URLs)."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
+
+
+def _use_colour(stream) -> bool:
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def say(text: str = "", colour: str | None = None, *, err: bool = False) -> None:
+    """Print one line (or several) to stdout, or stderr with `err=True`."""
+    stream = sys.stderr if err else sys.stdout
+    text = redact(text)
+    if colour and _use_colour(stream):
+        text = f"\033[{_COLOURS[colour]}m{text}\033[0m"
+    print(text, file=stream, flush=True)

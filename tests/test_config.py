@@ -1,0 +1,118 @@
+"""Settings: shipped defaults, the original's switches, tokens and the env file."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from release_tools.config import DEFAULTS, Settings
+from release_tools.errors import ConfigurationError, MissingTokenError
+
+
+def test_shipped_defaults_describe_gitlabs_release_setup(tmp_path):
+    settings = Settings.from_mapping({"env_file": str(tmp_path / "none")}, environ={})
+
+    assert settings.instance("production").url == "https://gitlab.com"
+    assert settings.instance("dev").url == "https://dev.gitlab.org"
+    assert settings.project("ce").path == "gitlab-org/gitlab-ce"
+    assert settings.project("ce").dev_path == "gitlab/gitlabhq"
+    assert [name for name, _ in settings.project("ee").remotes] == ["dev", "gitlab"]
+    assert settings.project("release_tasks").path == "gitlab-org/release/tasks"
+    assert settings.labels["release"] == "Release"
+    assert (settings.dry_run, settings.security, settings.skip) == (False, False, frozenset())
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({"TEST": "true"}, {"dry_run": True}),
+        ({"TEST": "1"}, {"dry_run": True}),
+        ({"TEST": "  "}, {"dry_run": False}),
+        ({"SECURITY": "yes"}, {"security": True}),
+        ({"CE": "false"}, {"skip": frozenset({"ce"})}),
+        ({"EE": "FALSE", "OG": "false"}, {"skip": frozenset({"ee", "omnibus"})}),
+        ({"CE": "true"}, {"skip": frozenset()}),
+        ({"FORCE": "1", "NO_MENTION": "1"}, {"force": True, "no_mention": True}),
+    ],
+    ids=repr,
+)
+def test_the_originals_switches_keep_working(tmp_path, environ, expected):
+    settings = Settings.from_mapping({"env_file": str(tmp_path / "none")}, environ=environ)
+    for key, value in expected.items():
+        assert getattr(settings, key) == value
+
+
+def test_flags_and_configuration_turn_switches_on_too(tmp_path):
+    by_flag = Settings.from_mapping({"env_file": ""}, environ={}, dry_run=True, security=True, skip=("ee",))
+    by_config = Settings.from_mapping({"env_file": "", "dry_run": True, "security": True}, environ={})
+
+    assert (by_flag.dry_run, by_flag.security, by_flag.skip) == (True, True, frozenset({"ee"}))
+    assert (by_config.dry_run, by_config.security) == (True, True)
+
+
+def test_security_keeps_only_the_dev_remote(tmp_path):
+    settings = Settings.from_mapping({"env_file": ""}, environ={})
+    ce = settings.project("ce")
+
+    assert ce.remotes_for(security=True) == (("dev", "git@dev.gitlab.org:gitlab/gitlabhq.git"),)
+    assert ce.remotes_for(security=False) == ce.remotes
+    assert settings.project("helm").remotes_for(security=True) == ()
+
+
+def test_an_empty_remote_url_removes_a_shipped_remote():
+    settings = Settings.from_mapping({"env_file": "", "projects": {"ce": {"remotes": {"gitlab": ""}}}}, environ={})
+
+    assert [name for name, _ in settings.project("ce").remotes] == ["dev"]
+
+
+def test_tokens_come_from_the_environment_first_then_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("GITLAB_API_PRIVATE_TOKEN=from-file-1234\nDEV_API_PRIVATE_TOKEN=dev-from-file-5678\nOTHER=x\n")
+
+    settings = Settings.from_mapping({"env_file": str(env_file)}, environ={"GITLAB_API_PRIVATE_TOKEN": "from-env-9999"})
+
+    assert settings.token("production") == "from-env-9999"
+    assert settings.token("dev") == "dev-from-file-5678"
+    assert "DEV_API_PRIVATE_TOKEN" not in os.environ or os.environ["DEV_API_PRIVATE_TOKEN"] != "dev-from-file-5678"
+
+
+def test_tokens_never_show_in_the_settings_repr(tmp_path):
+    settings = Settings.from_mapping({"env_file": ""}, environ={"GITLAB_API_PRIVATE_TOKEN": "very-secret-token"})
+
+    assert "very-secret-token" not in repr(settings)
+
+
+def test_missing_token_names_the_variable_and_the_instance():
+    settings = Settings.from_mapping({"env_file": ""}, environ={})
+
+    with pytest.raises(MissingTokenError, match=r"^DEV_API_PRIVATE_TOKEN is not set: .*dev\.gitlab\.org"):
+        settings.token("dev")
+
+
+def test_malformed_configuration_is_a_clear_error():
+    with pytest.raises(ConfigurationError, match="release_tools configuration is malformed"):
+        Settings.from_mapping({"env_file": "", "instances": {"dev": "https://dev.example"}}, environ={})
+
+
+def test_every_default_key_is_documented_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+    def keys(tree, prefix):
+        for key, value in tree.items():
+            path = f"{prefix}.{key}"
+            if key in ("instances", "projects"):
+                placeholder = "<name>" if key == "instances" else "<project>"
+                children = {k: v for entry in value.values() for k, v in entry.items()}
+                yield from keys(children, f"{path}.{placeholder}")
+            elif key == "remotes":
+                yield f"{path}.<remote>"
+            elif isinstance(value, dict):
+                yield from keys(value, path)
+            else:
+                yield path
+
+    missing = [key for key in keys(DEFAULTS, "release_tools") if f"`{key}`" not in readme]
+    assert missing == []
