@@ -1,0 +1,111 @@
+"""Shared fixtures: fake GitLab instances over HTTP, settings pointing at them, and a
+runner for the real `invoke` command in a clean environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from release_tools.config import Settings
+from tests.fake_gitlab import FakeGitLab, add_group, add_project, add_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Canary tokens: no output, log or error may ever contain them.
+PRODUCTION_TOKEN = "canary-production-token-5f3a9c"
+DEV_TOKEN = "canary-dev-token-81b2e7"
+
+RELEASE_TASKS = "gitlab-org/release/tasks"
+
+
+@pytest.fixture
+def fake_gitlab():
+    """gitlab.com: the release manager's user, group gitlab-org, the release tasks project."""
+    with FakeGitLab("gitlab.com") as fake:
+        fake.release_manager = add_user(fake, "release-manager", "Rita Release", token=PRODUCTION_TOKEN)
+        add_group(fake, "gitlab-org")
+        add_project(fake, RELEASE_TASKS)
+        yield fake
+
+
+@pytest.fixture
+def fake_dev():
+    """dev.gitlab.org: the same release manager with the dev token."""
+    with FakeGitLab("dev.gitlab.org") as fake:
+        fake.release_manager = add_user(fake, "release-manager", "Rita Release", token=DEV_TOKEN)
+        add_group(fake, "gitlab")
+        yield fake
+
+
+@pytest.fixture
+def tree(fake_gitlab, fake_dev, tmp_path):
+    """A `release_tools` configuration tree pointing at both fakes."""
+    return {
+        "instances": {
+            "production": {"url": fake_gitlab.url},
+            "dev": {"url": fake_dev.url},
+        },
+        "env_file": str(tmp_path / "no.env"),
+    }
+
+
+@pytest.fixture
+def environ():
+    return {"GITLAB_API_PRIVATE_TOKEN": PRODUCTION_TOKEN, "DEV_API_PRIVATE_TOKEN": DEV_TOKEN}
+
+
+@pytest.fixture
+def settings(tree, environ):
+    return Settings.from_mapping(tree, environ)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def invoke(tmp_path, fake_gitlab, fake_dev):
+    """Run the real `invoke` CLI on this checkout's tasks.py, from an empty directory,
+    with a clean environment (HOME is a temporary directory) pointed at the fakes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    def run(*args: str, env: dict[str, str] | None = None, tokens: bool = True, cwd: Path | None = None) -> Result:
+        full_env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL": fake_gitlab.url,
+            "INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL": fake_dev.url,
+        }
+        if tokens:
+            full_env.update(GITLAB_API_PRIVATE_TOKEN=PRODUCTION_TOKEN, DEV_API_PRIVATE_TOKEN=DEV_TOKEN)
+        full_env.update(env or {})
+        completed = subprocess.run(
+            [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
+            cwd=cwd or workdir,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        result = Result(completed.returncode, completed.stdout, completed.stderr)
+        for token in (PRODUCTION_TOKEN, DEV_TOKEN):
+            assert token not in result.output, "a token leaked into the output"
+        return result
+
+    return run

@@ -1,0 +1,174 @@
+"""The `invoke` command line as users run it: listing, help, exit codes, dry runs,
+configuration layers and tokens. Each test runs the real CLI as a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
+from tests.fake_gitlab import add_milestone
+
+ISSUE_TASKS = ["monthly_issue", "patch_issue", "security_patch_issue", "release_issue"]
+
+
+def test_list_shows_every_task_with_a_one_line_help(invoke):
+    result = invoke("--list", "--list-format", "json")
+
+    assert result.returncode == 0
+    import json
+
+    tasks = {t["name"]: t["help"] for t in json.loads(result.stdout)["tasks"]}
+    for name in ISSUE_TASKS:
+        assert tasks[name], f"{name} has no help line"
+
+
+@pytest.mark.parametrize("name", ISSUE_TASKS)
+def test_help_documents_every_argument(invoke, name):
+    result = invoke("--help", name)
+
+    assert result.returncode == 0
+    assert "--version=STRING" in result.stdout
+    assert "--dry-run" in result.stdout and "TEST=true" in result.stdout
+
+
+def test_dry_run_with_test_variable_prints_the_issue_and_makes_no_request(invoke, fake_gitlab, fake_dev):
+    result = invoke("monthly_issue", "11.1.0", env={"TEST": "true"}, tokens=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("\n# Release 11.1\n\n## Kick-off")
+    assert "/milestone %\"11.1\"" in result.stdout
+    assert fake_gitlab.log == [] and fake_dev.log == []
+
+
+def test_dry_run_flag_works_like_the_test_variable(invoke, fake_gitlab):
+    result = invoke("release_issue", "--dry-run", "--security", "11.1.2")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("\n# Release 11.1.2\n\n## Ground rules")
+    assert fake_gitlab.log == []
+
+
+@pytest.mark.parametrize("name", ISSUE_TASKS)
+@pytest.mark.parametrize("bad", ["wow", "v11.1.0", "11.1.0.rc1", "11.1.0-rc"])
+def test_bad_version_exits_1_with_one_line_and_no_request(invoke, fake_gitlab, name, bad):
+    result = invoke(name, bad)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: Version number must be in the following format: X.Y.Z-rc1 or X.Y.Z")
+    assert fake_gitlab.log == []
+
+
+def test_missing_version_argument_is_refused(invoke, fake_gitlab):
+    result = invoke("patch_issue")
+
+    assert result.returncode != 0
+    assert "version" in result.stderr
+    assert fake_gitlab.log == []
+
+
+def test_real_run_creates_then_finds_the_issue(invoke, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    first = invoke("patch_issue", "11.1.0-rc2")
+    second = invoke("patch_issue", "11.1.0-rc2")
+
+    url = fake_gitlab.table("issues")[0]["web_url"]
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == f'--> Issue "Release 11.1.0-rc2" created.\n    {url}\n'
+    assert second.stdout == f'--> Issue "Release 11.1.0-rc2" already exists.\n    {url}\n'
+    assert len(fake_gitlab.table("issues")) == 1
+
+
+def test_wrong_token_is_one_line_naming_the_variable_not_the_token(invoke, fake_gitlab):
+    result = invoke("monthly_issue", "11.1.0", env={"GITLAB_API_PRIVATE_TOKEN": "nope-" + PRODUCTION_TOKEN[::-1]})
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "(401 Unauthorized)" in result.stderr and "check GITLAB_API_PRIVATE_TOKEN" in result.stderr
+    assert PRODUCTION_TOKEN[::-1] not in result.output
+    assert fake_gitlab.mutations() == []
+
+
+def test_missing_token_is_one_line_and_no_request(invoke, fake_gitlab):
+    result = invoke("monthly_issue", "11.1.0", tokens=False)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Error: GITLAB_API_PRIVATE_TOKEN is not set: export it or put it in the .env file "
+        f"(needed to talk to {fake_gitlab.url.split('//')[1]})\n"
+    )
+    assert fake_gitlab.log == []
+
+
+def test_token_can_come_from_the_env_file(invoke, fake_gitlab, tmp_path):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    workdir = tmp_path / "checkout"
+    workdir.mkdir()
+    (workdir / ".env").write_text(f"GITLAB_API_PRIVATE_TOKEN={PRODUCTION_TOKEN}\n")
+
+    result = invoke("monthly_issue", "11.1.0", tokens=False, cwd=workdir)
+
+    assert result.returncode == 0, result.stderr
+    assert "created" in result.stdout
+
+
+def test_configuration_file_given_with_f_overrides_the_defaults(invoke, fake_gitlab, tmp_path):
+    from tests.fake_gitlab import add_project
+
+    add_project(fake_gitlab, "acme/release-tasks")
+    add_milestone(fake_gitlab, "acme", "11.1", group=True)
+    config = tmp_path / "release.yaml"
+    config.write_text(
+        "release_tools:\n"
+        "  projects:\n"
+        "    release_tasks:\n"
+        "      path: acme/release-tasks\n"
+        "  milestone_group: acme\n"
+        "  labels:\n"
+        "    release: Shipping\n"
+    )
+
+    result = invoke("-f", str(config), "monthly_issue", "11.1.0")
+
+    assert result.returncode == 0, result.stderr
+    [issue] = fake_gitlab.table("issues")
+    assert issue["web_url"].endswith("/acme/release-tasks/issues/1")
+    assert issue["labels"] == ["Shipping"]
+
+
+def test_user_configuration_and_environment_variables_override_the_defaults(invoke, fake_gitlab, tmp_path):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    (tmp_path / "home" / ".invoke.yaml").write_text("release_tools:\n  labels:\n    release: FromHome\n")
+
+    from_home = invoke("monthly_issue", "11.1.0")
+    from_env = invoke("patch_issue", "11.1.1", env={"INVOKE_RELEASE_TOOLS_LABELS_RELEASE": "FromEnv"})
+
+    assert from_home.returncode == 0 and from_env.returncode == 0, from_home.stderr + from_env.stderr
+    assert [i["labels"] for i in fake_gitlab.table("issues")] == [["FromHome"], ["FromEnv"]]
+
+
+def _imported_modules(*argv: str, env: dict[str, str] | None = None) -> set[str]:
+    code = (
+        "import sys\n"
+        "from invoke.main import program\n"
+        f"program.run(['invoke', '--search-root', {str(ROOT)!r}, *{list(argv)!r}], exit=False)\n"
+        "print(' '.join(m for m in ('gitlab', 'jinja2', 'requests') if m in sys.modules), file=sys.stderr)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": "", **(env or {})}, timeout=60
+    )
+    return set(completed.stderr.strip().splitlines()[-1].split()) if completed.stderr.strip() else set()
+
+
+def test_listing_tasks_imports_neither_python_gitlab_nor_jinja2():
+    assert _imported_modules("--list") == set()
+
+
+def test_dry_run_does_not_import_python_gitlab():
+    assert _imported_modules("monthly_issue", "11.1.0", env={"TEST": "1"}) == {"jinja2"}

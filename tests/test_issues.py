@@ -1,0 +1,215 @@
+"""Release task issues against the fake GitLab over HTTP: find-or-create, milestones,
+labels, confidentiality, retries and error messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from release_tools import issues
+from release_tools.errors import GitLabAccessError, MilestoneNotFoundError, MissingTokenError
+from release_tools.gitlab import GitLab
+from release_tools.version import Version
+from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
+from tests.fake_gitlab import add_issue, add_milestone
+
+
+def issues_in(fake):
+    return [i for i in fake.table("issues")]
+
+
+def test_monthly_issue_is_created_in_the_project_milestone_assigned_and_labelled(settings, fake_gitlab, capsys):
+    milestone = add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    [created] = issues_in(fake_gitlab)
+    assert created["title"] == "Release 11.1"
+    assert created["labels"] == ["Release"]
+    assert created["milestone"]["id"] == milestone["id"]
+    assert [a["username"] for a in created["assignees"]] == ["release-manager"]
+    assert created["confidential"] is False
+    assert "## Kick-off" in created["description"]
+    out = capsys.readouterr().out
+    assert out == f'--> Issue "Release 11.1" created.\n    {created["web_url"]}\n'
+
+
+def test_rerun_finds_existing_issue_instead_of_creating_another(settings, fake_gitlab, capsys):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    spec = issues.monthly_issue(settings, Version.parse("11.1.0"))
+    issues.ensure_issue(settings, spec)
+    capsys.readouterr()
+
+    issues.ensure_issue(settings, spec)
+
+    assert len(issues_in(fake_gitlab)) == 1
+    [issue] = issues_in(fake_gitlab)
+    assert capsys.readouterr().out == f'--> Issue "Release 11.1" already exists.\n    {issue["web_url"]}\n'
+    assert len(fake_gitlab.requests("POST")) == 1
+
+
+def test_existing_issue_is_found_beyond_the_first_page(settings, fake_gitlab, capsys):
+    milestone = add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    # The original read only the first 20 results; a title that sorts last must still be found.
+    target = add_issue(fake_gitlab, RELEASE_TASKS, "Release 11.1", labels=["Release"], milestone=milestone)
+    for number in range(150):
+        add_issue(fake_gitlab, RELEASE_TASKS, f"Release 11.1 regression {number}", labels=["Release"], milestone=milestone)
+
+    issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    assert "already exists" in capsys.readouterr().out
+    assert fake_gitlab.mutations() == []
+    pages = fake_gitlab.requests("GET", "/issues")
+    assert len(pages) == 2 and all(p.query["per_page"] == ["100"] for p in pages)
+    assert target["iid"] == 1
+
+
+def test_security_issue_is_confidential_with_both_labels(settings, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    issues.ensure_issue(settings, issues.security_patch_issue(settings, Version.parse("11.1.2")))
+
+    [created] = issues_in(fake_gitlab)
+    assert created["title"] == "Release 11.1.2"
+    assert created["confidential"] is True
+    assert created["labels"] == ["Release", "security"]
+    assert "## Ground rules" in created["description"]
+
+
+def test_patch_issue_is_not_mistaken_for_the_security_issue_of_the_same_version(settings, fake_gitlab, capsys):
+    milestone = add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    add_issue(fake_gitlab, RELEASE_TASKS, "Release 11.1.2", labels=["Release", "security"], milestone=milestone, confidential=True)
+
+    issues.ensure_issue(settings, issues.patch_issue(settings, Version.parse("11.1.2")))
+
+    assert "created" in capsys.readouterr().out
+    created = issues_in(fake_gitlab)[-1]
+    assert (created["labels"], created["confidential"]) == (["Release"], False)
+
+
+def test_rc_version_uses_the_release_candidate_template(settings, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    issues.ensure_issue(settings, issues.patch_issue(settings, Version.parse("11.1.0-rc5")))
+
+    [created] = issues_in(fake_gitlab)
+    assert created["title"] == "Release 11.1.0-rc5"
+    assert "bin/takeoff-deploy -v 11.1.0-rc5.ee.0 -w" in created["description"]
+    assert "packages.gitlab.com/gitlab/unstable" in created["description"]
+    assert "/milestone" not in created["description"]
+
+
+def test_ee_version_names_the_ce_release(settings, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    issues.ensure_issue(settings, issues.patch_issue(settings, Version.parse("11.1.3-ee")))
+
+    assert issues_in(fake_gitlab)[0]["title"] == "Release 11.1.3"
+
+
+def test_milestone_lookup_falls_back_to_the_group(settings, fake_gitlab):
+    group_milestone = add_milestone(fake_gitlab, "gitlab-org", "11.1", group=True)
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.0")
+
+    issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    [created] = issues_in(fake_gitlab)
+    assert created["milestone"]["id"] == group_milestone["id"]
+    assert created["milestone"]["group_id"] is not None
+    looked_up = [r.path for r in fake_gitlab.requests("GET", "/milestones")]
+    assert looked_up == [f"/projects/{RELEASE_TASKS}/milestones", "/groups/gitlab-org/milestones"]
+
+
+def test_missing_milestone_is_a_clear_error_and_nothing_is_created(settings, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.0")
+
+    with pytest.raises(MilestoneNotFoundError) as error:
+        issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    assert str(error.value) == (
+        f"Milestone 11.1 not found in {RELEASE_TASKS} or in group gitlab-org on {settings.instance('production').host}: "
+        "create it first"
+    )
+    assert fake_gitlab.mutations() == []
+
+
+@pytest.mark.parametrize("build, version", [("monthly_issue", "11.1.0"), ("patch_issue", "11.1.1"), ("security_patch_issue", "11.1.1")])
+def test_dry_run_makes_zero_requests_and_prints_title_and_description(settings, fake_gitlab, capsys, build, version):
+    dry = settings.with_changes(dry_run=True, _secrets={})  # no token either
+    spec = getattr(issues, build)(dry, Version.parse(version))
+
+    issues.ensure_issue(dry, spec)
+
+    assert fake_gitlab.log == []
+    out = capsys.readouterr().out
+    assert out.startswith(f"\n# {spec.title}\n\n")
+    assert out.endswith(spec.description(dry) + "\n")
+
+
+def test_two_transient_502s_are_retried(settings, fake_gitlab, capsys):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    fake_gitlab.fail(502, times=2, method="POST")
+
+    issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    assert [r.status for r in fake_gitlab.requests("POST")] == [502, 502, 201]
+    assert len(issues_in(fake_gitlab)) == 1
+    assert "created" in capsys.readouterr().out
+
+
+def test_wrong_token_gives_one_line_401_message_without_the_token(settings, fake_gitlab):
+    wrong = settings.with_changes(_secrets={"GITLAB_API_PRIVATE_TOKEN": "wrong-" + PRODUCTION_TOKEN})
+
+    with pytest.raises(GitLabAccessError) as error:
+        issues.ensure_issue(wrong, issues.monthly_issue(wrong, Version.parse("11.1.0")))
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(f"{wrong.instance('production').host} refused {RELEASE_TASKS} (401 Unauthorized)")
+    assert message.endswith("check GITLAB_API_PRIVATE_TOKEN")
+    assert PRODUCTION_TOKEN not in message
+
+
+def test_forbidden_project_names_the_instance_project_and_variable(settings, fake_gitlab):
+    fake_gitlab.fail(403, times=1, path="/issues")
+
+    with pytest.raises(GitLabAccessError, match=rf"denied access to {RELEASE_TASKS} \(403 Forbidden\).*GITLAB_API_PRIVATE_TOKEN"):
+        issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+
+def test_unknown_project_is_a_clear_404(settings, fake_gitlab):
+    moved = settings.with_changes(
+        projects={**settings.projects, "release_tasks": settings.project("release_tasks").__class__("release_tasks", "gitlab-org/nowhere", "", ())}
+    )
+
+    with pytest.raises(Exception, match=r"gitlab-org/nowhere not found \(404 Project Not Found\)"):
+        issues.ensure_issue(moved, issues.monthly_issue(moved, Version.parse("11.1.0")))
+
+
+def test_missing_token_fails_before_any_request(settings, fake_gitlab):
+    tokenless = settings.with_changes(_secrets={})
+
+    with pytest.raises(MissingTokenError, match="GITLAB_API_PRIVATE_TOKEN is not set"):
+        issues.ensure_issue(tokenless, issues.monthly_issue(tokenless, Version.parse("11.1.0")))
+
+    assert fake_gitlab.log == []
+
+
+@pytest.mark.parametrize(
+    "version, security, kind, title",
+    [
+        ("11.1.0", False, "monthly", "Release 11.1"),
+        ("11.1.2", False, "patch", "Release 11.1.2"),
+        ("11.1.0-rc3", False, "release_candidate", "Release 11.1.0-rc3"),
+        ("11.1.2", True, "security_patch", "Release 11.1.2"),
+        ("11.1.0", True, "security_patch", "Release 11.1.0"),
+    ],
+)
+def test_release_issue_picks_the_kind_from_version_and_flag(settings, version, security, kind, title):
+    spec = issues.release_issue(settings, Version.parse(version), security=security)
+    assert (spec.kind, spec.title) == (kind, title)
+
+
+def test_current_user_is_looked_up_once(settings, fake_gitlab):
+    gitlab = GitLab(settings)
+    assert gitlab.current_user() == gitlab.current_user()
+    assert len(fake_gitlab.requests("GET", "/user")) == 1
