@@ -6,7 +6,9 @@ jobs and chat replies stay plain text.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 HIDDEN = "<hidden>"
 _secrets: set[str] = set()
@@ -42,3 +44,30 @@ def say(text: str = "", colour: str | None = None, *, err: bool = False) -> None
     if colour and _use_colour(stream):
         text = f"\033[{_COLOURS[colour]}m{text}\033[0m"
     print(text, file=stream, flush=True)
+
+
+# -- task outcomes ----------------------------------------------------------------------
+
+_collectors: list[list[str]] = []
+
+
+def result(text: str = "", colour: str | None = None) -> None:
+    """Print a line that is the outcome of a task (an issue URL, a played job, a tag).
+
+    It prints like `say`; while `collect_results()` is active it is also recorded, which is
+    how the ChatOps entrypoint builds its reply from outcomes only, leaving progress out.
+    """
+    if _collectors:
+        _collectors[-1].append(redact(text))
+    say(text, colour)
+
+
+@contextlib.contextmanager
+def collect_results() -> Iterator[list[str]]:
+    """Record every `result()` line printed inside the block into the yielded list."""
+    lines: list[str] = []
+    _collectors.append(lines)
+    try:
+        yield lines
+    finally:
+        _collectors.remove(lines)

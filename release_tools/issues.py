@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
-from .console import say
+from .console import result, say
 from .version import Version
 
 RELEASE_TASKS = "release_tasks"
@@ -143,8 +143,8 @@ def ensure_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None)
 
     existing = gitlab.find_issue(spec.project, spec.title, spec.labels, spec.milestone, spec.without_labels)
     if existing is not None:
-        say(f'--> Issue "{spec.title}" already exists.', "red")
-        say(f"    {existing.web_url}")
+        result(f'--> Issue "{spec.title}" already exists.', "red")
+        result(f"    {existing.web_url}")
         return existing
 
     milestone = gitlab.find_milestone(spec.project, spec.milestone, settings.milestone_group)
@@ -158,6 +158,6 @@ def ensure_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None)
         assignee_id=user.id,
         confidential=spec.confidential,
     )
-    say(f'--> Issue "{spec.title}" created.', "green")
-    say(f"    {created.web_url}")
+    result(f'--> Issue "{spec.title}" created.', "green")
+    result(f"    {created.web_url}")
     return created

@@ -213,3 +213,16 @@ def test_current_user_is_looked_up_once(settings, fake_gitlab):
     gitlab = GitLab(settings)
     assert gitlab.current_user() == gitlab.current_user()
     assert len(fake_gitlab.requests("GET", "/user")) == 1
+
+
+def test_outcome_lines_are_collected_for_chat_replies_and_progress_is_not(settings, fake_gitlab, capsys):
+    from release_tools.console import collect_results
+
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    with collect_results() as lines:
+        issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    url = fake_gitlab.table("issues")[0]["web_url"]
+    assert lines == ['--> Issue "Release 11.1" created.', f"    {url}"]
+    assert capsys.readouterr().out == "\n".join(lines) + "\n"
