@@ -67,5 +67,58 @@ def release_issue(c, version, security=False, dry_run=False):
         _ensure_issue(c, "release_issue", version, dry_run, security=security)
 
 
-ns = Collection(monthly_issue, patch_issue, security_patch_issue, release_issue)
+@task(
+    help={
+        "from_ref": "the older tag or branch, e.g. v11.1.0-rc1 (EE refs get -ee added)",
+        "to_ref": "the newer tag or branch, e.g. v11.1.0-rc2",
+        "version": "the release being tested; default: TO_REF without its leading v",
+        "dry_run": DRY_RUN_HELP,
+        "verbose": "print progress and the number of API requests",
+    }
+)
+def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
+    """Create the QA issue listing the merge requests between two refs, or add new ones to it."""
+    with user_errors():
+        from release_tools import qa
+
+        parsed = _version(version) if version else qa.infer_version(to_ref)
+        settings = _settings(c, dry_run=dry_run, verbose=verbose)
+        qa.ensure_qa_issue(settings, from_ref, to_ref, parsed)
+
+
+@task(
+    help={
+        "version": VERSION_HELP,
+        "dry_run": "list the jobs that would be played; play none (also TEST=true)",
+        "verbose": "print the number of API requests",
+    }
+)
+def publish(c, version, dry_run=False, verbose=False):
+    """Play the manual release jobs of the EE and CE omnibus tag pipelines on dev."""
+    with user_errors():
+        from release_tools import publish as publishing
+
+        parsed = _version(version)
+        publishing.publish(_settings(c, dry_run=dry_run, verbose=verbose), parsed)
+
+
+@task(help={"version": VERSION_HELP, "dry_run": "show the merge requests; create no branch and no merge request (also TEST=true)"})
+def patch_merge_request(c, version, dry_run=False):
+    """Create the CE and EE preparation branches and merge requests of a patch or RC."""
+    with user_errors():
+        from release_tools import preparation
+
+        parsed = _version(version)
+        preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run), parsed)
+
+
+ns = Collection(
+    monthly_issue,
+    patch_issue,
+    security_patch_issue,
+    release_issue,
+    qa_issue,
+    publish,
+    patch_merge_request,
+)
 ns.configure({"release_tools": DEFAULTS})

@@ -38,6 +38,26 @@ class MilestoneNotFoundError(GitLabNotFoundError):
     """The release's milestone exists neither in the project nor in its group."""
 
 
+class GitLabConflictError(GitLabError):
+    """409: the object exists already (an open merge request for the same branches)."""
+
+
+class InvalidRefError(ReleaseToolsError):
+    """A branch, tag or commit given on the command line does not exist in the project."""
+
+
+class ReleaseIssueNotFoundError(ReleaseToolsError):
+    """A step needs the release's task issue, and it has not been created yet."""
+
+
+class PipelineNotFoundError(ReleaseToolsError):
+    """No tag pipeline exists for an omnibus version, so nothing can be published."""
+
+
+class PublishError(ReleaseToolsError):
+    """Publishing finished, but at least one edition or job could not be started."""
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a ReleaseToolsError into a one-line message and exit status 1.
