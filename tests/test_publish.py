@@ -197,3 +197,12 @@ def test_cli_dry_run_plays_nothing(invoke, omnibus):
     assert result.returncode == 0, result.stderr
     assert "--> 11.1.0+rc3.ee.0\n" in result.stdout and "--> 11.1.0+rc3.ce.0\n" in result.stdout
     assert omnibus.mutations() == []
+
+
+@pytest.mark.parametrize("value", [0, -2, "many"], ids=repr)
+def test_concurrency_must_be_a_positive_number(value):
+    from release_tools.config import Settings
+    from release_tools.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"^release_tools\.publish\.concurrency must be a whole number of at least 1$"):
+        Settings.from_mapping({"env_file": "", "publish": {"concurrency": value}}, environ={})

@@ -402,3 +402,41 @@ def test_cli_branch_without_version_is_refused_before_any_request(invoke, world)
     assert result.returncode == 1
     assert result.stderr == "Error: cannot tell the version from '11-1-stable': give it with --version X.Y.Z or X.Y.Z-rcN\n"
     assert com.log == [] and dev.log == []
+
+
+def test_qa_projects_are_configurable_and_ce_refs_keep_their_names(tree, environ, fake_gitlab):
+    from release_tools.config import Settings
+
+    com = fake_gitlab
+    add_project(com, CE)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    add_commit(com, CE, "start")
+    add_tag(com, CE, "v11.1.0-rc1")
+    add_merge_request(com, CE, "CE only", iid=9, labels=["Gitaly"])
+    add_commit(com, CE, f"Merge\n\nSee merge request {CE}!9")
+    add_tag(com, CE, "v11.1.0-rc2")
+    settings = Settings.from_mapping({**tree, "qa": {"projects": "ce", "team_labels": ["Gitaly"]}}, environ)
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert settings.qa.projects == ("ce",)
+    assert com.requests("GET", "/compare")[0].query == {"from": ["v11.1.0-rc1"], "to": ["v11.1.0-rc2"]}
+    assert '### Gitaly ~"Gitaly" \n\n- [ ] @release-manager | [CE only]' in com.table("issues")[0]["description"]
+
+
+@pytest.mark.parametrize(
+    "name, arguments",
+    [
+        ("qa_issue", ["--from-ref=STRING", "--to-ref=STRING", "--version=STRING", "--dry-run", "--verbose"]),
+        ("publish", ["--version=STRING", "--dry-run", "--verbose"]),
+        ("patch_merge_request", ["--version=STRING", "--dry-run"]),
+    ],
+)
+def test_cli_help_documents_every_argument_of_the_new_tasks(invoke, name, arguments):
+    result = invoke("--help", name)
+
+    assert result.returncode == 0
+    for argument in arguments:
+        line = next(line for line in result.stdout.splitlines() if argument in line)
+        assert len(line.split(argument, 1)[1].strip()) > 10, f"{argument} of {name} has no help"
+    assert "TEST=true" in result.stdout
