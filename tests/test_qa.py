@@ -440,3 +440,27 @@ def test_cli_help_documents_every_argument_of_the_new_tasks(invoke, name, argume
         line = next(line for line in result.stdout.splitlines() if argument in line)
         assert len(line.split(argument, 1)[1].strip()) > 10, f"{argument} of {name} has no help"
     assert "TEST=true" in result.stdout
+
+
+def test_security_qa_reads_the_refs_on_dev_only(settings, fake_gitlab, fake_dev):
+    com, dev = fake_gitlab, fake_dev
+    dev_ee = "gitlab/gitlab-ee"
+    add_project(dev, dev_ee)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    add_commit(dev, dev_ee, "start")
+    add_tag(dev, dev_ee, "v11.1.3-ee")
+    add_merge_request(dev, dev_ee, "[11.1] Security fix", iid=31, labels=["security"])
+    add_commit(dev, dev_ee, f"Merge\n\nSee merge request {dev_ee}!31")
+    add_tag(dev, dev_ee, "v11.1.4-ee")
+    com.clear_log()
+
+    qa.ensure_qa_issue(settings.with_changes(security=True), "v11.1.3", "v11.1.4")
+
+    assert [r.path for r in dev.log] == [
+        f"/projects/{dev_ee}/repository/commits/v11.1.3-ee",
+        f"/projects/{dev_ee}/repository/commits/v11.1.4-ee",
+        f"/projects/{dev_ee}/repository/compare",
+        f"/projects/{dev_ee}/merge_requests",
+    ]
+    assert all("/repository/" not in r.path and "/merge_requests" not in r.path for r in com.log)
+    assert f"({dev.url}/gitlab/gitlab-ee/merge_requests/31)" in com.table("issues")[0]["description"]
