@@ -146,8 +146,7 @@ class Instance:
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
-    """A list of names from configuration; a comma-separated string is accepted too
-    (environment variables cannot set lists)."""
+    """A list of names from configuration; a comma-separated string is accepted too."""
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, (list, tuple)):

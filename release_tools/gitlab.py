@@ -76,10 +76,6 @@ class MergeRequest:
     source_branch: str = ""
     target_branch: str = ""
 
-    @property
-    def reference(self) -> str:
-        return f"{self.project}!{self.iid}"
-
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -322,7 +318,6 @@ class GitLab:
             handle = self.client.projects.get(project, lazy=True)
             handle.issues.get(iid, lazy=True).notes.create({"body": body})
 
-
     # -- repository ---------------------------------------------------------------------
 
     def commit(self, project: str, ref: str) -> Commit | None:
@@ -406,13 +401,10 @@ class GitLab:
         *,
         source_branch: str,
         target_branch: str,
-        labels: tuple[str, ...] = (),
         state: str = "all",
     ) -> list[MergeRequest]:
-        """Merge requests from `source_branch` into `target_branch`, newest first."""
-        query: dict[str, Any] = {"source_branch": source_branch, "target_branch": target_branch, "state": state}
-        if labels:
-            query["labels"] = ",".join(labels)
+        """Merge requests from `source_branch` into `target_branch` (in `state`), newest first."""
+        query = {"source_branch": source_branch, "target_branch": target_branch, "state": state}
         with self._errors(f"searching merge requests from {source_branch}", project):
             return [
                 _merge_request(item, project)

@@ -37,8 +37,8 @@ MERGE_REQUEST_MENTION = re.compile(r"See merge request (?P<path>[\w.-]+(?:/[\w.-
 _VERSION_TAG = re.compile(r"v\d+\.\d+\.\d+(?:-rc\d+)?")
 _CE_STABLE_BRANCH = re.compile(r"\d+-\d+-stable")
 
-# The one-request-per-call shape of a merge request fetch strategy: (adapter, project
-# path, iids) -> the merge requests found. Benchmarks swap in a one-by-one strategy.
+# How merge requests are read: (adapter, project path, iids) -> the merge requests found.
+# The benchmark swaps in a request per merge request to compare against.
 Fetch = Callable[[Any, str, list[int]], list[Any]]
 
 
@@ -192,10 +192,6 @@ class QaPlan:
     items: tuple[QaItem, ...]  # the merge requests this run adds
     comment: str | None  # posted on an existing issue that gets new items
 
-    @property
-    def has_changes(self) -> bool:
-        return self.existing is None or bool(self.items)
-
 
 def plan_qa_issue(
     settings: Settings,
@@ -227,7 +223,7 @@ def plan_qa_issue(
     ranges = []
     for key in settings.qa.projects:
         project = settings.project(key)
-        path = project.dev_path if settings.security else project.path
+        path = (project.dev_path or project.path) if settings.security else project.path
         convert = ee_ref if key == "ee" else (lambda ref: ref)
         ranges.append((path, convert(from_ref), convert(to_ref)))
     for path, *refs in ranges:  # every ref is checked before any range is read
@@ -250,7 +246,7 @@ def plan_qa_issue(
     title = f"{version.to_ce()} QA Issue"
     labels = (settings.labels["qa"],)
     existing = gitlabs["production"].find_issue(tasks, title, labels, version.milestone_name)
-    context = _context(settings, version, from_ref, to_ref)
+    context = _context(version, from_ref, to_ref)
     if existing is None:
         description = _render(settings, context, existing=None, groups=group_items(settings, items))
         return QaPlan(title, tasks, labels, version.milestone_name, description, None, tuple(items), None)
@@ -292,7 +288,7 @@ def _fetch_all(settings: Settings, gitlabs: Mapping[str, Any], mentions: list[Me
     return ordered
 
 
-def _context(settings: Settings, version: Version, from_ref: str, to_ref: str) -> dict[str, Any]:
+def _context(version: Version, from_ref: str, to_ref: str) -> dict[str, Any]:
     return {
         "version": str(version.to_ce()),
         "from_ref": from_ref,

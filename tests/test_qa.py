@@ -464,3 +464,17 @@ def test_security_qa_reads_the_refs_on_dev_only(settings, fake_gitlab, fake_dev)
     ]
     assert all("/repository/" not in r.path and "/merge_requests" not in r.path for r in com.log)
     assert f"({dev.url}/gitlab/gitlab-ee/merge_requests/31)" in com.table("issues")[0]["description"]
+
+
+def test_dry_run_on_an_existing_issue_shows_the_update_and_comment_and_writes_nothing(settings, world, capsys):
+    com, dev = world
+    milestone = add_milestone(com, RELEASE_TASKS, "11.1")
+    existing = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description="Old list\n")
+
+    qa.ensure_qa_issue(settings.with_changes(dry_run=True), "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert com.mutations() == [] and dev.mutations() == []
+    assert existing["description"] == "Old list\n" and com.table("notes") == []
+    out = capsys.readouterr().out
+    assert out.startswith("\n# 11.1.0-rc2 QA Issue\n\nOld list\n\n## Merge Requests tested in 11.1.0-rc2")
+    assert out.endswith(f"Comment to add on {existing['web_url']}:\nNew QA items for: @alice @bob @dana @maintainer @carol\n")
