@@ -279,17 +279,17 @@ def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:
 
 def release(repo, version: Version, stable_branch: str, *, today: datetime.date | None = None) -> list[ChangelogUpdate]:
     """Compile every changelog of `version` on `stable_branch` and `master` of `repo` (a
-    git.Repository); leaves `stable_branch` checked out. Raises GitError."""
+    git.Repository); checks `stable_branch` out first and leaves it so. Raises GitError."""
     today = today or datetime.date.today()
+    repo.checkout(stable_branch)
     return [update(repo, file, file_version, stable_branch, today) for file, file_version in files_for(version)]
 
 
 def update(repo, changelog: ChangelogFile, version: Version, stable_branch: str, today: datetime.date) -> ChangelogUpdate:
-    """Compile one changelog file: entries are read from the stable branch; the section is
-    written, and the released entries removed, on the stable branch then on `master`, one
-    commit each (`Update CHANGELOG.md for 11.1.0`). A branch without the file is reported
-    and left alone, entries included."""
-    repo.checkout(stable_branch)
+    """Compile one changelog file: entries are read from the stable branch (checked out by
+    the caller); the section is written, and the released entries removed, on the stable
+    branch then on `master`, one commit each (`Update CHANGELOG.md for 11.1.0`). A branch
+    without the file is reported and left alone, entries included."""
     paths = [path for folder in changelog.folders for path in repo.list_files(folder) if path.endswith(".yml")]
     entries, invalid = parse_entries((path, repo.read_file(path) or "") for path in paths)
     outcome = ChangelogUpdate(changelog.path, version, entries, invalid)
@@ -303,7 +303,8 @@ def update(repo, changelog: ChangelogFile, version: Version, stable_branch: str,
     markdown = generate(version, entries, today)
 
     for branch in (stable_branch, "master"):
-        repo.checkout(branch)
+        if branch == "master":
+            repo.checkout(branch)
         text = repo.read_file(changelog.path)
         if text is None:
             outcome.missing.append(branch)

@@ -497,20 +497,22 @@ class Repository:
         """
         if paths:
             self.git("add", "--", *paths)
-        if all:
-            self.git("add", "--update")
-        if not amend and self._try("diff", "--cached", "--quiet").returncode == 0:
-            return None
         args = ["commit", "--quiet"]
+        if all:
+            args.append("--all")
         if amend:
             args.append("--amend")
         if author:
             args.append(f"--author={author}")
         if no_edit:
             args.append("--no-edit")
-            self.git(*args)
         else:
-            self.git(*args, "--file=-", stdin=message)
+            args.append("--file=-")
+        completed = _run(args, self.path, self.name, check=False, stdin=None if no_edit else message)
+        if completed.returncode != 0:
+            if not amend and re.search(r"^(nothing to commit|nothing added to commit|no changes added to commit)", completed.stdout, re.M):
+                return None
+            raise _error(GitError, args, completed)
         return self.head()
 
     def tag(self, name: str, message: str, ref: str = "HEAD") -> str:
