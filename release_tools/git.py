@@ -99,9 +99,7 @@ def _error(kind: type[GitError], args: Sequence[str], completed: subprocess.Comp
 
 def identity() -> tuple[str, str] | None:
     """The name and email git would commit with (config or GIT_AUTHOR_* variables), or None."""
-    completed = subprocess.run(
-        ["git", "var", "GIT_AUTHOR_IDENT"], env=_environment(), capture_output=True, text=True, errors="replace"
-    )
+    completed = _run(["var", "GIT_AUTHOR_IDENT"], tempfile.gettempdir(), "git", check=False)
     match = re.match(r"(.*?) <(.*?)>", completed.stdout)
     if completed.returncode != 0 or not match or not match[1].strip():
         return None
@@ -122,6 +120,7 @@ def ls_remote(url: str, *, branches: Iterable[str] = (), tags: Iterable[str] = (
 
     Raises GitError when the remote cannot be read.
     """
+    branches, tags = list(branches), list(tags)
     patterns = [f"refs/heads/{name}" for name in branches]
     for name in tags:
         patterns += [f"refs/tags/{name}", f"refs/tags/{name}^{{}}"]
@@ -303,7 +302,8 @@ class Repository:
                 for ref in self.git("for-each-ref", "--format=%(refname)", f"refs/remotes/{remote}/").split()
                 if not ref.endswith("/HEAD")
             ]
-            if refspecs:
+            # One remote's full history can complete the clone; git refuses to unshallow it twice.
+            if refspecs and self.is_shallow():
                 if commits is None:
                     self.fetch(remote, *refspecs, unshallow=True)
                 else:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import changelog
@@ -94,7 +94,7 @@ class ProjectPlan:
     repo: Repository
     remotes: list[str]
     updates: list[RefUpdate] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> the branch whose commit it marks
     stable_branch: str = ""
     pushed: list[str] = field(default_factory=list)  # remotes this run pushed to
 
@@ -103,10 +103,6 @@ class ProjectPlan:
 
     def refspecs(self, remote: str) -> list[str]:
         return [f"{update.new}:{update.ref}" for update in self.pending(remote)]
-
-    @property
-    def is_done(self) -> bool:
-        return not any(self.pending(remote) for remote in self.remotes)
 
 
 @dataclass
@@ -142,6 +138,7 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
 
     with contextlib.ExitStack() as clones:
         plans: list[EditionPlan] = []
+        omnibus_clone: list[Repository] = []  # one clone serves both editions (see prepare_omnibus)
         for key, label in EDITIONS:
             if key in settings.skip:
                 say(f"Skipping release for {label}", "yellow")
@@ -154,7 +151,7 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
             if "omnibus" in settings.skip:
                 say(f"Skipping omnibus-gitlab for {label}", "yellow")
             else:
-                plan.projects.append(prepare_omnibus(clones, settings, edition_version, gitlab))
+                plan.projects.append(prepare_omnibus(clones, settings, edition_version, gitlab, omnibus_clone))
             plans.append(plan)
 
         for plan in plans:
@@ -206,15 +203,11 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
 
     states = read_remotes(remotes, ("master", stable), tags, label)
     say("Prepare repository...")
-    repo = clones.enter_context(
-        Repository.clone(remotes, branch="master", sparse=GITLAB_SPARSE, name=label, **CLONE_OPTIONS)
-    )
-    integrate(repo, "master", states)
-    _checkout_stable(repo, stable, states)
+    repo = clones.enter_context(release_clone(remotes, stable, states, GITLAB_SPARSE, label))
 
     if not version.is_rc:
         for update in changelog.release(repo, version, stable):
-            for branch, commit in update.commits.items():
+            for branch in update.commits:
                 say(f"Updated {update.file} on {branch} for {update.version} ({len(update.entries)} entries)")
             if update.invalid:
                 result(
@@ -224,7 +217,8 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
                 )
     bump_version(repo, "VERSION", str(version))
 
-    plan = ProjectPlan(label, repo, [name for name, _ in remotes], tags=tags, stable_branch=stable)
+    marks = {tag_name: stable, **({tags[1]: "master"} if pre else {})}
+    plan = ProjectPlan(label, repo, [name for name, _ in remotes], tags=marks, stable_branch=stable)
     plan.updates.append(plan_tag(repo, tag_name, repo.head(), states))
 
     if pre is not None:
@@ -260,9 +254,18 @@ def component_files(version: Version) -> list[str]:
 
 
 def prepare_omnibus(
-    clones: contextlib.ExitStack, settings: Settings, version: Version, gitlab: ProjectPlan
+    clones: contextlib.ExitStack,
+    settings: Settings,
+    version: Version,
+    gitlab: ProjectPlan,
+    shared: list[Repository] | None = None,
 ) -> ProjectPlan:
-    """Clone omnibus-gitlab and make its release commits and tag locally; push nothing."""
+    """Clone omnibus-gitlab and make its release commits and tag locally; push nothing.
+
+    Both editions share `master`, so they share one clone through `shared` (a list holding
+    it once made): otherwise each would merge diverged remotes into a commit of its own,
+    and the second edition's push of `master` would be refused.
+    """
     omnibus = version.to_omnibus(ee=version.ee)
     project = settings.project("omnibus")
     remotes = _remotes(settings, project)
@@ -270,11 +273,13 @@ def prepare_omnibus(
     label = _label(project)
 
     states = read_remotes(remotes, ("master", stable), [omnibus.tag], label)
-    repo = clones.enter_context(
-        Repository.clone(remotes, branch="master", sparse=OMNIBUS_SPARSE, name=label, **CLONE_OPTIONS)
-    )
-    integrate(repo, "master", states)
-    _checkout_stable(repo, stable, states)
+    if shared:
+        repo = shared[0]
+        prepare_branches(repo, stable, states)
+    else:
+        repo = clones.enter_context(release_clone(remotes, stable, states, OMNIBUS_SPARSE, label))
+        if shared is not None:
+            shared.append(repo)
 
     source = f"refs/heads/{gitlab.stable_branch}"
     for file in component_files(version):
@@ -289,7 +294,7 @@ def prepare_omnibus(
     if updates_template:
         update_openshift_template(repo, omnibus, stable)
 
-    plan = ProjectPlan(label, repo, [name for name, _ in remotes], tags=[omnibus.tag], stable_branch=stable)
+    plan = ProjectPlan(label, repo, [name for name, _ in remotes], tags={omnibus.tag: stable}, stable_branch=stable)
     plan.updates.append(plan_tag(repo, omnibus.tag, repo.head(), states))
 
     if updates_template:
@@ -382,15 +387,16 @@ def read_remotes(
 
 def integrate(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> str | None:
     """Make the local `branch` contain `branch` of every remote that has it; return its tip,
-    or None when no remote has it.
+    or None when neither a remote nor the clone has it.
 
     A remote behind the others is simply fast-forwarded by the push later; one ahead is
     taken; two that diverged are merged (as the original's pull from every remote did),
     and a conflict raises ReleaseStateError before anything is pushed.
     """
     tips = [(remote, refs.branches[branch]) for remote, refs in states.items() if branch in refs.branches]
+    local = repo.rev_parse(f"refs/heads/{branch}")
     if not tips:
-        return None
+        return local
     # Fetch each distinct tip once: remotes in sync (the usual case) cost no extra fetch.
     fetched = {repo.rev_parse(f"refs/remotes/{remote}/{branch}") for remote, _ in tips}
     for remote, sha in tips:
@@ -398,8 +404,13 @@ def integrate(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> s
             repo.fetch_branch(remote, branch, depth=1)
             fetched.add(sha)
 
-    leader, current = tips[0]
-    for remote, sha in tips[1:]:
+    # Start from what the clone has (its own commits included), else the first remote's tip.
+    if local:
+        leader = next((remote for remote, sha in tips if sha == local), "this clone")
+        current = local
+    else:
+        leader, current = tips[0]
+    for remote, sha in tips:
         if sha == current:
             continue
         base = repo.merge_base(current, sha, deepen=True)
@@ -428,7 +439,24 @@ def integrate(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> s
     return current
 
 
-def _checkout_stable(repo: Repository, stable: str, states: dict[str, RemoteRefs]) -> None:
+@contextlib.contextmanager
+def release_clone(
+    remotes: Sequence[tuple[str, str]],
+    stable: str,
+    states: dict[str, RemoteRefs],
+    sparse: Sequence[str],
+    label: str,
+) -> Iterator[Repository]:
+    """A temporary clone for a release: `master` and `stable` as every remote has them
+    (`stable` created from `master` when no remote has it), `stable` checked out."""
+    with Repository.clone(remotes, branch="master", sparse=sparse, name=label, **CLONE_OPTIONS) as repo:
+        prepare_branches(repo, stable, states)
+        yield repo
+
+
+def prepare_branches(repo: Repository, stable: str, states: dict[str, RemoteRefs]) -> None:
+    """Bring `master` and `stable` up to date with every remote; check `stable` out."""
+    integrate(repo, "master", states)
     if integrate(repo, stable, states) is None:
         say(f"Create branch {stable} from master")
         repo.checkout(stable, start="master")
@@ -520,10 +548,15 @@ def _describe(updates: Sequence[RefUpdate], remote: str) -> str:
     return ", ".join(parts)
 
 
+def _tags(plan: ProjectPlan) -> str:
+    return ", ".join(f"{tag} ({branch})" for tag, branch in plan.tags.items())
+
+
 def describe_dry_run(plan: ProjectPlan) -> str:
+    """The outcome line of a dry run: what each remote would be sent."""
     pending = {remote: plan.pending(remote) for remote in plan.remotes if plan.pending(remote)}
     if not pending:
-        return f"{plan.label}: {', '.join(plan.tags)} already on {', '.join(plan.remotes)}; nothing would be pushed"
+        return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; nothing would be pushed"
     groups: dict[str, list[str]] = {}
     for remote, updates in pending.items():
         groups.setdefault(_describe(updates, remote), []).append(remote)
@@ -533,13 +566,13 @@ def describe_dry_run(plan: ProjectPlan) -> str:
 
 
 def describe_outcome(plan: ProjectPlan) -> str:
-    tags = ", ".join(plan.tags)
+    """The outcome line of a real run: the tags, and the remotes this run brought them to."""
     if not plan.pushed:
-        return f"{plan.label}: {tags} already on {', '.join(plan.remotes)}; nothing to push"
-    text = f"{plan.label}: {tags} on {plan.stable_branch} pushed to {', '.join(plan.pushed)}"
+        return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; nothing to push"
+    text = f"{plan.label}: {_tags(plan)} pushed to {', '.join(plan.pushed)}"
     before = [remote for remote in plan.remotes if remote not in plan.pushed]
     if before:
-        text += f" ({', '.join(before)} already had it)"
+        text += f"; {', '.join(before)} already had {'it' if len(plan.tags) == 1 else 'them'}"
     return text
 
 

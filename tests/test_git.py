@@ -222,3 +222,14 @@ def test_identity_comes_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("GIT_AUTHOR_NAME", "")
     assert git.identity() is None
+
+
+def test_deepening_to_the_full_history_works_with_several_remotes(remotes, tmp_path):
+    remotes("ce", "gitlab").commit("master", {"g": "x\n"}, "Gitlab change", tmp_path)
+    with Repository.clone(ce_remotes(remotes), branch="master", depth=1, filter="blob:none", tags=False) as repo:
+        repo.fetch_branch("gitlab", "master", depth=1)
+
+        repo.deepen(None)
+
+        assert not repo.is_shallow()
+        assert repo.log(format="%s")[-1] == "Initial import"

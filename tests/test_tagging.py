@@ -42,6 +42,46 @@ def date_of(version):
     return release_date(V(version), datetime.date.today()).isoformat()
 
 
+# -- pure rules -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "version, expected",
+    [
+        ("8.16.0", ["GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "VERSION"]),
+        ("8.17.0", ["GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "GITLAB_PAGES_VERSION", "VERSION"]),
+        ("8.4.0-ee", ["GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "VERSION"]),
+        ("8.5.0-ee", ["GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "GITLAB_PAGES_VERSION", "VERSION"]),
+        (
+            "9.0.0",
+            ["GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "GITLAB_PAGES_VERSION", "GITALY_SERVER_VERSION", "VERSION"],
+        ),
+    ],
+    ids=str,
+)
+def test_component_files_depend_on_the_version_and_version_comes_last(version, expected):
+    assert tagging.component_files(V(version)) == expected
+
+
+@pytest.mark.parametrize("version, changed", [("11.0.4", True), ("11.0.3", False), ("10.8.7", False)], ids=str)
+def test_openshift_template_moves_only_forward(version, changed):
+    from tests.repos import OPENSHIFT_TEMPLATE
+
+    updated = tagging.openshift_template(OPENSHIFT_TEMPLATE, V(version).to_omnibus())
+
+    if changed:
+        assert updated == OPENSHIFT_TEMPLATE.replace("gitlab/gitlab-ce:11.0.3-ce.0", "gitlab/gitlab-ce:11.0.4-ce.0").replace(
+            "gitlab-11.0.3", "gitlab-11.0.4"
+        )
+    else:
+        assert updated is None
+
+
+def test_openshift_template_without_an_image_is_an_error():
+    with pytest.raises(ValueError, match="names no gitlab/gitlab-ce:X.Y.Z-ce.N image"):
+        tagging.openshift_template("{}", V("11.1.0").to_omnibus())
+
+
 # -- a monthly release, end to end (run once, inspected by several tests) ---------------
 
 
@@ -176,10 +216,10 @@ def test_monthly_release_reports_outcomes_and_the_entry_it_could_not_release(mon
     assert monthly.lines == [
         "gitlab-ee: 1 changelog entry not released, left in place: changelogs/unreleased/broken.yml",
         "gitlab-ce: 1 changelog entry not released, left in place: changelogs/unreleased/broken.yml",
-        "gitlab-ee: v11.1.0-ee on 11-1-stable-ee pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.0+ee.0 on 11-1-stable-ee pushed to dev, gitlab",
-        "gitlab-ce: v11.1.0, v11.2.0.pre on 11-1-stable pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.0+ce.0 on 11-1-stable pushed to dev, gitlab",
+        "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab",
+        "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
+        "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab",
+        "omnibus-gitlab: 11.1.0+ce.0 (11-1-stable) pushed to dev, gitlab",
     ]
 
 
@@ -248,8 +288,8 @@ def test_ee_only_release_leaves_ce_untouched(remotes, release_settings, slack):
     assert "11.1.1+ee.0" in remotes("omnibus", "gitlab").tags() and "11.1.1+ce.0" not in remotes("omnibus", "gitlab").tags()
     assert slack.posts == [{"text": "_Rita Release_ tagged `11.1.1-ee`"}]
     assert lines[-2:] == [
-        "gitlab-ee: v11.1.1-ee on 11-1-stable-ee pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.1+ee.0 on 11-1-stable-ee pushed to dev, gitlab",
+        "gitlab-ee: v11.1.1-ee (11-1-stable-ee) pushed to dev, gitlab",
+        "omnibus-gitlab: 11.1.1+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
     ]
 
 
@@ -304,10 +344,10 @@ def test_rerun_finds_everything_done_and_changes_nothing(monthly, git_identity, 
 
     assert monthly.remotes.digests() == before
     assert lines[-4:] == [
-        "gitlab-ee: v11.1.0-ee already on dev, gitlab; nothing to push",
-        "omnibus-gitlab: 11.1.0+ee.0 already on dev, gitlab; nothing to push",
-        "gitlab-ce: v11.1.0, v11.2.0.pre already on dev, gitlab; nothing to push",
-        "omnibus-gitlab: 11.1.0+ce.0 already on dev, gitlab; nothing to push",
+        "gitlab-ee: v11.1.0-ee (11-1-stable-ee) already on dev, gitlab; nothing to push",
+        "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) already on dev, gitlab; nothing to push",
+        "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) already on dev, gitlab; nothing to push",
+        "omnibus-gitlab: 11.1.0+ce.0 (11-1-stable) already on dev, gitlab; nothing to push",
     ]
     assert slack.posts == []  # nothing was tagged this time
 
@@ -334,7 +374,7 @@ def test_a_run_stopped_by_a_refused_push_finishes_when_run_again(remotes, releas
         "Update CHANGELOG-EE.md for 11.1.1-ee",
         "Update VERSION to 11.1.0-rc8-ee",
     ]
-    assert "gitlab-ee: v11.1.1-ee on 11-1-stable-ee pushed to gitlab (dev already had it)" in lines
+    assert "gitlab-ee: v11.1.1-ee (11-1-stable-ee) pushed to gitlab; dev already had it" in lines
     assert [post["text"] for post in slack.posts] == ["_Rita Release_ tagged `11.1.1-ee`", "_Rita Release_ tagged `11.1.1`"]
 
 
@@ -373,6 +413,23 @@ def test_diverged_masters_are_merged_like_the_originals_pull(remotes, release_se
     assert dev.sha("master") == gitlab.sha("master")
     assert "Merge branch 'master' of gitlab" in dev.subjects("master", 3)
     assert dev.show("master", "dev.rb") == dev.show("master", "gitlab.rb") == "x\n"
+
+
+def test_diverged_omnibus_masters_are_merged_once_for_both_editions(remotes, release_settings, tmp_path, capsys):
+    remotes("omnibus", "dev").commit("master", {"dev.rb": "x\n"}, "Dev change", tmp_path)
+    remotes("omnibus", "gitlab").commit("master", {"gitlab.rb": "x\n"}, "Gitlab change", tmp_path)
+
+    release(release_settings(), "11.1.1")
+
+    # Both editions work in one omnibus clone: two clones would each make their own merge
+    # commit (seconds apart, so different), and the second edition's push would be refused.
+    assert capsys.readouterr().out.count("[omnibus-gitlab] git clone ") == 1
+
+    dev, gitlab = remotes("omnibus", "dev"), remotes("omnibus", "gitlab")
+    assert dev.sha("master") == gitlab.sha("master")
+    subjects = dev.subjects("master", 5)
+    assert subjects[:2] == ["Update docker/openshift-template.json to 11.1.1-ce.0", "Merge branch 'master' of gitlab"]
+    assert subjects.count("Merge branch 'master' of gitlab") == 1
 
 
 def test_conflicting_masters_stop_the_run_before_any_push(remotes, release_settings, tmp_path):
@@ -441,10 +498,10 @@ def test_clones_are_removed_after_success_and_after_failure(remotes, release_set
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
-    release(release_settings({"TEST": "1"}, skip=("ee",)), "11.1.1")
+    release(release_settings(skip=("ee", "omnibus")), "11.1.1")
     assert list(scratch.iterdir()) == []
 
-    remotes("ce", "gitlab").git("tag", "v11.1.1", "v11.1.0-rc8^{commit}")
+    remotes("ce", "gitlab").git("tag", "-f", "v11.1.1", "v11.1.0-rc8^{commit}")
     with pytest.raises(ReleaseStateError):
         release(release_settings(skip=("ee", "omnibus")), "11.1.1")
     assert list(scratch.iterdir()) == []
