@@ -112,6 +112,55 @@ def patch_merge_request(c, version, dry_run=False):
         preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run), parsed)
 
 
+SKIP_HELP = {
+    "skip_ce": "leave gitlab-ce alone (also CE=false)",
+    "skip_ee": "leave gitlab-ee alone (also EE=false)",
+    "skip_omnibus": "leave omnibus-gitlab alone (also OG=false)",
+}
+
+
+def _skips(skip_ce, skip_ee, skip_omnibus):
+    return tuple(key for key, skipped in (("ce", skip_ce), ("ee", skip_ee), ("omnibus", skip_omnibus)) if skipped)
+
+
+def _tag(c, version, dry_run, security, skips):
+    from release_tools import tagging
+
+    parsed = _version(version)  # bad input fails before any clone or push
+    settings = _settings(c, dry_run=dry_run, security=security, skip=skips)
+    tagging.tag(settings, parsed)
+
+
+TAG_HELP = {
+    "version": "X.Y.Z or X.Y.Z-rcN: EE is tagged vX.Y.Z-ee, CE vX.Y.Z, omnibus X.Y.Z+ee.0 and X.Y.Z+ce.0",
+    "dry_run": "prepare everything locally and print the pushes it would make; push and post nothing (also TEST=true)",
+    **SKIP_HELP,
+}
+
+
+@task(aliases=("release",), help={**TAG_HELP, "security": "push only to the dev remotes (also SECURITY=true)"})
+def tag(c, version, dry_run=False, security=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
+    """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes."""
+    with user_errors():
+        _tag(c, version, dry_run, security, _skips(skip_ce, skip_ee, skip_omnibus))
+
+
+@task(aliases=("security_release",), help=TAG_HELP)
+def tag_security(c, version, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
+    """Tag a security release: like `tag`, pushing only to the dev remotes."""
+    with user_errors():
+        _tag(c, version, dry_run, True, _skips(skip_ce, skip_ee, skip_omnibus))
+
+
+@task(help={"dry_run": "print the pushes it would make; push nothing (also TEST=true)", **SKIP_HELP})
+def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
+    """Make master identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab."""
+    with user_errors():
+        from release_tools import tagging
+
+        tagging.sync(_settings(c, dry_run=dry_run, skip=_skips(skip_ce, skip_ee, skip_omnibus)))
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -120,5 +169,8 @@ ns = Collection(
     qa_issue,
     publish,
     patch_merge_request,
+    tag,
+    tag_security,
+    sync,
 )
 ns.configure({"release_tools": DEFAULTS})
