@@ -67,5 +67,110 @@ def release_issue(c, version, security=False, dry_run=False):
         _ensure_issue(c, "release_issue", version, dry_run, security=security)
 
 
-ns = Collection(monthly_issue, patch_issue, security_patch_issue, release_issue)
+@task(
+    help={
+        "from_ref": "the older tag or branch, e.g. v11.1.0-rc1 (EE refs get -ee added)",
+        "to_ref": "the newer tag or branch, e.g. v11.1.0-rc2",
+        "version": "the release being tested; default: TO_REF without its leading v",
+        "dry_run": DRY_RUN_HELP,
+        "verbose": "print progress and the number of API requests",
+    }
+)
+def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
+    """Create the QA issue listing the merge requests between two refs, or add new ones to it."""
+    with user_errors():
+        from release_tools import qa
+
+        parsed = _version(version) if version else qa.infer_version(to_ref)
+        settings = _settings(c, dry_run=dry_run, verbose=verbose)
+        qa.ensure_qa_issue(settings, from_ref, to_ref, parsed)
+
+
+@task(
+    help={
+        "version": VERSION_HELP,
+        "dry_run": "list the jobs that would be played; play none (also TEST=true)",
+        "verbose": "print the number of API requests",
+    }
+)
+def publish(c, version, dry_run=False, verbose=False):
+    """Play the manual release jobs of the EE and CE omnibus tag pipelines on dev."""
+    with user_errors():
+        from release_tools import publish as publishing
+
+        parsed = _version(version)
+        publishing.publish(_settings(c, dry_run=dry_run, verbose=verbose), parsed)
+
+
+@task(help={"version": VERSION_HELP, "dry_run": "show the merge requests; create no branch and no merge request (also TEST=true)"})
+def patch_merge_request(c, version, dry_run=False):
+    """Create the CE and EE preparation branches and merge requests of a patch or RC."""
+    with user_errors():
+        from release_tools import preparation
+
+        parsed = _version(version)
+        preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run), parsed)
+
+
+SKIP_HELP = {
+    "skip_ce": "leave gitlab-ce alone (also CE=false)",
+    "skip_ee": "leave gitlab-ee alone (also EE=false)",
+    "skip_omnibus": "leave omnibus-gitlab alone (also OG=false)",
+}
+
+
+def _skips(skip_ce, skip_ee, skip_omnibus):
+    return tuple(key for key, skipped in (("ce", skip_ce), ("ee", skip_ee), ("omnibus", skip_omnibus)) if skipped)
+
+
+def _tag(c, version, dry_run, security, skips):
+    from release_tools import tagging
+
+    parsed = _version(version)  # bad input fails before any clone or push
+    settings = _settings(c, dry_run=dry_run, security=security, skip=skips)
+    tagging.tag(settings, parsed)
+
+
+TAG_HELP = {
+    "version": "X.Y.Z or X.Y.Z-rcN: EE is tagged vX.Y.Z-ee, CE vX.Y.Z, omnibus X.Y.Z+ee.0 and X.Y.Z+ce.0",
+    "dry_run": "prepare everything locally and print the pushes it would make; push and post nothing (also TEST=true)",
+    **SKIP_HELP,
+}
+
+
+@task(aliases=("release",), help={**TAG_HELP, "security": "push only to the dev remotes (also SECURITY=true)"})
+def tag(c, version, dry_run=False, security=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
+    """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes."""
+    with user_errors():
+        _tag(c, version, dry_run, security, _skips(skip_ce, skip_ee, skip_omnibus))
+
+
+@task(aliases=("security_release",), help=TAG_HELP)
+def tag_security(c, version, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
+    """Tag a security release: like `tag`, pushing only to the dev remotes."""
+    with user_errors():
+        _tag(c, version, dry_run, True, _skips(skip_ce, skip_ee, skip_omnibus))
+
+
+@task(help={"dry_run": "print the pushes it would make; push nothing (also TEST=true)", **SKIP_HELP})
+def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
+    """Make master identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab."""
+    with user_errors():
+        from release_tools import tagging
+
+        tagging.sync(_settings(c, dry_run=dry_run, skip=_skips(skip_ce, skip_ee, skip_omnibus)))
+
+
+ns = Collection(
+    monthly_issue,
+    patch_issue,
+    security_patch_issue,
+    release_issue,
+    qa_issue,
+    publish,
+    patch_merge_request,
+    tag,
+    tag_security,
+    sync,
+)
 ns.configure({"release_tools": DEFAULTS})

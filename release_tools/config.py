@@ -80,6 +80,45 @@ DEFAULTS: dict[str, Any] = {
         "qa": "QA task",
         "upstream_merge": "CE upstream",
     },
+    "qa": {
+        # Projects (keys of `projects`) whose changes the QA issue lists; EE contains CE.
+        "projects": ["ee"],
+        # A merge request goes under the first of these labels it has, in this order.
+        "team_labels": [
+            "Discussion",
+            "Platform",
+            "CI/CD",
+            "Geo",
+            "Gitaly",
+            "Monitoring",
+            "Security Products",
+            "frontend",
+            "database",
+        ],
+        # Merge requests with any of these labels need no manual QA and are left out.
+        "unpermitted_labels": [
+            "Quality",
+            "meta",
+            "Documentation",
+            "Release",
+            "test",
+            "broken master",
+            "CE upstream",
+            "development guidelines",
+            "static analysis",
+            "QA",
+        ],
+        # Community contributions are checked by whoever merged them, not by their author.
+        "community_label": "Community Contribution",
+    },
+    "publish": {
+        # The project (a key of `projects`) whose tag pipelines on the dev instance build the packages.
+        "project": "omnibus",
+        # Manual jobs of these stages are played; others (e.g. triggers, metrics) are left alone.
+        "stages": ["package-release", "image-release", "raspbian-release", "raspbian_release"],
+        # How many jobs are started at the same time.
+        "concurrency": 4,
+    },
     "slack": {"tag_url": "", "upstream_merge_url": ""},
     "release_managers_file": "config/release_managers.yml",
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
@@ -104,6 +143,53 @@ class Instance:
     def host(self) -> str:
         """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`."""
         return urlsplit(self.url).netloc or self.url
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    """A list of names from configuration; a comma-separated string is accepted too."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, (list, tuple)):
+        return tuple(str(part) for part in value)
+    raise ConfigurationError(f"release_tools.{where} must be a list of names")
+
+
+@dataclass(frozen=True)
+class QaSettings:
+    """How QA issues pick and group merge requests."""
+
+    projects: tuple[str, ...] = ("ee",)
+    team_labels: tuple[str, ...] = ()
+    unpermitted_labels: tuple[str, ...] = ()
+    community_label: str = "Community Contribution"
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> QaSettings:
+        return cls(
+            projects=_names(tree["projects"], "qa.projects"),
+            team_labels=_names(tree["team_labels"], "qa.team_labels"),
+            unpermitted_labels=_names(tree["unpermitted_labels"], "qa.unpermitted_labels"),
+            community_label=str(tree["community_label"]),
+        )
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Which manual jobs of the omnibus tag pipelines publish a release."""
+
+    project: str = "omnibus"
+    stages: tuple[str, ...] = ()
+    concurrency: int = 4
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> PublishSettings:
+        try:
+            concurrency = int(tree["concurrency"])
+        except (TypeError, ValueError):
+            concurrency = 0
+        if concurrency < 1:
+            raise ConfigurationError("release_tools.publish.concurrency must be a whole number of at least 1")
+        return cls(project=str(tree["project"]), stages=_names(tree["stages"], "publish.stages"), concurrency=concurrency)
 
 
 @dataclass(frozen=True)
@@ -148,6 +234,9 @@ class Settings:
     skip: frozenset[str] = frozenset()
     force: bool = False
     no_mention: bool = False
+    verbose: bool = False
+    qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
+    publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -168,6 +257,7 @@ class Settings:
         skip: tuple[str, ...] = (),
         force: bool = False,
         no_mention: bool = False,
+        verbose: bool = False,
     ) -> Settings:
         """Build settings from a `release_tools` tree (defaults filled in) and an environment.
 
@@ -192,6 +282,8 @@ class Settings:
                 )
                 for key, value in merged["projects"].items()
             }
+            qa = QaSettings.from_tree(merged["qa"])
+            publish = PublishSettings.from_tree(merged["publish"])
         except (KeyError, TypeError, AttributeError) as error:
             raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
         for required in ("production", "dev"):
@@ -233,6 +325,9 @@ class Settings:
             skip=frozenset(skipped),
             force=bool(force or _is_set(environ.get("FORCE"))),
             no_mention=bool(no_mention or _is_set(environ.get("NO_MENTION"))),
+            verbose=bool(verbose),
+            qa=qa,
+            publish=publish,
             _secrets=secrets,
         )
 

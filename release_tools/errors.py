@@ -38,6 +38,62 @@ class MilestoneNotFoundError(GitLabNotFoundError):
     """The release's milestone exists neither in the project nor in its group."""
 
 
+class GitLabConflictError(GitLabError):
+    """409: the object exists already (an open merge request for the same branches)."""
+
+
+class InvalidRefError(ReleaseToolsError):
+    """A branch, tag or commit given on the command line does not exist in the project."""
+
+
+class ReleaseIssueNotFoundError(ReleaseToolsError):
+    """A step needs the release's task issue, and it has not been created yet."""
+
+
+class PipelineNotFoundError(ReleaseToolsError):
+    """No tag pipeline exists for an omnibus version, so nothing can be published."""
+
+
+class PublishError(ReleaseToolsError):
+    """Publishing finished, but at least one edition or job could not be started."""
+
+class GitError(ReleaseToolsError):
+    """A git command failed; `output` holds what git printed (credentials redacted)."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+class PushError(GitError):
+    """A remote refused a push (or some of its refs); nothing else was pushed there."""
+
+
+class MergeConflictError(GitError):
+    """A merge or pull stopped on conflicts; `files` lists the conflicted paths."""
+
+    def __init__(self, message: str, output: str = "", files: tuple[str, ...] = ()) -> None:
+        super().__init__(message, output)
+        self.files = files
+
+
+class ReleaseStateError(ReleaseToolsError):
+    """The remotes are in a state the release cannot safely build on (a tag pointing
+    elsewhere, a branch that diverged); nothing has been pushed."""
+
+
+class VersionFileError(ReleaseToolsError):
+    """A version file the release copies or bumps is missing."""
+
+
+class ChangelogEntryError(ReleaseToolsError):
+    """A changelog entry (`changelogs/unreleased/*.yml`) that cannot be released as it is."""
+
+
+class SlackError(ReleaseToolsError):
+    """A Slack webhook could not be reached or refused the message."""
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a ReleaseToolsError into a one-line message and exit status 1.

@@ -9,14 +9,23 @@ one-line ReleaseToolsErrors that name the instance and the project, never the to
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
-from .errors import GitLabAccessError, GitLabError, GitLabNotFoundError, MilestoneNotFoundError
+from .errors import (
+    GitLabAccessError,
+    GitLabConflictError,
+    GitLabError,
+    GitLabNotFoundError,
+    MilestoneNotFoundError,
+)
 
 USER_AGENT = "release-tools (python-gitlab)"
+#: GitLab caps `per_page` at 100, and so many `iids[]` keep a list URL short.
+BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,78 @@ class Issue:
     labels: tuple[str, ...] = ()
     confidential: bool = False
     state: str = "opened"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    """A merge request as list responses describe it (they lack some single-fetch fields)."""
+
+    id: int
+    iid: int
+    project: str  # the path it was fetched from, e.g. `gitlab-org/gitlab-ee`
+    title: str
+    web_url: str
+    labels: tuple[str, ...] = ()
+    author: str = ""  # username
+    merged_by: str | None = None  # username; None when GitLab does not say
+    state: str = "opened"
+    source_branch: str = ""
+    target_branch: str = ""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: int
+    ref: str
+    status: str
+    web_url: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    name: str
+    stage: str
+    status: str
+    web_url: str
+
+
+def _attrs(obj: Any) -> dict[str, Any]:
+    return obj.attributes if hasattr(obj, "attributes") else obj
+
+
+def _username(user: Any) -> str | None:
+    return user.get("username") if isinstance(user, dict) else None
+
+
+def _merge_request(obj: Any, project: str) -> MergeRequest:
+    attrs = _attrs(obj)
+    return MergeRequest(
+        id=attrs["id"],
+        iid=attrs["iid"],
+        project=project,
+        title=attrs.get("title") or "",
+        web_url=attrs.get("web_url") or "",
+        labels=tuple(attrs.get("labels") or ()),
+        author=_username(attrs.get("author")) or "",
+        # `merged_by` is deprecated in favour of `merge_user`; either may be missing or null.
+        merged_by=_username(attrs.get("merge_user")) or _username(attrs.get("merged_by")),
+        state=attrs.get("state") or "opened",
+        source_branch=attrs.get("source_branch") or "",
+        target_branch=attrs.get("target_branch") or "",
+    )
+
+
+def _commit(attrs: dict[str, Any]) -> Commit:
+    message = attrs.get("message") or ""
+    return Commit(sha=attrs["id"], title=attrs.get("title") or message.split("\n", 1)[0], message=message)
 
 
 def _issue(obj: Any) -> Issue:
@@ -70,6 +151,18 @@ class GitLab:
     instance_name: str = "production"
     _client: Any = field(default=None, init=False, repr=False)
     _user: User | None = field(default=None, init=False, repr=False)
+    _requests: int = field(default=0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests this adapter has sent so far (retries included)."""
+        return self._requests
+
+    def _count(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._requests += 1
+        return response
 
     @property
     def instance(self):
@@ -89,7 +182,12 @@ class GitLab:
                 timeout=self.settings.api_timeout,
                 user_agent=USER_AGENT,
             )
+            # A response hook sees every request python-gitlab sends, retries included.
+            self._client.session.hooks["response"].append(self._count)
         return self._client
+
+    def _project(self, path: str) -> Any:
+        return self.client.projects.get(path, lazy=True)
 
     # -- error translation --------------------------------------------------------
 
@@ -105,6 +203,10 @@ class GitLab:
         except gitlab.exceptions.GitlabError as error:
             code = getattr(error, "response_code", None)
             variable = self.instance.token_variable
+            if code == 409:
+                raise GitLabConflictError(
+                    f"{host} refused{where} (409 Conflict) while {doing}: {_reason(error)}"
+                ) from None
             if code == 401:
                 raise GitLabAccessError(
                     f"{host} refused{where} (401 Unauthorized) while {doing}: check {variable}"
@@ -215,6 +317,165 @@ class GitLab:
         with self._errors(f"commenting on issue #{iid}", project):
             handle = self.client.projects.get(project, lazy=True)
             handle.issues.get(iid, lazy=True).notes.create({"body": body})
+
+    # -- repository ---------------------------------------------------------------------
+
+    def commit(self, project: str, ref: str) -> Commit | None:
+        """The commit a branch, tag or SHA points at; None when `project` has no such ref.
+
+        Raises GitLabNotFoundError when the project itself is missing or invisible.
+        """
+        import gitlab.exceptions
+
+        with self._errors(f"looking up {ref}", project):
+            try:
+                return _commit(_attrs(self._project(project).commits.get(ref)))
+            except gitlab.exceptions.GitlabGetError as error:
+                if error.response_code == 404 and "commit" in _reason(error).lower():
+                    return None
+                raise
+
+    def compare(self, project: str, from_ref: str, to_ref: str) -> list[Commit]:
+        """The commits reachable from `to_ref` but not from `from_ref`, oldest first.
+
+        One request: GitLab's compare answers with every commit (and diff) at once.
+        """
+        with self._errors(f"comparing {from_ref}...{to_ref}", project):
+            answer = self._project(project).repository_compare(from_ref, to_ref)
+        return [_commit(commit) for commit in answer.get("commits") or ()]
+
+    def branch_exists(self, project: str, branch: str) -> bool:
+        import gitlab.exceptions
+
+        with self._errors(f"looking up branch {branch}", project):
+            try:
+                self._project(project).branches.get(branch)
+            except gitlab.exceptions.GitlabGetError as error:
+                if error.response_code == 404 and "branch" in _reason(error).lower():
+                    return False
+                raise
+        return True
+
+    def create_branch(self, project: str, branch: str, ref: str) -> bool:
+        """Create `branch` from `ref`; False (and no error) when the branch exists already.
+
+        Any other refusal (an unknown `ref`, an invalid name) raises GitLabError.
+        """
+        import gitlab.exceptions
+
+        with self._errors(f"creating branch {branch} from {ref}", project):
+            try:
+                self._project(project).branches.create({"branch": branch, "ref": ref})
+            except gitlab.exceptions.GitlabCreateError as error:
+                if error.response_code == 400 and "already exists" in _reason(error).lower():
+                    return False
+                raise
+        return True
+
+    # -- merge requests -------------------------------------------------------------------
+
+    def merge_request(self, project: str, iid: int) -> MergeRequest:
+        """One merge request by its iid (a request of its own; prefer `merge_requests`)."""
+        with self._errors(f"fetching merge request !{iid}", project):
+            return _merge_request(self._project(project).mergerequests.get(iid), project)
+
+    def merge_requests(self, project: str, iids: Iterable[int], state: str | None = None) -> list[MergeRequest]:
+        """The merge requests of `project` with these iids, 100 per request.
+
+        Iids that do not exist (or are not in `state`) are simply absent from the result.
+        """
+        wanted = sorted(set(iids))
+        found: list[MergeRequest] = []
+        query: dict[str, Any] = {"state": state} if state else {}
+        with self._errors(f"fetching {len(wanted)} merge requests", project):
+            handle = self._project(project)
+            for start in range(0, len(wanted), BATCH_SIZE):
+                batch = wanted[start : start + BATCH_SIZE]
+                for item in handle.mergerequests.list(iids=batch, iterator=True, **query):
+                    found.append(_merge_request(item, project))
+        return found
+
+    def find_merge_requests(
+        self,
+        project: str,
+        *,
+        source_branch: str,
+        target_branch: str,
+        state: str = "all",
+    ) -> list[MergeRequest]:
+        """Merge requests from `source_branch` into `target_branch` (in `state`), newest first."""
+        query = {"source_branch": source_branch, "target_branch": target_branch, "state": state}
+        with self._errors(f"searching merge requests from {source_branch}", project):
+            return [
+                _merge_request(item, project)
+                for item in self._project(project).mergerequests.list(iterator=True, **query)
+            ]
+
+    def create_merge_request(
+        self,
+        project: str,
+        *,
+        title: str,
+        description: str,
+        source_branch: str,
+        target_branch: str,
+        labels: tuple[str, ...],
+        milestone_id: int | None,
+        assignee_id: int | None,
+        remove_source_branch: bool = True,
+    ) -> MergeRequest:
+        """Create a merge request; GitLabConflictError (409) when an open one exists."""
+        data: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "source_branch": source_branch,
+            "target_branch": target_branch,
+            "labels": ",".join(labels),
+            "remove_source_branch": remove_source_branch,
+        }
+        if milestone_id is not None:
+            data["milestone_id"] = milestone_id
+        if assignee_id is not None:
+            data["assignee_id"] = assignee_id
+        with self._errors(f"creating merge request {title!r}", project):
+            return _merge_request(self._project(project).mergerequests.create(data), project)
+
+    # -- pipelines and jobs -------------------------------------------------------------
+
+    def tag_pipeline(self, project: str, tag: str) -> Pipeline | None:
+        """The newest pipeline of tag `tag`, or None (one request, one result)."""
+        with self._errors(f"looking up the pipeline of tag {tag}", project):
+            found = self._project(project).pipelines.list(scope="tags", ref=tag, per_page=1, page=1)
+        if not found:
+            return None
+        attrs = _attrs(found[0])
+        return Pipeline(
+            id=attrs["id"],
+            ref=attrs.get("ref") or tag,
+            status=attrs.get("status") or "",
+            web_url=attrs.get("web_url") or f"{self.instance.url}/{project}/pipelines/{attrs['id']}",
+        )
+
+    def manual_jobs(self, project: str, pipeline_id: int) -> list[Job]:
+        """Every job of the pipeline waiting to be played by hand (all pages)."""
+        with self._errors(f"listing the manual jobs of pipeline {pipeline_id}", project):
+            pipeline = self._project(project).pipelines.get(pipeline_id, lazy=True)
+            items = [_attrs(job) for job in pipeline.jobs.list(scope=["manual"], iterator=True)]
+        return [
+            Job(
+                id=attrs["id"],
+                name=attrs.get("name") or "",
+                stage=attrs.get("stage") or "",
+                status=attrs.get("status") or "",
+                web_url=attrs.get("web_url") or f"{self.instance.url}/{project}/-/jobs/{attrs['id']}",
+            )
+            for attrs in items
+        ]
+
+    def play_job(self, project: str, job_id: int) -> None:
+        """Start a manual job: one POST, no GET first (lazy objects)."""
+        with self._errors(f"playing job {job_id}", project):
+            self._project(project).jobs.get(job_id, lazy=True).play()
 
 
 def _reason(error: Any) -> str:

@@ -13,6 +13,8 @@ import pytest
 
 from release_tools.config import Settings
 from tests.fake_gitlab import FakeGitLab, add_group, add_project, add_user
+from tests.repos import GIT_ENV, Remotes, build_template
+from tests.slack_receiver import SlackReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +93,7 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
             "LANG": "C.UTF-8",
             "INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL": fake_gitlab.url,
             "INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL": fake_dev.url,
+            **GIT_ENV,
         }
         if tokens:
             full_env.update(GITLAB_API_PRIVATE_TOKEN=PRODUCTION_TOKEN, DEV_API_PRIVATE_TOKEN=DEV_TOKEN)
@@ -109,3 +112,43 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
         return result
 
     return run
+
+
+# -- git remotes and Slack -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def remotes_template(tmp_path_factory):
+    """Seeded bare remotes, built once per session; tests get copies (see `remotes`)."""
+    return build_template(tmp_path_factory.mktemp("remotes-template"))
+
+
+@pytest.fixture
+def remotes(remotes_template, tmp_path):
+    """This test's own `dev` and `gitlab` bare remotes of gitlab-ce, gitlab-ee and omnibus-gitlab."""
+    return Remotes.copy_of(remotes_template, tmp_path / "remotes")
+
+
+@pytest.fixture
+def git_identity(monkeypatch):
+    """Commit as Rita Release through the environment, ignoring the user's git configuration."""
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def slack():
+    """A local Slack webhook receiver; `slack.url` is the (secret) webhook URL."""
+    with SlackReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def release_settings(remotes, git_identity, tmp_path):
+    """`release_settings(environ=None, **flags)`: Settings pointing every project at `remotes`."""
+
+    def make(environ: dict[str, str] | None = None, **flags) -> Settings:
+        tree = {**remotes.tree(), "env_file": str(tmp_path / "no.env")}
+        return Settings.from_mapping(tree, environ or {}, **flags)
+
+    return make

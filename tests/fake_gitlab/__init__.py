@@ -8,22 +8,40 @@
 Each API area is a module; importing this package registers every route.
 """
 
-from . import groups, issues, milestones, projects, users  # noqa: F401  (route registration)
+from . import (  # noqa: F401  (route registration)
+    groups,
+    issues,
+    merge_requests,
+    milestones,
+    pipelines,
+    projects,
+    repository,
+    users,
+)
 from .core import FakeGitLab, Request, Response, encoded, route
 from .groups import add_group
 from .issues import add_issue
+from .merge_requests import add_merge_request
 from .milestones import add_milestone
+from .pipelines import add_job, add_pipeline
 from .projects import add_project
+from .repository import add_branch, add_commit, add_tag
 from .users import add_user
 
 __all__ = [
     "FakeGitLab",
     "Request",
     "Response",
+    "add_branch",
+    "add_commit",
     "add_group",
     "add_issue",
+    "add_job",
+    "add_merge_request",
     "add_milestone",
+    "add_pipeline",
     "add_project",
+    "add_tag",
     "add_user",
     "encoded",
     "route",

@@ -1,0 +1,573 @@
+"""The git adapter: a local repository driven through the `git` command.
+
+`Repository` is general purpose (releases, syncing remotes, upstream merges, Helm chart
+tags). Its rules:
+
+- every git command is an argument list, never a shell string, so branch names, commit
+  messages and URLs with quotes, spaces, `$()` or backticks are inert;
+- every command is echoed in cyan first (`[gitlab-ee] git push --atomic dev ...`), with
+  credentials in remote URLs replaced by `<hidden>`;
+- a failing command raises GitError (PushError, MergeConflictError) carrying git's output;
+  nothing is silently ignored, push results included;
+- `Repository.clone()` is a context manager working in a fresh temporary directory that
+  is removed afterwards, also when the block fails.
+
+Clones can be shallow (`depth`), partial (`filter="blob:none"`) and sparse (`sparse=` a list
+of directories, cone mode: files at the top level are always there). Later fetches reuse the
+clone's filter, and `merge_base(..., deepen=True)` deepens a shallow clone until two
+commits' histories meet, which is what a push to a second remote needs: a remote refuses
+commits whose parents it does not have ("shallow update not allowed").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .console import say
+from .errors import GitError, MergeConflictError, PushError
+
+__all__ = [
+    "GitError",
+    "MergeConflictError",
+    "MergeResult",
+    "PushError",
+    "PushedRef",
+    "RemoteRefs",
+    "Repository",
+    "identity",
+    "ls_remote",
+    "redact_url",
+]
+
+#: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
+_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+
+#: Deepening steps for `merge_base(..., deepen=True)`; past the last one the clone is unshallowed.
+DEEPEN_STEPS = (50, 500, 5000)
+
+
+def redact_url(text: str) -> str:
+    """Hide the user and password part of every URL in `text`."""
+    return _CREDENTIALS.sub(r"\g<scheme><hidden>@", text)
+
+
+def _environment() -> dict[str, str]:
+    # Pass the caller's environment through (identity, SSH agent, proxies), but never let git
+    # stop to ask for a password, and keep its messages in English so they can be matched.
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"})
+    return env
+
+
+def _run(args: Sequence[str], cwd: Path | str, label: str, *, check: bool = True, stdin: str | None = None):
+    """Run `git <args>` in `cwd`, echoing it first; raise GitError on failure when `check`."""
+    say(redact_url(f"[{label}] git {shlex.join(args)}"), "cyan")
+    completed = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env=_environment(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    if check and completed.returncode != 0:
+        raise _error(GitError, args, completed)
+    return completed
+
+
+def _error(kind: type[GitError], args: Sequence[str], completed: subprocess.CompletedProcess, **extra) -> GitError:
+    output = redact_url((completed.stdout or "") + (completed.stderr or "")).strip()
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    # git's most telling line is its first `fatal:`/`error:` line, else its last line.
+    telling = [line for line in lines if line.startswith(("fatal:", "error:"))][:1]
+    reason = (telling or lines or [f"exit status {completed.returncode}"])[-1]
+    if output:
+        say("\n".join("    " + line for line in output.splitlines()), err=True)
+    return kind(f"git {args[0]} failed: {reason}", output, **extra)
+
+
+def identity() -> tuple[str, str] | None:
+    """The name and email git would commit with (config or GIT_AUTHOR_* variables), or None."""
+    completed = _run(["var", "GIT_AUTHOR_IDENT"], tempfile.gettempdir(), "git", check=False)
+    match = re.match(r"(.*?) <(.*?)>", completed.stdout)
+    if completed.returncode != 0 or not match or not match[1].strip():
+        return None
+    return match[1].strip(), match[2]
+
+
+@dataclass(frozen=True)
+class RemoteRefs:
+    """What `git ls-remote` reports: branch tips, and tags with the commit each points to."""
+
+    branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> tag object (or commit, if lightweight)
+    tag_commits: dict[str, str] = field(default_factory=dict)  # tag -> commit it points to
+
+
+def ls_remote(url: str, *, branches: Iterable[str] = (), tags: Iterable[str] = (), label: str = "ls-remote") -> RemoteRefs:
+    """Read the named branches and tags of a remote without cloning it (absent ones are left out).
+
+    Raises GitError when the remote cannot be read.
+    """
+    branches, tags = list(branches), list(tags)
+    patterns = [f"refs/heads/{name}" for name in branches]
+    for name in tags:
+        patterns += [f"refs/tags/{name}", f"refs/tags/{name}^{{}}"]
+    output = _run(["ls-remote", "--", url, *patterns], tempfile.gettempdir(), label).stdout
+    found: dict[str, str] = {}
+    for line in output.splitlines():
+        sha, _, ref = line.partition("\t")
+        found[ref] = sha
+    wanted_branches = set(branches)
+    refs = RemoteRefs()
+    for ref, sha in found.items():
+        if ref.startswith("refs/heads/") and ref[len("refs/heads/") :] in wanted_branches:
+            refs.branches[ref[len("refs/heads/") :]] = sha
+    for name in tags:
+        sha = found.get(f"refs/tags/{name}")
+        if sha:
+            refs.tags[name] = sha
+            refs.tag_commits[name] = found.get(f"refs/tags/{name}^{{}}", sha)
+    return refs
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    """One line of `git push --porcelain`: `flag` is ` ` (fast-forward), `*` (new), `=` (up to date),
+    `+` (forced), `-` (deleted) or `!` (rejected)."""
+
+    flag: str
+    source: str
+    destination: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What `Repository.merge` did: `up_to_date`, `merged` or `conflicts` (with the files)."""
+
+    status: str
+    conflicts: tuple[str, ...] = ()
+    output: str = ""
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.status == "up_to_date"
+
+
+class Repository:
+    """A local git repository with named remotes; see the module docstring for the rules."""
+
+    def __init__(self, path: Path | str, remotes: Iterable[tuple[str, str]] = (), name: str | None = None) -> None:
+        self.path = Path(path)
+        self.remotes: dict[str, str] = dict(remotes)
+        self.name = name or self.path.name
+        self._filter: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Repository({str(self.path)!r}, name={self.name!r})"
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def clone(
+        cls,
+        remotes: Sequence[tuple[str, str]],
+        *,
+        branch: str | None = None,
+        depth: int | None = None,
+        filter: str | None = None,
+        sparse: Sequence[str] | None = None,
+        tags: bool = True,
+        name: str | None = None,
+        parent: Path | str | None = None,
+    ) -> Iterator[Repository]:
+        """Clone the first (canonical) remote into a new temporary directory, add the others.
+
+        `branch` clones just that branch; `depth`, `filter` and `tags=False` make the clone
+        shallow, partial and tagless; `sparse` checks out only the top-level files and the
+        listed directories. The directory is removed when the block ends, however it ends.
+        Raises GitError when the clone fails.
+        """
+        if not remotes:
+            raise GitError("nothing to clone: the project has no remote")
+        canonical, url = remotes[0]
+        name = name or _repository_name(url)
+        workdir = Path(tempfile.mkdtemp(prefix=f"release-tools-{name}-", dir=parent))
+        try:
+            path = workdir / name
+            args = ["clone", "--quiet", "--origin", canonical]
+            if branch is not None:
+                args += ["--branch", branch, "--single-branch"]
+            if depth is not None:
+                args.append(f"--depth={depth}")
+            if filter is not None:
+                args.append(f"--filter={filter}")
+            if not tags:
+                args.append("--no-tags")
+            if sparse is not None:
+                args.append("--sparse")
+            _run([*args, "--", url, str(path)], workdir, name)
+            repo = cls(path, remotes, name)
+            repo._filter = filter
+            for remote, remote_url in remotes[1:]:
+                repo.git("remote", "add", "--", remote, remote_url)
+            if sparse:
+                repo.git("sparse-checkout", "set", "--cone", "--", *sparse)
+            yield repo
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    # -- running git ------------------------------------------------------------------
+
+    def git(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
+        """Run `git <args>` here and return its standard output; raises GitError on failure."""
+        return _run(args, self.path, self.name, check=check, stdin=stdin).stdout
+
+    def _try(self, *args: str) -> subprocess.CompletedProcess:
+        return _run(args, self.path, self.name, check=False)
+
+    @property
+    def canonical(self) -> str:
+        """The remote the repository was cloned from."""
+        return next(iter(self.remotes))
+
+    # -- refs and history -------------------------------------------------------------
+
+    def rev_parse(self, ref: str) -> str | None:
+        """The object name `ref` resolves to, or None."""
+        completed = self._try("rev-parse", "--verify", "--quiet", "--end-of-options", ref)
+        if completed.returncode != 0:
+            return None
+        return completed.stdout.strip() or None
+
+    def head(self) -> str:
+        """The commit HEAD points to; raises GitError in an empty repository."""
+        return self.git("rev-parse", "--verify", "HEAD").strip()
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch, or None when HEAD is detached."""
+        completed = self._try("symbolic-ref", "--quiet", "--short", "HEAD")
+        if completed.returncode != 0:
+            return None
+        return completed.stdout.strip() or None
+
+    def has_branch(self, branch: str) -> bool:
+        return self.rev_parse(f"refs/heads/{branch}") is not None
+
+    def is_shallow(self) -> bool:
+        return self.git("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether `ancestor` is in the (locally known) history of `descendant`."""
+        completed = self._try("merge-base", "--is-ancestor", ancestor, descendant)
+        if completed.returncode in (0, 1):
+            return completed.returncode == 0
+        raise _error(GitError, ["merge-base"], completed)
+
+    def merge_base(self, first: str, second: str, *, deepen: bool = False) -> str | None:
+        """The best common ancestor of two commits, or None when none is known.
+
+        With `deepen`, a shallow clone fetches more history from every remote it fetched
+        from (50, 500, 5000 more commits, then all of it) until the two histories meet.
+        """
+        steps: list[int | None] = [*DEEPEN_STEPS, None] if deepen else []
+        while True:
+            completed = self._try("merge-base", first, second)
+            if completed.returncode == 0:
+                return completed.stdout.strip()
+            if completed.returncode != 1:
+                raise _error(GitError, ["merge-base"], completed)
+            if not steps or not self.is_shallow():
+                return None
+            self.deepen(steps.pop(0))
+
+    def deepen(self, commits: int | None) -> None:
+        """Fetch `commits` more history for every remote branch fetched so far (None: all of it)."""
+        for remote in self.remotes:
+            refspecs = [
+                f"+refs/heads/{ref.removeprefix(f'refs/remotes/{remote}/')}:{ref}"
+                for ref in self.git("for-each-ref", "--format=%(refname)", f"refs/remotes/{remote}/").split()
+                if not ref.endswith("/HEAD")
+            ]
+            # One remote's full history can complete the clone; git refuses to unshallow it twice.
+            if refspecs and self.is_shallow():
+                if commits is None:
+                    self.fetch(remote, *refspecs, unshallow=True)
+                else:
+                    self.fetch(remote, *refspecs, deepen=commits)
+
+    def log(
+        self,
+        revision: str = "HEAD",
+        *,
+        paths: Sequence[str] = (),
+        format: str = "%H",
+        max_count: int | None = None,
+        no_merges: bool = False,
+    ) -> list[str]:
+        """One string per commit, formatted with `format` (`%s` subject, `%B` message, `%an` author),
+        newest first (author date order)."""
+        args = ["log", "--author-date-order", f"--format={format}%x00", "--no-color"]
+        if max_count is not None:
+            args.append(f"--max-count={max_count}")
+        if no_merges:
+            args.append("--no-merges")
+        output = self.git(*args, "--end-of-options", revision, "--", *paths)
+        return [entry.strip("\n") for entry in output.split("\0")[:-1]]
+
+    # -- remotes ----------------------------------------------------------------------
+
+    def ls_remote(self, remote: str, *, branches: Iterable[str] = (), tags: Iterable[str] = ()) -> RemoteRefs:
+        """`ls_remote()` for one of this repository's remotes, by name."""
+        return ls_remote(self.remotes[remote], branches=branches, tags=tags, label=self.name)
+
+    def fetch(
+        self,
+        remote: str,
+        *refspecs: str,
+        depth: int | None = None,
+        deepen: int | None = None,
+        unshallow: bool = False,
+        tags: bool = False,
+    ) -> None:
+        """Fetch `refspecs` (e.g. `+refs/heads/x:refs/remotes/dev/x`) from `remote`.
+
+        A partial clone fetches with its own filter. Raises GitError.
+        """
+        args = ["fetch", "--quiet"]
+        args.append("--tags" if tags else "--no-tags")
+        if depth is not None:
+            args.append(f"--depth={depth}")
+        if deepen is not None:
+            args.append(f"--deepen={deepen}")
+        if unshallow:
+            args.append("--unshallow")
+        if self._filter:
+            args.append(f"--filter={self._filter}")
+        self.git(*args, "--", remote, *refspecs)
+
+    def fetch_branch(self, remote: str, branch: str, *, depth: int | None = None) -> str:
+        """Fetch `branch` from `remote` into `refs/remotes/<remote>/<branch>`; return its tip."""
+        ref = f"refs/remotes/{remote}/{branch}"
+        self.fetch(remote, f"+refs/heads/{branch}:{ref}", depth=depth)
+        return self.git("rev-parse", "--verify", ref).strip()
+
+    def push(self, remote: str, refspecs: Sequence[str], *, atomic: bool = True, force: bool = False) -> list[PushedRef]:
+        """Push `refspecs` to `remote`, all or nothing when `atomic`; return what git reported.
+
+        Raises PushError naming the refused refs and git's reason (hook output included).
+        """
+        args = ["push", "--porcelain"]
+        if atomic:
+            args.append("--atomic")
+        if force:
+            args.append("--force")
+        args += ["--", remote, *refspecs]
+        completed = self._try(*args)
+        pushed = _parse_porcelain(completed.stdout)
+        refused = [ref for ref in pushed if ref.flag == "!"]
+        if completed.returncode != 0 or refused:
+            detail = "; ".join(f"{ref.destination} {ref.summary}" for ref in refused)
+            error = _error(PushError, args, completed)
+            message = f"git push to {remote} failed: {detail}" if detail else str(error)
+            raise PushError(message, error.output)
+        return pushed
+
+    def push_to_all_remotes(self, refspecs: Sequence[str], *, atomic: bool = True) -> dict[str, list[PushedRef]]:
+        """Push `refspecs` to every remote in order; the first refusal raises PushError."""
+        return {remote: self.push(remote, refspecs, atomic=atomic) for remote in self.remotes}
+
+    def pull(self, remote: str, branch: str, *, depth: int | None = None, ff_only: bool = False) -> MergeResult:
+        """Fetch `branch` from `remote` and merge it into the checked-out branch.
+
+        Raises MergeConflictError (after aborting the merge) when the two conflict.
+        """
+        tip = self.fetch_branch(remote, branch, depth=depth)
+        result = self.merge(tip, ff_only=ff_only, message=f"Merge branch '{branch}' of {remote}")
+        if result.status == "conflicts":
+            self._try("merge", "--abort")
+            raise MergeConflictError(
+                f"Conflicts were found when pulling {branch} from {remote}: {', '.join(result.conflicts)}",
+                result.output,
+                result.conflicts,
+            )
+        return result
+
+    def pull_from_all_remotes(self, branch: str, *, depth: int | None = None) -> dict[str, MergeResult]:
+        """`pull(remote, branch)` from every remote in order."""
+        return {remote: self.pull(remote, branch, depth=depth) for remote in self.remotes}
+
+    # -- branches and the working tree ----------------------------------------------
+
+    def checkout(self, branch: str, *, start: str | None = None, force: bool = False) -> None:
+        """Check out `branch`; with `start`, create (or reset) it there first."""
+        args = ["checkout", "--quiet"]
+        if force:
+            args.append("--force")
+        if start is not None:
+            args += ["-B", branch, start]
+        else:
+            args.append(branch)
+        self.git(*args, "--")
+
+    def ensure_branch(self, branch: str, base: str = "master", *, remote: str | None = None) -> bool:
+        """Check out `branch`: the local one, else `remote`'s (the canonical by default), else a
+        new one from `base`. Returns True when it had to be created."""
+        if self.has_branch(branch):
+            self.checkout(branch)
+            return False
+        remote = remote or self.canonical
+        if branch in self.ls_remote(remote, branches=[branch]).branches:
+            self.checkout(branch, start=self.fetch_branch(remote, branch))
+            return False
+        self.checkout(branch, start=base)
+        return True
+
+    def set_branch(self, branch: str, commit: str) -> None:
+        """Point `branch` at `commit` (creating it), updating the working tree if it is checked out."""
+        if self.current_branch() == branch:
+            self.git("reset", "--quiet", "--hard", commit, "--")
+        else:
+            self.git("branch", "--force", "--", branch, commit)
+
+    def read_file(self, path: str, ref: str | None = None) -> str | None:
+        """A file's text from the working tree, or at `ref`; None when it does not exist."""
+        if ref is None:
+            file = self.path / path
+            return file.read_text(encoding="utf-8") if file.is_file() else None
+        completed = self._try("cat-file", "blob", f"{ref}:{path}")
+        if completed.returncode == 0:
+            return completed.stdout
+        if self.rev_parse(ref) is None:
+            raise _error(GitError, ["cat-file"], completed)
+        return None
+
+    def write_file(self, path: str, text: str) -> None:
+        """Write a file of the working tree (creating its folders)."""
+        file = self.path / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
+
+    def list_files(self, folder: str, ref: str = "HEAD") -> list[str]:
+        """Every file under `folder` at `ref`, at any depth, sorted."""
+        output = self.git("ls-tree", "-r", "-z", "--name-only", "--end-of-options", ref, "--", folder.rstrip("/") + "/")
+        return sorted(name for name in output.split("\0") if name)
+
+    def remove_files(self, paths: Sequence[str]) -> None:
+        """Remove files from the working tree and stage their removal."""
+        if paths:
+            self.git("rm", "--quiet", "--", *paths)
+
+    def status(self, short: bool = True) -> str:
+        return self.git("status", "--porcelain" if short else "--long")
+
+    def conflicted_files(self) -> list[str]:
+        """Paths with unresolved merge conflicts."""
+        return [name for name in self.git("diff", "--name-only", "--diff-filter=U", "-z").split("\0") if name]
+
+    # -- commits, tags, merges --------------------------------------------------------
+
+    def commit(
+        self,
+        message: str,
+        paths: Sequence[str] = (),
+        *,
+        all: bool = False,
+        amend: bool = False,
+        no_edit: bool = False,
+        author: str | None = None,
+    ) -> str | None:
+        """Stage `paths` (or every tracked change with `all`) and commit them.
+
+        Returns the new commit, or None when nothing changed (no empty commits).
+        Raises GitError (e.g. no git identity).
+        """
+        if paths:
+            self.git("add", "--", *paths)
+        args = ["commit", "--quiet"]
+        if all:
+            args.append("--all")
+        if amend:
+            args.append("--amend")
+        if author:
+            args.append(f"--author={author}")
+        if no_edit:
+            args.append("--no-edit")
+        else:
+            args.append("--file=-")
+        completed = _run(args, self.path, self.name, check=False, stdin=None if no_edit else message)
+        if completed.returncode != 0:
+            if not amend and re.search(r"^(nothing to commit|nothing added to commit|no changes added to commit)", completed.stdout, re.M):
+                return None
+            raise _error(GitError, args, completed)
+        return self.head()
+
+    def tag(self, name: str, message: str, ref: str = "HEAD") -> str:
+        """Create the annotated tag `name` on `ref`; return the tag object. Raises GitError."""
+        self.check_ref_name(f"refs/tags/{name}")
+        self.git("tag", "--annotate", "--file=-", "--", name, ref, stdin=message)
+        return self.git("rev-parse", "--verify", f"refs/tags/{name}").strip()
+
+    def check_ref_name(self, ref: str) -> None:
+        """Raise GitError unless `ref` is a valid reference name."""
+        if self._try("check-ref-format", ref).returncode != 0:
+            raise GitError(f"{ref!r} is not a valid git reference name")
+
+    def merge(
+        self,
+        ref: str,
+        *,
+        no_ff: bool = False,
+        ff_only: bool = False,
+        message: str | None = None,
+        log: bool = False,
+    ) -> MergeResult:
+        """Merge `ref` into the checked-out branch (the original's `merge <up> <into>` made the
+        target a second merge head). Conflicts are returned, not raised, and left in place
+        so the caller can resolve, commit or abort them (`git("merge", "--abort")`)."""
+        args = ["merge", "--no-edit", "--log" if log else "--no-log"]
+        if no_ff:
+            args.append("--no-ff")
+        if ff_only:
+            args.append("--ff-only")
+        if message is not None:
+            args += ["-m", message]
+        completed = self._try(*args, "--end-of-options", ref)
+        output = redact_url(completed.stdout + completed.stderr)
+        if completed.returncode == 0:
+            status = "up_to_date" if re.search(r"Already up[ -]to[ -]date", output) else "merged"
+            return MergeResult(status, output=output)
+        conflicts = tuple(self.conflicted_files())
+        if conflicts:
+            return MergeResult("conflicts", conflicts, output)
+        raise _error(GitError, args, completed)
+
+
+def _repository_name(url: str) -> str:
+    """`git@host:group/gitlab-ee.git` -> `gitlab-ee`."""
+    tail = re.split(r"[/:\\]", url.rstrip("/"))[-1]
+    tail = tail.removesuffix(".git") or "repository"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", tail)
+
+
+def _parse_porcelain(output: str) -> list[PushedRef]:
+    pushed = []
+    for line in output.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            source, _, destination = parts[1].partition(":")
+            pushed.append(PushedRef(parts[0], source, destination, parts[2]))
+    return pushed

@@ -1,0 +1,379 @@
+"""QA issues: the merge requests that went into a release between two refs, grouped by
+team label, as a checklist issue in the release tasks project.
+
+Differences from the original, on purpose:
+- refs get `-ee` only when they are exactly a version tag (`v11.1.0-rc2`) or a CE stable
+  branch (`11-1-stable`); the original matched anywhere in the ref, so `-ee` refs became
+  `-ee-ee` and branches containing a version changed name;
+- merge requests are fetched 100 per request and per project (`iids[]`), on the instance
+  the project lives on (`gitlab/...` dev paths on the dev instance), instead of one
+  request per merge request plus a certain 404 on gitlab.com for every dev one;
+- links point at the merge request's URL, not at a reference that only resolves on the
+  instance that hosts it;
+- a merge request without `merged_by` (GitLab leaves it null for old merges) is credited
+  to its author instead of crashing the task;
+- an existing issue gets the new merge requests appended and a comment mentioning their
+  people; rerunning with nothing new changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .console import result, say
+from .errors import GitLabNotFoundError, InvalidRefError, InvalidVersionError
+from .version import Version
+
+RELEASE_TASKS = "release_tasks"
+TEMPLATE = "qa.md.j2"
+UNCATEGORIZED = "uncategorized"
+
+#: `See merge request gitlab-org/gitlab-ce!18745`, the last paragraph of GitLab's merge commits.
+MERGE_REQUEST_MENTION = re.compile(r"See merge request (?P<path>[\w.-]+(?:/[\w.-]+)+)!(?P<iid>\d+)")
+_VERSION_TAG = re.compile(r"v\d+\.\d+\.\d+(?:-rc\d+)?")
+_CE_STABLE_BRANCH = re.compile(r"\d+-\d+-stable")
+
+# How merge requests are read: (adapter, project path, iids) -> the merge requests found.
+# The benchmark swaps in a request per merge request to compare against.
+Fetch = Callable[[Any, str, list[int]], list[Any]]
+
+
+def fetch_in_batches(gitlab: Any, project: str, iids: list[int]) -> list[Any]:
+    """The merged merge requests with these iids: one request per 100 of them."""
+    return gitlab.merge_requests(project, iids, state="merged")
+
+
+# -- pure parts -----------------------------------------------------------------------------
+
+
+def ee_ref(ref: str) -> str:
+    """The EE name of a CE tag or stable branch; any other ref is returned unchanged.
+
+    `v11.1.0-rc2` -> `v11.1.0-rc2-ee`, `11-1-stable` -> `11-1-stable-ee`; `v11.1.0-ee`,
+    `master` and `fix-11.1.0-docs` stay as they are.
+    """
+    if _VERSION_TAG.fullmatch(ref) or _CE_STABLE_BRANCH.fullmatch(ref):
+        return f"{ref}-ee"
+    return ref
+
+
+def infer_version(to_ref: str) -> Version:
+    """The version a QA issue is about, from the newer ref: `v11.1.0-rc2` -> `11.1.0-rc2`.
+
+    Raises InvalidVersionError when the ref is not a version tag (give `--version` then).
+    """
+    text = to_ref[1:] if to_ref.startswith("v") else to_ref
+    try:
+        return Version.parse(text)
+    except InvalidVersionError:
+        raise InvalidVersionError(
+            f"cannot tell the version from {to_ref!r}: give it with --version X.Y.Z or X.Y.Z-rcN"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A `See merge request <path>!<iid>` found in a commit message."""
+
+    path: str
+    iid: int
+
+
+def mentioned_merge_requests(messages: Iterable[str]) -> list[Mention]:
+    """Every merge request the commit messages name, in order of first mention."""
+    seen: dict[tuple[str, int], Mention] = {}
+    for message in messages:
+        for match in MERGE_REQUEST_MENTION.finditer(message):
+            mention = Mention(match["path"], int(match["iid"]))
+            seen.setdefault((mention.path, mention.iid), mention)
+    return list(seen.values())
+
+
+def instance_of(settings: Settings, path: str, default: str = "production") -> str:
+    """The instance a project path lives on, from the configured `path` / `dev_path`.
+
+    An exact configured path decides; otherwise the namespace does (`gitlab/...` is the
+    dev instance's namespace in the shipped configuration); otherwise `default`.
+    """
+    production = {p.path for p in settings.projects.values() if p.path}
+    dev = {p.dev_path for p in settings.projects.values() if p.dev_path}
+    if path in dev and path not in production:
+        return "dev"
+    if path in production and path not in dev:
+        return "production"
+    if path in dev:  # configured on both: the instance the refs were compared on
+        return default
+    namespace = path.split("/", 1)[0]
+    production_namespaces = {p.split("/", 1)[0] for p in production}
+    dev_namespaces = {p.split("/", 1)[0] for p in dev} - production_namespaces
+    if namespace in dev_namespaces:
+        return "dev"
+    if namespace in production_namespaces:
+        return "production"
+    return default
+
+
+@dataclass(frozen=True)
+class QaItem:
+    """One merge request to check: who checks it and the checklist line."""
+
+    merge_request: Any  # gitlab.MergeRequest
+    user: str
+    team: str
+
+    @property
+    def line(self) -> str:
+        mr = self.merge_request
+        title = mr.title.replace("[", "\\[").replace("]", "\\]")  # keep the link's brackets balanced
+        labels = " ".join(f'~"{label}"' for label in mr.labels)
+        return f"- [ ] @{self.user} | [{title}]({mr.web_url})" + (f" {labels}" if labels else "")
+
+
+def qa_items(settings: Settings, merge_requests: Iterable[Any]) -> list[QaItem]:
+    """Drop merge requests with an unpermitted label; pick each one's checker and team."""
+    qa = settings.qa
+    unpermitted = set(qa.unpermitted_labels)
+    items = []
+    for mr in merge_requests:
+        if unpermitted & set(mr.labels):
+            continue
+        community = qa.community_label in mr.labels
+        user = (mr.merged_by if community else None) or mr.author
+        team = next((label for label in qa.team_labels if label in mr.labels), UNCATEGORIZED)
+        items.append(QaItem(mr, user, team))
+    return items
+
+
+def group_items(settings: Settings, items: Iterable[QaItem]) -> list[tuple[str, list[QaItem]]]:
+    """Items per team, teams in the configured order, `uncategorized` last, empty ones out."""
+    items = list(items)
+    order = [*settings.qa.team_labels, UNCATEGORIZED]
+    groups = [(team, [item for item in items if item.team == team]) for team in order]
+    return [(team, members) for team, members in groups if members]
+
+
+def format_groups(groups: list[tuple[str, list[QaItem]]]) -> str:
+    """The checklist: a heading per team, a line per merge request, a rule after each team."""
+    lines: list[str] = []
+    for team, items in groups:
+        lines.append(f'### {team} ~"{team}" \n')
+        lines.extend(item.line for item in items)
+        lines.append("\n\n----\n\n")
+    return "\n".join(lines)
+
+
+def mention_comment(items: Iterable[QaItem]) -> str:
+    people = list(dict.fromkeys(f"@{item.user}" for item in items))
+    return "New QA items for: " + " ".join(people)
+
+
+def is_listed(description: str, mr: Any) -> bool:
+    """Whether a description already links this merge request (URLs end at the `)`)."""
+    return f"({mr.web_url})" in description
+
+
+# -- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QaPlan:
+    """What `ensure_qa_issue` will do, computed from reads only."""
+
+    title: str
+    project: str
+    labels: tuple[str, ...]
+    milestone: str
+    description: str
+    existing: Any | None  # gitlab.Issue
+    items: tuple[QaItem, ...]  # the merge requests this run adds
+    comment: str | None  # posted on an existing issue that gets new items
+
+
+def plan_qa_issue(
+    settings: Settings,
+    from_ref: str,
+    to_ref: str,
+    version: Version | None = None,
+    *,
+    gitlabs: Mapping[str, Any] | None = None,
+    fetch: Fetch = fetch_in_batches,
+) -> QaPlan:
+    """Read everything the QA issue needs and decide what to write; changes nothing.
+
+    `gitlabs` maps instance names to adapters (created on demand when omitted); `fetch`
+    is how merge requests are read (batches by default).
+    Raises InvalidVersionError, InvalidRefError (an empty or unknown ref, checked before
+    anything else is read), MilestoneNotFoundError for a new issue, GitLabError.
+    """
+    from .gitlab import GitLab
+
+    from_ref, to_ref = (from_ref or "").strip(), (to_ref or "").strip()
+    if not from_ref or not to_ref:
+        raise InvalidRefError("qa_issue needs two refs, e.g. v11.1.0-rc1 v11.1.0-rc2")
+    version = version or infer_version(to_ref)
+    gitlabs = dict(gitlabs or {})
+    for name in ("production", "dev"):
+        gitlabs.setdefault(name, GitLab(settings, name))
+    source = "dev" if settings.security else "production"
+
+    ranges = []
+    for key in settings.qa.projects:
+        project = settings.project(key)
+        path = (project.dev_path or project.path) if settings.security else project.path
+        convert = ee_ref if key == "ee" else (lambda ref: ref)
+        ranges.append((path, convert(from_ref), convert(to_ref)))
+    for path, *refs in ranges:  # every ref is checked before any range is read
+        for ref in refs:
+            if gitlabs[source].commit(path, ref) is None:
+                host = settings.instance(source).host
+                raise InvalidRefError(f"{ref} does not exist in {path} on {host}: check the tag or branch name")
+
+    messages: list[str] = []
+    for path, start, end in ranges:
+        commits = gitlabs[source].compare(path, start, end)
+        if settings.verbose:
+            say(f"{path}: {len(commits)} commits in {start}...{end}")
+        messages.extend(commit.message for commit in commits)
+    mentions = mentioned_merge_requests(messages)
+    merge_requests = _fetch_all(settings, gitlabs, mentions, source, fetch)
+    items = qa_items(settings, merge_requests)
+
+    tasks = settings.project(RELEASE_TASKS).path
+    title = f"{version.to_ce()} QA Issue"
+    labels = (settings.labels["qa"],)
+    existing = gitlabs["production"].find_issue(tasks, title, labels, version.milestone_name)
+    context = _context(version, from_ref, to_ref)
+    if existing is None:
+        description = _render(settings, context, existing=None, groups=group_items(settings, items))
+        return QaPlan(title, tasks, labels, version.milestone_name, description, None, tuple(items), None)
+
+    new = [item for item in items if not is_listed(existing.description, item.merge_request)]
+    if not new:
+        return QaPlan(title, tasks, labels, version.milestone_name, existing.description, existing, (), None)
+    description = _render(settings, context, existing=existing.description, groups=group_items(settings, new))
+    return QaPlan(title, tasks, labels, version.milestone_name, description, existing, tuple(new), mention_comment(new))
+
+
+def _fetch_all(settings: Settings, gitlabs: Mapping[str, Any], mentions: list[Mention], source: str, fetch: Fetch) -> list[Any]:
+    """The mentioned merge requests, in order of mention, each read on its own instance."""
+    wanted: dict[tuple[str, str], list[int]] = {}
+    for mention in mentions:
+        wanted.setdefault((instance_of(settings, mention.path, source), mention.path), []).append(mention.iid)
+    found: dict[tuple[str, str, int], Any] = {}
+    missing: list[str] = []
+    for (instance, path), iids in wanted.items():
+        try:
+            merge_requests = fetch(gitlabs[instance], path, iids)
+        except GitLabNotFoundError as error:
+            say(f"Left out {len(iids)} merge requests of {path}: {error}", "yellow", err=True)
+            continue
+        for mr in merge_requests:
+            found[(instance, path, mr.iid)] = mr
+        missing += [f"{path}!{iid}" for iid in iids if (instance, path, iid) not in found]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        say(f"Left out merge requests that were not found as merged: {shown}", "yellow", err=True)
+
+    ordered, seen = [], set()
+    for mention in mentions:
+        instance = instance_of(settings, mention.path, source)
+        mr = found.get((instance, mention.path, mention.iid))
+        if mr is not None and (instance, mr.id) not in seen:
+            seen.add((instance, mr.id))
+            ordered.append(mr)
+    return ordered
+
+
+def _context(version: Version, from_ref: str, to_ref: str) -> dict[str, Any]:
+    return {
+        "version": str(version.to_ce()),
+        "from_ref": from_ref,
+        "to_ref": to_ref,
+        # The first RC gets a day of QA; later RCs and patches, which change less, half that.
+        "deadline_hours": 24 if version.rc in (None, 1) and not version.is_patch else 12,
+    }
+
+
+def _render(settings: Settings, context: dict[str, Any], *, existing: str | None, groups: list) -> str:
+    from .templates import render
+
+    return render(
+        settings.templates_dir,
+        TEMPLATE,
+        existing=existing.rstrip() if existing is not None else None,
+        merge_requests=format_groups(groups),
+        **context,
+    )
+
+
+# -- the task ---------------------------------------------------------------------------------
+
+
+def ensure_qa_issue(settings: Settings, from_ref: str, to_ref: str, version: Version | None = None) -> None:
+    """Create the QA issue for the changes between two refs, or add the new ones to it.
+
+    `version` defaults to `to_ref` without its leading `v`. A dry run prints the issue
+    (or the update and the comment) and writes nothing; it still reads, so it needs the
+    tokens and fails where a real run would.
+    Raises InvalidVersionError, InvalidRefError (before anything is created),
+    MilestoneNotFoundError, GitLabError.
+    """
+    from .gitlab import GitLab
+
+    gitlabs = {name: GitLab(settings, name) for name in ("production", "dev")}
+    try:
+        plan = plan_qa_issue(settings, from_ref, to_ref, version, gitlabs=gitlabs)
+        apply_qa_plan(settings, plan, gitlabs["production"])
+    finally:
+        if settings.verbose:
+            counts = ", ".join(f"{gitlabs[n].request_count} to {settings.instance(n).host}" for n in gitlabs)
+            say(f"API requests: {sum(g.request_count for g in gitlabs.values())} ({counts})")
+
+
+def apply_qa_plan(settings: Settings, plan: QaPlan, gitlab: Any) -> None:
+    """Write what the plan says (or, in a dry run, print it); print the outcome."""
+    if plan.existing is not None and not plan.items:
+        result(f'--> Issue "{plan.title}" already exists; no new merge requests to add.', "red")
+        result(f"    {plan.existing.web_url}")
+        return
+
+    if settings.dry_run:
+        if plan.existing is None:
+            # The milestone is still checked, so a dry run fails where a real run would.
+            gitlab.find_milestone(plan.project, plan.milestone, settings.milestone_group)
+        result()
+        result(f"# {plan.title}")
+        result()
+        result(plan.description)
+        if plan.comment:
+            result(f"Comment to add on {plan.existing.web_url}:")
+            result(plan.comment)
+        return
+
+    if plan.existing is None:
+        milestone = gitlab.find_milestone(plan.project, plan.milestone, settings.milestone_group)
+        created = gitlab.create_issue(
+            plan.project,
+            title=plan.title,
+            description=plan.description,
+            labels=plan.labels,
+            milestone_id=milestone.id,
+            assignee_id=gitlab.current_user().id,
+        )
+        result(f'--> Issue "{plan.title}" created with {_count(plan.items)}.', "green")
+        result(f"    {created.web_url}")
+        return
+
+    updated = gitlab.update_issue_description(plan.project, plan.existing.iid, plan.description)
+    if plan.comment:
+        gitlab.add_issue_note(plan.project, plan.existing.iid, plan.comment)
+    result(f'--> Issue "{plan.title}" updated with {_count(plan.items)} more.', "green")
+    result(f"    {updated.web_url or plan.existing.web_url}")
+
+
+def _count(items: tuple[QaItem, ...]) -> str:
+    return f"{len(items)} merge request" + ("" if len(items) == 1 else "s")

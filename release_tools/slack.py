@@ -1,0 +1,58 @@
+"""Slack incoming webhooks: posting a message, and the messages release-tools sends.
+
+A webhook URL is a secret (anyone holding it can post): it is never printed, and errors
+name the variable that holds it, not the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from .errors import SlackError
+
+TIMEOUT = 10  # seconds; a hung Slack must not hold a release up
+
+
+def post(url: str, text: str, channel: str | None = None, *, timeout: float = TIMEOUT) -> None:
+    """POST `{"text": text[, "channel": channel]}` as JSON to a webhook.
+
+    Raises SlackError when Slack cannot be reached, times out, or answers anything but 2xx.
+    """
+    payload = {"text": text}
+    if channel:
+        payload["channel"] = channel
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        raise SlackError(f"Slack refused the message ({error.code} {error.reason})") from None
+    except urllib.error.URLError as error:
+        raise SlackError(f"Slack could not be reached ({_reason(error.reason)})") from None
+    except (TimeoutError, OSError) as error:
+        raise SlackError(f"Slack could not be reached ({_reason(error)})") from None
+    if not 200 <= status < 300:
+        raise SlackError(f"Slack refused the message ({status})")
+
+
+def _reason(reason: object) -> str:
+    # Reasons carry no URL (urllib keeps it out of them); keep them short all the same.
+    text = str(reason) or type(reason).__name__
+    return text.splitlines()[0][:200]
+
+
+def tag_message(requester: str, version: str) -> str:
+    """`_Rita Release_ tagged `11.1.0-ee``: who asked for the release, and which version."""
+    return f"_{requester}_ tagged `{version}`"
+
+
+def notify_tag(url: str, requester: str, version: str) -> None:
+    """Announce a tagged edition on the tag webhook. Raises SlackError."""
+    post(url, tag_message(requester, version))

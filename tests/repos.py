@@ -1,0 +1,358 @@
+"""Temporary git remotes for tests: bare `dev` and `gitlab` repositories of gitlab-ce,
+gitlab-ee and omnibus-gitlab, seeded with what a release reads and writes.
+
+`build_template(root)` builds them once (a few hundred milliseconds); `Remotes.copy_of()`
+gives each test its own copy. `Remotes.tree()` is the `release_tools` configuration that
+points the tasks at them, and `BareRemote` reads what a remote holds.
+
+The seed, per project (every `dev` and `gitlab` remote starts identical):
+
+gitlab-ce   master: VERSION 11.1.0-pre, CHANGELOG.md (11.0.3 ... 10.8.5), entries
+            11-1-stable: VERSION 11.1.0-rc8, entries (one broken), tag v11.1.0-rc8
+            10-8-stable: VERSION 10.8.6, CHANGELOG.md up to 10.8.6, tag v10.8.6
+gitlab-ee   the same with -ee branches and versions, CHANGELOG-EE.md, ee/ and legacy entries
+omnibus     master, 11-1-stable(-ee), 10-8-stable(-ee): component version files with older
+            values, docker/openshift-template.json naming 11.0.3
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The identity every test commit is made with (set through the environment, never git config).
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Rita Release",
+    "GIT_AUTHOR_EMAIL": "rita@example.com",
+    "GIT_COMMITTER_NAME": "Rita Release",
+    "GIT_COMMITTER_EMAIL": "rita@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee", "omnibus": "omnibus-gitlab"}
+REMOTES = ("dev", "gitlab")
+
+COMPONENTS = {
+    "GITLAB_SHELL_VERSION": "7.1.4",
+    "GITLAB_WORKHORSE_VERSION": "5.0.0",
+    "GITLAB_PAGES_VERSION": "1.0.0",
+    "GITALY_SERVER_VERSION": "0.111.0",
+}
+OLD_COMPONENTS = {
+    "GITLAB_SHELL_VERSION": "7.1.2",
+    "GITLAB_WORKHORSE_VERSION": "4.3.1",
+    "GITLAB_PAGES_VERSION": "0.9.1",
+    "GITALY_SERVER_VERSION": "0.105.0",
+}
+
+CHANGELOG_PREAMBLE = "Please view this file on the master branch, on stable branches it's out of date.\n\n"
+
+OLD_SECTIONS = {
+    "11.0.3": "## 11.0.3 (2018-07-05)\n\n### Fixed (1 change)\n\n- Fix an old thing. !1900\n\n\n",
+    "11.0.2": "## 11.0.2 (2018-06-26)\n\n- No changes.\n\n",
+    "11.0.0": "## 11.0.0 (2018-06-22)\n\n### Added (1 change)\n\n- Add a big feature. !1800\n\n\n",
+    "10.8.6": "## 10.8.6 (2018-07-17)\n\n- No changes.\n\n",
+    "10.8.5": "## 10.8.5 (2018-06-21)\n\n### Security (1 change)\n\n- Fix an old hole. !1700\n\n\n",
+}
+
+OPENSHIFT_TEMPLATE = """{
+  "kind": "Template",
+  "apiVersion": "v1",
+  "metadata": {
+    "name": "gitlab-ce",
+    "annotations": {"description": "GitLab CE gitlab-11.0.3", "tags": "gitlab-ce,gitlab-11.0.3"}
+  },
+  "objects": [
+    {"kind": "ImageStream", "spec": {"tags": [{"name": "gitlab-11.0.3",
+      "from": {"kind": "DockerImage", "name": "gitlab/gitlab-ce:11.0.3-ce.0"}}]}}
+  ]
+}
+"""
+
+
+def changelog(*versions: str) -> str:
+    return CHANGELOG_PREAMBLE + "".join(OLD_SECTIONS[v] for v in versions)
+
+
+def entry(title: str, mr: object = None, kind: str = "fixed", author: str | None = None) -> str:
+    text = f"---\ntitle: {title}\n"
+    if mr is not None:
+        text += f"merge_request: {mr}\n"
+    if author is not None:
+        text += f"author: {author}\n"
+    return text + f"type: {kind}\n"
+
+
+def git(*args: str, cwd: Path, input: str | None = None) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, input=input, capture_output=True, text=True
+    )
+    if completed.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{completed.stdout}{completed.stderr}")
+    return completed.stdout
+
+
+class Work:
+    """A scratch non-bare repository used to build remote content."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True)
+        git("init", "--quiet", "--initial-branch=master", cwd=path)
+
+    def commit(self, message: str, files: dict[str, str | None]) -> None:
+        for name, text in files.items():
+            file = self.path / name
+            if text is None:
+                git("rm", "--quiet", "--", name, cwd=self.path)
+                continue
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(text)
+            git("add", "--", name, cwd=self.path)
+        git("commit", "--quiet", "-m", message, cwd=self.path)
+
+    def branch(self, name: str, start: str = "HEAD") -> None:
+        git("checkout", "--quiet", "-b", name, start, cwd=self.path)
+
+    def checkout(self, name: str) -> None:
+        git("checkout", "--quiet", name, cwd=self.path)
+
+    def tag(self, name: str) -> None:
+        git("tag", "-a", "-m", f"Version {name}", name, cwd=self.path)
+
+
+def _seed_gitlab(work: Work, ee: bool) -> None:
+    suffix = "-ee" if ee else ""
+    files: dict[str, str | None] = {
+        "VERSION": "10.8.0-pre\n",
+        "CHANGELOG.md": changelog("10.8.5"),
+        "app/models/user.rb": "class User\nend\n",
+        "lib/gitlab.rb": "module Gitlab\nend\n",
+        "changelogs/unreleased/.gitkeep": "",
+        **{name: value + "\n" for name, value in COMPONENTS.items()},
+    }
+    if ee:
+        files["CHANGELOG-EE.md"] = changelog("10.8.5")
+        files["ee/app/models/license.rb"] = "class License\nend\n"
+    work.commit("Initial import", files)
+    # 10.8: the older minor, with one picked fix waiting for 10.8.7.
+    work.branch(f"10-8-stable{suffix}")
+    stable_108 = {"VERSION": f"10.8.6{suffix}\n", "CHANGELOG.md": changelog("10.8.6", "10.8.5")}
+    if ee:
+        stable_108["CHANGELOG-EE.md"] = changelog("10.8.6", "10.8.5")
+    work.commit(f"Update VERSION to 10.8.6{suffix}", stable_108)
+    work.tag(f"v10.8.6{suffix}")
+    work.commit("Fix an old bug", {"changelogs/unreleased/fix-old-bug.yml": entry("Fix an old bug", 2100)})
+    work.checkout("master")
+
+    master_changelog = changelog("11.0.3", "11.0.2", "11.0.0", "10.8.6", "10.8.5")
+    work.commit(
+        "Merge the 11.0 work",
+        {
+            "VERSION": "11.1.0-pre\n",
+            "CHANGELOG.md": master_changelog,
+            **({"CHANGELOG-EE.md": master_changelog} if ee else {}),
+            "app/models/project.rb": "class Project\nend\n",
+            "changelogs/unreleased/fix-old-bug.yml": entry("Fix an old bug", 2100),
+        },
+    )
+    entries = {
+        "changelogs/unreleased/fix-login.yml": entry("Fix the login page", "'!2001'", "fixed", "Joe Contributor"),
+        "changelogs/unreleased/security-xss.yml": entry(
+            "Escape titles", "https://gitlab.com/group2/project/merge_requests/5", "security"
+        ),
+        "changelogs/unreleased/add-dark-mode.yml": entry("Add a dark mode", 1999, "added"),
+        "changelogs/unreleased/broken.yml": "title: [unclosed\n",
+    }
+    if ee:
+        entries["ee/changelogs/unreleased/geo-fix.yml"] = entry("Fix Geo replication", 601, "fixed")
+        entries["changelogs/unreleased-ee/legacy.yml"] = entry("Speed up search", 600, "performance", "Ann Other")
+    work.commit("Merge the 11.1 features", entries)
+    work.commit("Update app", {"app/models/user.rb": "class User\n  # 11.1\nend\n"})
+    work.branch(f"11-1-stable{suffix}")
+    work.commit(f"Update VERSION to 11.1.0-rc8{suffix}", {"VERSION": f"11.1.0-rc8{suffix}\n"})
+    work.tag(f"v11.1.0-rc8{suffix}")
+    work.checkout("master")
+    work.commit(
+        "Merge a feature for 11.2",
+        {"changelogs/unreleased/master-only.yml": entry("Add a feature for next month", 2200, "added")},
+    )
+
+
+def _seed_omnibus(work: Work) -> None:
+    work.commit(
+        "Initial import",
+        {
+            "VERSION": "11.0.3\n",
+            "CHANGELOG.md": "# omnibus-gitlab changelog\n",
+            "config/software/gitlab-rails.rb": "name 'gitlab-rails'\n",
+            "docker/openshift-template.json": OPENSHIFT_TEMPLATE,
+            "docker/Dockerfile": "FROM ubuntu:16.04\n",
+            **{name: value + "\n" for name, value in OLD_COMPONENTS.items()},
+        },
+    )
+    for branch, version in (
+        ("10-8-stable", "10.8.6"),
+        ("10-8-stable-ee", "10.8.6-ee"),
+        ("11-1-stable", "11.1.0-rc8"),
+        ("11-1-stable-ee", "11.1.0-rc8-ee"),
+    ):
+        work.branch(branch, "master")
+        work.commit(f"Update VERSION to {version}", {"VERSION": version + "\n"})
+    work.checkout("master")
+    work.commit("Update the build", {"config/software/gitlab-rails.rb": "name 'gitlab-rails'\n# 11.1\n"})
+
+
+def build_template(root: Path) -> Path:
+    """Build the seeded bare remotes under `root/<project>/<remote>.git`; return `root`."""
+    for key, name in PROJECTS.items():
+        work = Work(root / "work" / name)
+        if key == "omnibus":
+            _seed_omnibus(work)
+        else:
+            _seed_gitlab(work, ee=key == "ee")
+        for remote in REMOTES:
+            bare = root / name / f"{remote}.git"
+            git("clone", "--quiet", "--bare", str(work.path), str(bare), cwd=root)
+            git("config", "uploadpack.allowFilter", "true", cwd=bare)
+            git("remote", "remove", "origin", cwd=bare)
+    shutil.rmtree(root / "work")
+    return root
+
+
+@dataclass(frozen=True)
+class Tag:
+    object: str
+    commit: str
+    message: str
+
+
+class BareRemote:
+    """Read (and, for tests, tamper with) one bare repository standing in for a remote."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    def git(self, *args: str, input: str | None = None) -> str:
+        return git(*args, cwd=self.path, input=input)
+
+    def branches(self) -> dict[str, str]:
+        output = self.git("for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/")
+        return dict(line.split(" ") for line in output.splitlines())
+
+    def tags(self) -> dict[str, Tag]:
+        output = self.git(
+            "for-each-ref", "--format=%(refname:short)%00%(objectname)%00%(*objectname)%00%(contents:subject)", "refs/tags/"
+        )
+        tags = {}
+        for line in output.splitlines():
+            name, obj, peeled, subject = line.split("\0")
+            tags[name] = Tag(obj, peeled or obj, subject)
+        return tags
+
+    def sha(self, ref: str) -> str:
+        return self.git("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+
+    def show(self, ref: str, path: str) -> str | None:
+        completed = subprocess.run(
+            ["git", "cat-file", "blob", f"{ref}:{path}"], cwd=self.path, capture_output=True, text=True
+        )
+        return completed.stdout if completed.returncode == 0 else None
+
+    def files(self, ref: str, folder: str) -> list[str]:
+        output = self.git("ls-tree", "-r", "--name-only", ref, "--", folder.rstrip("/") + "/")
+        return sorted(output.split())
+
+    def subjects(self, ref: str, count: int | None = None) -> list[str]:
+        args = ["log", "--format=%s"] + ([f"-{count}"] if count else []) + [ref]
+        return self.git(*args).splitlines()
+
+    def messages(self, ref: str, count: int | None = None) -> list[str]:
+        args = ["log", "--format=%B%x00"] + ([f"-{count}"] if count else []) + [ref]
+        return [m.strip("\n") for m in self.git(*args).split("\0")[:-1]]
+
+    def digest(self) -> str:
+        """A hash of every byte of the repository: equal digests mean nothing changed."""
+        digest = hashlib.sha256()
+        for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
+            digest.update(str(file.relative_to(self.path)).encode() + b"\0" + file.read_bytes())
+        return digest.hexdigest()
+
+    def refuse_next_push(self, message: str = "pushes are frozen") -> None:
+        """Make the next push to this remote fail in a pre-receive hook (once)."""
+        flag = self.path / "refuse-next-push"
+        flag.write_text(message)
+        hook = self.path / "hooks" / "pre-receive"
+        hook.write_text(
+            "#!/bin/sh\n"
+            f'flag="{flag}"\n'
+            'if [ -f "$flag" ]; then echo "GL-HOOK-ERR: $(cat "$flag")" >&2; rm -f "$flag"; exit 1; fi\n'
+        )
+        hook.chmod(0o755)
+
+    def commit(self, branch: str, files: dict[str, str | None], message: str, scratch: Path) -> str:
+        """Add a commit to `branch` directly on this remote (another user's push)."""
+        work = scratch / f"scratch-{len(list(scratch.glob('scratch-*')))}"
+        git("clone", "--quiet", "--branch", branch, str(self.path), str(work), cwd=scratch)
+        for name, text in files.items():
+            if text is None:
+                git("rm", "--quiet", "--", name, cwd=work)
+            else:
+                (work / name).parent.mkdir(parents=True, exist_ok=True)
+                (work / name).write_text(text)
+                git("add", "--", name, cwd=work)
+        git("commit", "--quiet", "-m", message, cwd=work)
+        git("push", "--quiet", "origin", branch, cwd=work)
+        return git("rev-parse", "HEAD", cwd=work).strip()
+
+
+class Remotes:
+    """Every seeded remote of one test, by project key (`ce`, `ee`, `omnibus`) and remote name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def copy_of(cls, template: Path, root: Path) -> Remotes:
+        shutil.copytree(template, root, symlinks=True)
+        return cls(root)
+
+    def __call__(self, project: str, remote: str) -> BareRemote:
+        return BareRemote(self.root / PROJECTS[project] / f"{remote}.git")
+
+    def all(self) -> list[BareRemote]:
+        return [self(project, remote) for project in PROJECTS for remote in REMOTES]
+
+    def digests(self) -> dict[str, str]:
+        return {f"{p}/{r}": self(p, r).digest() for p in PROJECTS for r in REMOTES}
+
+    def tree(self) -> dict:
+        """The `release_tools` configuration pointing every project at these remotes."""
+        return {
+            "projects": {
+                key: {"remotes": {remote: self(key, remote).url for remote in REMOTES}} for key in PROJECTS
+            }
+        }
+
+    def yaml(self) -> str:
+        """The same configuration as a file for `invoke -f`."""
+        import yaml
+
+        return yaml.safe_dump({"release_tools": self.tree()})
+
+    def env(self) -> dict[str, str]:
+        """The same configuration as INVOKE_RELEASE_TOOLS_* variables."""
+        return {
+            f"INVOKE_RELEASE_TOOLS_PROJECTS_{key.upper()}_REMOTES_{remote.upper()}": self(key, remote).url
+            for key in PROJECTS
+            for remote in REMOTES
+        }

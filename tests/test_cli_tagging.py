@@ -1,0 +1,112 @@
+"""`invoke tag`, `tag_security`, their legacy aliases and `sync`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.slack_receiver import WEBHOOK_PATH
+
+
+@pytest.fixture
+def config(remotes, tmp_path):
+    path = tmp_path / "remotes.yaml"
+    path.write_text(remotes.yaml())
+    return str(path)
+
+
+def test_list_shows_the_tagging_tasks_and_their_aliases(invoke):
+    result = invoke("--list", "--list-format", "json")
+
+    tasks = {t["name"]: t for t in json.loads(result.stdout)["tasks"]}
+    assert tasks["tag"]["aliases"] == ["release"] and tasks["tag"]["help"]
+    assert tasks["tag_security"]["aliases"] == ["security_release"]
+    assert tasks["sync"]["help"]
+
+
+@pytest.mark.parametrize("name", ["tag", "tag_security", "sync"])
+def test_help_documents_the_switches(invoke, name):
+    out = invoke("--help", name).stdout
+
+    for flag in ("--dry-run", "--skip-ce", "--skip-ee", "--skip-omnibus"):
+        assert flag in out
+    assert "CE=false" in out and "OG=false" in out
+
+
+def test_tag_releases_every_edition_and_announces_it_without_leaking_the_webhook(invoke, config, remotes, slack):
+    result = invoke("-f", config, "tag", "11.1.0", env={"SLACK_TAG_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    assert "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab\n" in result.stdout
+    assert "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab\n" in result.stdout
+    assert [p["text"] for p in slack.posts] == ["_Rita Release_ tagged `11.1.0-ee`", "_Rita Release_ tagged `11.1.0`"]
+    assert WEBHOOK_PATH not in result.output and "canary-slack-secret" not in result.output
+    assert "v11.1.0" in remotes("ce", "gitlab").tags()
+
+
+def test_release_alias_dry_run_changes_nothing(invoke, config, remotes, slack):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "release", "11.1.0", env={"TEST": "true", "SLACK_TAG_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    assert "gitlab-ce: would push 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev, gitlab\n" in result.stdout
+    assert remotes.digests() == before and slack.posts == []
+
+
+def test_security_release_alias_touches_only_dev(invoke, config, remotes):
+    public = {p: remotes(p, "gitlab").digest() for p in ("ce", "ee", "omnibus")}
+
+    result = invoke("-f", config, "security_release", "11.1.1", "--skip-omnibus")
+
+    assert result.returncode == 0, result.stderr
+    assert {p: remotes(p, "gitlab").digest() for p in public} == public
+    assert "v11.1.1" in remotes("ce", "dev").tags() and "v11.1.1-ee" in remotes("ee", "dev").tags()
+    assert "Security release: using only the dev remotes!" in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["v11.1.0", "11.1.0.rc1", "wow"])
+def test_bad_version_is_one_line_and_touches_nothing(invoke, config, remotes, bad):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "tag", bad)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: Version number must be in the following format") and result.stderr.count("\n") == 1
+    assert remotes.digests() == before
+
+
+def test_environment_configuration_and_legacy_skip_switches(invoke, remotes):
+    before = {key: digest for key, digest in remotes.digests().items() if not key.startswith("ee/")}
+
+    result = invoke("tag", "11.1.1", env={**remotes.env(), "CE": "false", "OG": "false"})
+
+    assert result.returncode == 0, result.stderr
+    assert "Skipping release for CE" in result.stdout and "Skipping omnibus-gitlab for EE" in result.stdout
+    assert {key: digest for key, digest in remotes.digests().items() if not key.startswith("ee/")} == before
+    assert "v11.1.1-ee" in remotes("ee", "gitlab").tags()
+
+
+def test_a_refused_push_exits_1_with_a_one_line_error_and_gits_reason(invoke, config, remotes):
+    remotes("ce", "gitlab").refuse_next_push("branch is protected")
+
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee", "--skip-omnibus")
+
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: gitlab-ce: git push to gitlab failed: refs/heads/11-1-stable [remote rejected]")
+    assert last.endswith("(dev already updated). Run the same command again to finish the release.")
+    assert "GL-HOOK-ERR: branch is protected" in result.stderr  # what the remote said
+
+
+def test_sync_dry_run(invoke, config, remotes, tmp_path):
+    remotes("ce", "gitlab").commit("master", {"x.rb": "x\n"}, "Ahead", tmp_path)
+    before = remotes.digests()
+
+    result = invoke("-f", config, "sync", "--dry-run", "--skip-ee", "--skip-omnibus")
+
+    assert result.returncode == 0, result.stderr
+    assert "gitlab-ce: would push master to dev\n" in result.stdout
+    assert remotes.digests() == before

@@ -1,0 +1,167 @@
+"""The fake GitLab's repository, merge request and pipeline areas: the answers gitlab.com
+gives (shapes, filters, pagination, 400/404/409) that the QA, publish and preparation
+tests rely on."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import PRODUCTION_TOKEN
+from tests.fake_gitlab import (
+    add_branch,
+    add_commit,
+    add_job,
+    add_merge_request,
+    add_pipeline,
+    add_project,
+    add_tag,
+    encoded,
+)
+
+EE = "gitlab-org/gitlab-ee"
+P = f"/projects/{encoded(EE)}"
+
+
+def call(fake, method, path, data=None):
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(
+        fake.url + "/api/v4" + path,
+        data=body,
+        method=method,
+        headers={"PRIVATE-TOKEN": PRODUCTION_TOKEN, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+@pytest.fixture
+def ee(fake_gitlab):
+    add_project(fake_gitlab, EE)
+    return fake_gitlab
+
+
+def test_compare_lists_the_commits_between_two_refs_oldest_first(ee):
+    add_commit(ee, EE, "Update VERSION to 11.1.0-rc1-ee")
+    add_tag(ee, EE, "v11.1.0-rc1-ee")
+    first = add_commit(ee, EE, "Merge branch 'a' into 'master'\n\nSee merge request gitlab-org/gitlab-ee!1")
+    add_branch(ee, EE, "side", "v11.1.0-rc1-ee")
+    side = add_commit(ee, EE, "Side work", branch="side")
+    merge = add_commit(ee, EE, "Merge branch 'side'", parents=[first["id"], side["id"]])
+    add_tag(ee, EE, "v11.1.0-rc2-ee")
+
+    status, _, body = call(ee, "GET", f"{P}/repository/compare?from=v11.1.0-rc1-ee&to=v11.1.0-rc2-ee")
+
+    assert status == 200
+    assert [c["id"] for c in body["commits"]] == [first["id"], side["id"], merge["id"]]
+    assert body["commit"]["id"] == merge["id"]
+    assert set(body["commits"][0]) >= {"id", "short_id", "title", "message", "parent_ids", "author_name", "committed_date"}
+    assert (body["diffs"], body["compare_timeout"], body["compare_same_ref"]) == ([], False, False)
+
+
+def test_unknown_refs_are_404_for_commits_and_compare(ee):
+    add_commit(ee, EE, "Initial")
+
+    assert call(ee, "GET", f"{P}/repository/commits/v9.9.9")[::2] == (404, {"message": "404 Commit Not Found"})
+    assert call(ee, "GET", f"{P}/repository/compare?from=master&to=v9.9.9")[::2] == (404, {"message": "404 Ref Not Found"})
+    assert call(ee, "GET", f"{P}/repository/commits/master")[0] == 200
+
+
+def test_commit_list_takes_a_revision_range_and_pages(ee):
+    add_commit(ee, EE, "Initial")
+    add_tag(ee, EE, "start")
+    made = [add_commit(ee, EE, f"Change {n}") for n in range(30)]
+
+    status, headers, body = call(ee, "GET", f"{P}/repository/commits?ref_name=start..master&per_page=20")
+
+    assert status == 200 and headers["X-Total"] == "30" and headers["X-Next-Page"] == "2"
+    assert body[0]["id"] == made[-1]["id"]  # newest first, like git log
+
+
+def test_branch_creation_answers_like_gitlab(ee):
+    add_commit(ee, EE, "Initial")
+    add_branch(ee, EE, "11-1-stable-ee")
+
+    created = call(ee, "POST", f"{P}/repository/branches", {"branch": "11-1-stable-ee-patch-1", "ref": "11-1-stable-ee"})
+    again = call(ee, "POST", f"{P}/repository/branches", {"branch": "11-1-stable-ee-patch-1", "ref": "11-1-stable-ee"})
+    bad_ref = call(ee, "POST", f"{P}/repository/branches", {"branch": "x", "ref": "11-9-stable-ee"})
+    missing = call(ee, "POST", f"{P}/repository/branches", {"ref": "master"})
+
+    assert created[0] == 201 and created[2]["name"] == "11-1-stable-ee-patch-1"
+    assert set(created[2]) >= {"name", "commit", "merged", "protected", "developers_can_push", "developers_can_merge"}
+    assert again[::2] == (400, {"message": "Branch already exists"})
+    assert bad_ref[::2] == (400, {"message": "Invalid reference name: 11-9-stable-ee"})
+    assert missing[::2] == (400, {"error": "branch is missing"})
+    assert call(ee, "GET", f"{P}/repository/branches/11-1-stable-ee-patch-1")[0] == 200
+    assert call(ee, "GET", f"{P}/repository/branches/nope")[::2] == (404, {"message": "404 Branch Not Found"})
+
+
+def test_merge_request_list_filters_by_iids_state_labels_and_branches(ee):
+    for iid in range(1, 6):
+        add_merge_request(ee, EE, f"MR {iid}", iid=iid, labels=["Platform"] if iid % 2 else [], state="merged" if iid < 5 else "opened")
+
+    def iids(query):
+        return sorted(m["iid"] for m in call(ee, "GET", f"{P}/merge_requests?{query}")[2])
+
+    assert iids("iids[]=1&iids[]=2&iids[]=5") == [1, 2, 5]
+    assert iids("iids[]=1&iids[]=2&iids[]=5&state=merged") == [1, 2]
+    assert iids("labels=Platform&state=all") == [1, 3, 5]
+    assert iids("state=opened") == [5]
+    assert iids("source_branch=branch-3&target_branch=master") == [3]
+    assert call(ee, "GET", f"{P}/merge_requests?state=bogus")[0] == 400
+
+
+def test_list_items_are_sparser_than_a_single_merge_request(ee):
+    add_merge_request(ee, EE, "Fix", iid=18745, labels=["Platform"])
+
+    [listed] = call(ee, "GET", f"{P}/merge_requests?iids[]=18745")[2]
+    status, _, single = call(ee, "GET", f"{P}/merge_requests/18745")
+
+    assert status == 200 and "diff_refs" in single and "diff_refs" not in listed
+    assert {"iid", "title", "labels", "author", "web_url", "merged_by", "state"} <= set(listed)
+    assert listed["web_url"].endswith("/gitlab-org/gitlab-ee/merge_requests/18745")
+    assert call(ee, "GET", f"{P}/merge_requests/99")[::2] == (404, {"message": "404 Not found"})
+
+
+def test_a_second_open_merge_request_for_the_same_branches_is_409(ee):
+    data = {"title": "WIP: Prepare 11.1.1-ee release", "source_branch": "a", "target_branch": "b", "remove_source_branch": True}
+
+    first = call(ee, "POST", f"{P}/merge_requests", data)
+    second = call(ee, "POST", f"{P}/merge_requests", data)
+
+    assert first[0] == 201 and first[2]["state"] == "opened" and first[2]["force_remove_source_branch"] is True
+    assert second[0] == 409 and "already exists" in second[2]["message"][0]
+
+
+def test_pipelines_and_manual_jobs_filter_like_gitlab(ee):
+    old = add_pipeline(ee, EE, "11.1.0+ee.0")
+    new = add_pipeline(ee, EE, "11.1.0+ee.0")
+    add_pipeline(ee, EE, "11-1-stable-ee", tag=False)
+    manual = [add_job(ee, new, f"job {n}", "package-release") for n in range(3)]
+    add_job(ee, new, "done", "package-release", status="success")
+
+    status, headers, pipelines = call(ee, "GET", f"{P}/pipelines?scope=tags&ref=11.1.0%2Bee.0&per_page=1")
+    jobs = call(ee, "GET", f"{P}/pipelines/{new['id']}/jobs?scope[]=manual")[2]
+    same = call(ee, "GET", f"{P}/pipelines/{new['id']}/jobs?scope=manual")[2]
+
+    assert status == 200 and [p["id"] for p in pipelines] == [new["id"]] and headers["X-Total"] == "2"
+    assert old["id"] < new["id"]
+    assert [j["id"] for j in jobs] == [j["id"] for j in manual] == [j["id"] for j in same]
+    assert call(ee, "GET", f"{P}/pipelines/{new['id']}/jobs?scope[]=bogus")[0] == 400
+
+
+def test_playing_a_manual_job_starts_it_once(ee):
+    job = add_job(ee, add_pipeline(ee, EE, "11.1.0+ce.0"), "Ubuntu-16.04-release", "package-release")
+
+    played = call(ee, "POST", f"{P}/jobs/{job['id']}/play")
+    again = call(ee, "POST", f"{P}/jobs/{job['id']}/play")
+
+    assert played[0] == 200 and played[2]["status"] == "pending"
+    assert again[::2] == (400, {"message": "400 Bad request - Unplayable Job"})
+    assert call(ee, "POST", f"{P}/jobs/1/play")[0] == 404

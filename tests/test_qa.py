@@ -1,0 +1,480 @@
+"""QA issues: refs, merge requests found from merge commits on both instances and in
+several projects, filtering, grouping, the exact checklist lines, batching, updates of an
+existing issue, dry runs and bad refs; against the fake GitLab over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from release_tools import qa
+from release_tools.errors import InvalidRefError, InvalidVersionError
+from release_tools.gitlab import MergeRequest
+from release_tools.version import Version
+from tests.conftest import RELEASE_TASKS
+from tests.fake_gitlab import add_commit, add_issue, add_merge_request, add_milestone, add_project, add_tag, add_user
+
+EE, CE, DEV_CE = "gitlab-org/gitlab-ee", "gitlab-org/gitlab-ce", "gitlab/gitlabhq"
+
+
+# -- pure parts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ref, expected",
+    [
+        ("v11.1.0-rc1", "v11.1.0-rc1-ee"),
+        ("v11.1.0", "v11.1.0-ee"),
+        ("11-1-stable", "11-1-stable-ee"),
+        ("v11.1.0-rc1-ee", "v11.1.0-rc1-ee"),  # the original made this -ee-ee
+        ("11-1-stable-ee", "11-1-stable-ee"),
+        ("fix-11.1.0-docs", "fix-11.1.0-docs"),  # the original appended -ee to any ref containing a version
+        ("av11.1.0", "av11.1.0"),
+        ("master", "master"),
+        ("0123abcd", "0123abcd"),
+    ],
+    ids=repr,
+)
+def test_only_version_tags_and_ce_stable_branches_get_the_ee_suffix(ref, expected):
+    assert qa.ee_ref(ref) == expected
+
+
+@pytest.mark.parametrize(
+    "to_ref, expected", [("v11.1.0-rc2", "11.1.0-rc2"), ("v11.1.3", "11.1.3"), ("11.1.0-rc2-ee", "11.1.0-rc2-ee")], ids=repr
+)
+def test_version_is_the_newer_ref_without_its_v(to_ref, expected):
+    assert str(qa.infer_version(to_ref)) == expected
+
+
+def test_a_branch_as_newer_ref_needs_an_explicit_version():
+    with pytest.raises(InvalidVersionError, match=r"^cannot tell the version from '11-1-stable': give it with --version"):
+        qa.infer_version("11-1-stable")
+
+
+def test_mentions_are_found_in_merge_commit_messages_once_each_in_order():
+    messages = [
+        "Merge branch 'a' into 'master'\n\nFix\n\nSee merge request gitlab-org/gitlab-ee!12\n",
+        "Update VERSION to 11.1.0-rc2\n",
+        "Merge branch 'b'\n\nSee merge request gitlab/gitlabhq!2388",
+        "Merge branch 'a' again\n\nSee merge request gitlab-org/gitlab-ee!12",
+        "Merge\n\nSee merge request gitlab-org/sub.group/my_project-2!7",
+    ]
+
+    found = qa.mentioned_merge_requests(messages)
+
+    assert [(m.path, m.iid) for m in found] == [
+        ("gitlab-org/gitlab-ee", 12),
+        ("gitlab/gitlabhq", 2388),
+        ("gitlab-org/sub.group/my_project-2", 7),
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("gitlab-org/gitlab-ce", "production"),
+        ("gitlab/gitlabhq", "dev"),
+        ("gitlab/gitlab-ee", "dev"),
+        ("gitlab/gitaly", "dev"),  # the dev namespace of the configured dev paths
+        ("gitlab-org/gitaly", "production"),
+        ("someone/fork", "production"),
+    ],
+    ids=repr,
+)
+def test_each_merge_request_path_belongs_to_one_instance(settings, path, expected):
+    assert qa.instance_of(settings, path) == expected
+
+
+def mr(iid, labels=(), author="author", merged_by=None, title=None, project=EE):
+    return MergeRequest(
+        id=1000 + iid,
+        iid=iid,
+        project=project,
+        title=title or f"Change {iid}",
+        web_url=f"https://gitlab.com/{project}/merge_requests/{iid}",
+        labels=tuple(labels),
+        author=author,
+        merged_by=merged_by,
+        state="merged",
+    )
+
+
+def test_checklist_lines_are_exact():
+    items = [
+        qa.QaItem(mr(1, ["Platform", "bug"], author="alice"), "alice", "Platform"),
+        qa.QaItem(mr(2, title="[11.1] Fix [security] thing"), "bob", "uncategorized"),
+    ]
+
+    text = qa.format_groups([("Platform", items[:1]), ("uncategorized", items[1:])])
+
+    assert text == (
+        '### Platform ~"Platform" \n'
+        "\n"
+        '- [ ] @alice | [Change 1](https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1) ~"Platform" ~"bug"\n'
+        "\n\n----\n\n"
+        "\n"
+        '### uncategorized ~"uncategorized" \n'
+        "\n"
+        "- [ ] @bob | [\\[11.1\\] Fix \\[security\\] thing](https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/2)\n"
+        "\n\n----\n\n"
+    )
+
+
+def test_unpermitted_labels_are_dropped_and_teams_ordered_with_uncategorized_last(settings):
+    merge_requests = [
+        mr(1, ["database"]),
+        mr(2, ["Documentation", "Platform"]),
+        mr(3, []),
+        mr(4, ["frontend", "Platform"]),  # Platform comes first in the team order
+        mr(5, ["Discussion"]),
+        mr(6, ["QA"]),
+        mr(7, ["database", "bug"]),
+    ]
+
+    groups = qa.group_items(settings, qa.qa_items(settings, merge_requests))
+
+    assert [(team, [i.merge_request.iid for i in items]) for team, items in groups] == [
+        ("Discussion", [5]),
+        ("Platform", [4]),
+        ("database", [1, 7]),
+        ("uncategorized", [3]),
+    ]
+
+
+def test_community_contributions_are_checked_by_the_merger_or_else_the_author(settings):
+    items = qa.qa_items(
+        settings,
+        [
+            mr(1, ["Community Contribution"], author="contributor", merged_by="maintainer"),
+            mr(2, ["Community Contribution"], author="contributor2", merged_by=None),  # the original crashed
+            mr(3, [], author="staff", merged_by="maintainer"),
+        ],
+    )
+
+    assert [i.user for i in items] == ["maintainer", "contributor2", "staff"]
+
+
+# -- against the fake GitLab ------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(fake_gitlab, fake_dev):
+    """EE with tags v11.1.0-rc1-ee and v11.1.0-rc2-ee; between them, merge commits of EE
+    and CE merge requests on gitlab.com and of a CE security fix on dev.gitlab.org."""
+    com, dev = fake_gitlab, fake_dev
+    for path in (EE, CE):
+        add_project(com, path)
+    add_project(dev, DEV_CE)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    people = {name: add_user(com, name) for name in ("alice", "bob", "carol", "contributor", "maintainer")}
+    dev_author = add_user(dev, "dana")
+
+    add_commit(com, EE, "Update VERSION to 11.1.0-rc1-ee")
+    add_tag(com, EE, "v11.1.0-rc1-ee")
+    merged = [
+        (com, EE, 101, "Faster pipelines page", ["CI/CD", "performance"], people["alice"], None),
+        (com, CE, 202, "Fix the import", ["Platform", "regression"], people["bob"], None),
+        (dev, DEV_CE, 2388, "[11.1] Stop password change without the old one", ["security"], dev_author, None),
+        (com, EE, 103, "Update the docs", ["Documentation"], people["carol"], None),
+        (com, CE, 204, "Nicer buttons", ["frontend", "Community Contribution"], people["contributor"], people["maintainer"]),
+        (com, EE, 105, "Geo sync status", ["Geo", "Platform"], people["carol"], None),
+        (com, CE, 206, "Something small", [], people["bob"], None),
+    ]
+    for fake, path, iid, title, labels, author, merger in merged:
+        add_merge_request(fake, path, title, iid=iid, labels=labels, author=author, merged_by=merger)
+        add_commit(com, EE, f"Merge branch 'b{iid}' into 'master'\n\n{title}\n\nSee merge request {path}!{iid}\n")
+    add_commit(com, EE, "Update VERSION to 11.1.0-rc2-ee")
+    add_tag(com, EE, "v11.1.0-rc2-ee")
+    com.clear_log()
+    return com, dev
+
+
+EXPECTED_LIST = (
+    '### Platform ~"Platform" \n'
+    "\n"
+    '- [ ] @bob | [Fix the import]({com}/gitlab-org/gitlab-ce/merge_requests/202) ~"Platform" ~"regression"\n'
+    '- [ ] @carol | [Geo sync status]({com}/gitlab-org/gitlab-ee/merge_requests/105) ~"Geo" ~"Platform"\n'
+    "\n\n----\n\n"
+    "\n"
+    '### CI/CD ~"CI/CD" \n'
+    "\n"
+    '- [ ] @alice | [Faster pipelines page]({com}/gitlab-org/gitlab-ee/merge_requests/101) ~"CI/CD" ~"performance"\n'
+    "\n\n----\n\n"
+    "\n"
+    '### frontend ~"frontend" \n'
+    "\n"
+    '- [ ] @maintainer | [Nicer buttons]({com}/gitlab-org/gitlab-ce/merge_requests/204) ~"frontend" ~"Community Contribution"\n'
+    "\n\n----\n\n"
+    "\n"
+    '### uncategorized ~"uncategorized" \n'
+    "\n"
+    "- [ ] @dana | [\\[11.1\\] Stop password change without the old one]({dev}/gitlab/gitlabhq/merge_requests/2388) ~\"security\"\n"
+    '- [ ] @bob | [Something small]({com}/gitlab-org/gitlab-ce/merge_requests/206)\n'
+    "\n\n----\n\n"
+)
+
+
+def test_qa_issue_lists_merge_requests_of_several_projects_and_both_instances(settings, world, capsys):
+    com, dev = world
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    [issue] = com.table("issues")
+    assert issue["title"] == "11.1.0-rc2 QA Issue"
+    assert issue["labels"] == ["QA task"]
+    assert issue["milestone"]["title"] == "11.1"
+    assert [a["username"] for a in issue["assignees"]] == ["release-manager"]
+    assert EXPECTED_LIST.format(com=com.url, dev=dev.url) in issue["description"]
+    assert "Update the docs" not in issue["description"]  # Documentation is unpermitted
+    assert "## Automated QA for 11.1.0-rc2" in issue["description"]
+    assert issue["description"].endswith("/cc @gl-quality\n")
+    assert capsys.readouterr().out == (
+        f'--> Issue "11.1.0-rc2 QA Issue" created with 6 merge requests.\n    {issue["web_url"]}\n'
+    )
+
+
+def test_merge_requests_are_read_in_batches_on_their_own_instance(settings, world):
+    com, dev = world
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    lists = [(r.path, sorted(r.query["iids[]"]), r.query["state"]) for r in com.requests("GET", "/merge_requests")]
+    assert lists == [
+        (f"/projects/{EE}/merge_requests", ["101", "103", "105"], ["merged"]),
+        (f"/projects/{CE}/merge_requests", ["202", "204", "206"], ["merged"]),
+    ]
+    assert [(r.path, r.query["iids[]"]) for r in dev.log] == [(f"/projects/{DEV_CE}/merge_requests", ["2388"])]
+    assert all(r.status < 400 for r in com.log + dev.log)  # no 404 for dev merge requests on gitlab.com
+    assert [r.path for r in com.requests("GET", "/repository/")] == [
+        f"/projects/{EE}/repository/commits/v11.1.0-rc1-ee",
+        f"/projects/{EE}/repository/commits/v11.1.0-rc2-ee",
+        f"/projects/{EE}/repository/compare",
+    ]
+
+
+def test_request_count_grows_with_batches_not_with_merge_requests(settings, fake_gitlab):
+    com = fake_gitlab
+    add_project(com, EE)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    add_commit(com, EE, "start")
+    add_tag(com, EE, "v11.1.0-rc1-ee")
+    for iid in range(1, 251):
+        add_merge_request(com, EE, f"Change {iid}", iid=iid)
+        add_commit(com, EE, f"Merge\n\nSee merge request {EE}!{iid}")
+    add_tag(com, EE, "v11.1.0-rc2-ee")
+    com.clear_log()
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    pages = com.requests("GET", "/merge_requests")
+    assert [len(r.query["iids[]"]) for r in pages] == [100, 100, 50]
+    assert len(com.log) == 3 + 3 + 5  # refs and compare, batches, find/milestones/user/create
+    assert com.table("issues")[0]["description"].count("\n- [ ] @") == 250
+
+
+def test_an_unknown_ref_fails_before_anything_is_read_or_created(settings, world):
+    com, dev = world
+
+    with pytest.raises(InvalidRefError, match=r"^v11\.1\.0-rc9-ee does not exist in gitlab-org/gitlab-ee on 127\.0\.0\.1:\d+"):
+        qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc9")
+
+    assert com.mutations() == [] and dev.log == []
+    assert com.requests("GET", "/compare") == [] and com.table("issues") == []
+
+
+def test_dry_run_prints_the_issue_and_writes_nothing(settings, world, capsys):
+    com, dev = world
+
+    qa.ensure_qa_issue(settings.with_changes(dry_run=True), "v11.1.0-rc1", "v11.1.0-rc2")
+
+    out = capsys.readouterr().out
+    assert out.startswith("\n# 11.1.0-rc2 QA Issue\n\n# QA for 11.1.0-rc2\n")
+    assert EXPECTED_LIST.format(com=com.url, dev=dev.url) in out
+    assert com.mutations() == [] and dev.mutations() == []
+    assert com.table("issues") == []
+
+
+def test_existing_issue_gets_only_the_new_merge_requests_and_a_comment(settings, world, capsys):
+    com, dev = world
+    milestone = add_milestone(com, RELEASE_TASKS, "11.1")
+    before = (
+        "# QA for 11.1.0-rc2\n\nEarlier list:\n\n"
+        f"- [x] @bob | [Fix the import]({com.url}/gitlab-org/gitlab-ce/merge_requests/202) ~\"Platform\"\n"
+        f"- [ ] @bob | [Something small]({com.url}/gitlab-org/gitlab-ce/merge_requests/206)\n"
+    )
+    existing = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description=before)
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert len(com.table("issues")) == 1
+    description = existing["description"]
+    assert description.startswith(before.rstrip() + "\n\n## Merge Requests tested in 11.1.0-rc2")
+    assert "- [x] @bob | [Fix the import]" in description  # ticked boxes survive
+    assert description.count("merge_requests/202)") == 1 and description.count("merge_requests/206)") == 1
+    for added in ("merge_requests/101)", "merge_requests/105)", "merge_requests/204)", "merge_requests/2388)"):
+        assert description.count(added) == 1
+    assert "## Automated QA" not in description
+    [note] = com.table("notes")
+    assert note["body"] == "New QA items for: @alice @dana @maintainer @carol"  # in merge order
+    assert capsys.readouterr().out == (
+        f'--> Issue "11.1.0-rc2 QA Issue" updated with 4 merge requests more.\n    {existing["web_url"]}\n'
+    )
+
+
+def test_rerun_with_nothing_new_changes_nothing(settings, world, capsys):
+    com, _ = world
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+    capsys.readouterr()
+    com.clear_log()
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert com.mutations() == []
+    assert len(com.table("issues")) == 1 and com.table("notes") == []
+    assert "already exists; no new merge requests to add." in capsys.readouterr().out
+
+
+def test_merge_requests_that_cannot_be_found_are_reported_and_left_out(settings, world, capsys):
+    com, _ = world
+    add_commit(com, EE, "Merge\n\nSee merge request gitlab-org/gitlab-ee!999")
+    add_commit(com, EE, "Merge\n\nSee merge request gitlab-org/gone!1")
+    add_tag(com, EE, "v11.1.0-rc3-ee")
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc3")
+
+    err = capsys.readouterr().err
+    assert "Left out 1 merge requests of gitlab-org/gone" in err
+    assert "not found as merged: gitlab-org/gitlab-ee!999" in err
+    assert com.table("issues")[0]["description"].count("\n- [ ] @") == 6
+
+
+def test_version_can_be_given_when_the_newer_ref_is_a_branch(settings, world):
+    com, _ = world
+    from tests.fake_gitlab import add_branch
+
+    add_branch(com, EE, "11-1-stable-ee", "v11.1.0-rc2-ee")
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "11-1-stable", Version.parse("11.1.0-rc3"))
+
+    assert com.table("issues")[0]["title"] == "11.1.0-rc3 QA Issue"
+    assert com.requests("GET", "/compare")[0].query == {"from": ["v11.1.0-rc1-ee"], "to": ["11-1-stable-ee"]}
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_cli_creates_the_issue_and_reports_requests_when_verbose(invoke, world):
+    com, _ = world
+
+    result = invoke("qa_issue", "v11.1.0-rc1", "v11.1.0-rc2", "--verbose")
+
+    assert result.returncode == 0, result.stderr
+    assert f'--> Issue "11.1.0-rc2 QA Issue" created with 6 merge requests.\n    {com.table("issues")[0]["web_url"]}\n' in result.stdout
+    assert "gitlab-org/gitlab-ee: 8 commits in v11.1.0-rc1-ee...v11.1.0-rc2-ee" in result.stdout
+    assert "API requests: 11 (10 to" in result.stdout
+
+
+def test_cli_unknown_ref_is_one_line_and_exit_1(invoke, world):
+    com, dev = world
+
+    result = invoke("qa_issue", "v11.1.0-rc0", "v11.1.0-rc2")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: v11.1.0-rc0-ee does not exist in gitlab-org/gitlab-ee on ")
+    assert result.stderr.count("\n") == 1
+    assert com.mutations() == [] and com.table("issues") == []
+
+
+def test_cli_dry_run_with_test_variable(invoke, world):
+    com, dev = world
+
+    result = invoke("qa_issue", "v11.1.0-rc1", "v11.1.0-rc2", env={"TEST": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert "\n# 11.1.0-rc2 QA Issue\n" in result.stdout and "Nicer buttons" in result.stdout
+    assert com.mutations() == [] and dev.mutations() == []
+
+
+def test_cli_branch_without_version_is_refused_before_any_request(invoke, world):
+    com, dev = world
+
+    result = invoke("qa_issue", "v11.1.0-rc1", "11-1-stable")
+
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot tell the version from '11-1-stable': give it with --version X.Y.Z or X.Y.Z-rcN\n"
+    assert com.log == [] and dev.log == []
+
+
+def test_qa_projects_are_configurable_and_ce_refs_keep_their_names(tree, environ, fake_gitlab):
+    from release_tools.config import Settings
+
+    com = fake_gitlab
+    add_project(com, CE)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    add_commit(com, CE, "start")
+    add_tag(com, CE, "v11.1.0-rc1")
+    add_merge_request(com, CE, "CE only", iid=9, labels=["Gitaly"])
+    add_commit(com, CE, f"Merge\n\nSee merge request {CE}!9")
+    add_tag(com, CE, "v11.1.0-rc2")
+    settings = Settings.from_mapping({**tree, "qa": {"projects": "ce", "team_labels": ["Gitaly"]}}, environ)
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert settings.qa.projects == ("ce",)
+    assert com.requests("GET", "/compare")[0].query == {"from": ["v11.1.0-rc1"], "to": ["v11.1.0-rc2"]}
+    assert '### Gitaly ~"Gitaly" \n\n- [ ] @release-manager | [CE only]' in com.table("issues")[0]["description"]
+
+
+@pytest.mark.parametrize(
+    "name, arguments",
+    [
+        ("qa_issue", ["--from-ref=STRING", "--to-ref=STRING", "--version=STRING", "--dry-run", "--verbose"]),
+        ("publish", ["--version=STRING", "--dry-run", "--verbose"]),
+        ("patch_merge_request", ["--version=STRING", "--dry-run"]),
+    ],
+)
+def test_cli_help_documents_every_argument_of_the_new_tasks(invoke, name, arguments):
+    result = invoke("--help", name)
+
+    assert result.returncode == 0
+    for argument in arguments:
+        line = next(line for line in result.stdout.splitlines() if argument in line)
+        assert len(line.split(argument, 1)[1].strip()) > 10, f"{argument} of {name} has no help"
+    assert "TEST=true" in result.stdout
+
+
+def test_security_qa_reads_the_refs_on_dev_only(settings, fake_gitlab, fake_dev):
+    com, dev = fake_gitlab, fake_dev
+    dev_ee = "gitlab/gitlab-ee"
+    add_project(dev, dev_ee)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    add_commit(dev, dev_ee, "start")
+    add_tag(dev, dev_ee, "v11.1.3-ee")
+    add_merge_request(dev, dev_ee, "[11.1] Security fix", iid=31, labels=["security"])
+    add_commit(dev, dev_ee, f"Merge\n\nSee merge request {dev_ee}!31")
+    add_tag(dev, dev_ee, "v11.1.4-ee")
+    com.clear_log()
+
+    qa.ensure_qa_issue(settings.with_changes(security=True), "v11.1.3", "v11.1.4")
+
+    assert [r.path for r in dev.log] == [
+        f"/projects/{dev_ee}/repository/commits/v11.1.3-ee",
+        f"/projects/{dev_ee}/repository/commits/v11.1.4-ee",
+        f"/projects/{dev_ee}/repository/compare",
+        f"/projects/{dev_ee}/merge_requests",
+    ]
+    assert all("/repository/" not in r.path and "/merge_requests" not in r.path for r in com.log)
+    assert f"({dev.url}/gitlab/gitlab-ee/merge_requests/31)" in com.table("issues")[0]["description"]
+
+
+def test_dry_run_on_an_existing_issue_shows_the_update_and_comment_and_writes_nothing(settings, world, capsys):
+    com, dev = world
+    milestone = add_milestone(com, RELEASE_TASKS, "11.1")
+    existing = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description="Old list\n")
+
+    qa.ensure_qa_issue(settings.with_changes(dry_run=True), "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert com.mutations() == [] and dev.mutations() == []
+    assert existing["description"] == "Old list\n" and com.table("notes") == []
+    out = capsys.readouterr().out
+    assert out.startswith("\n# 11.1.0-rc2 QA Issue\n\nOld list\n\n## Merge Requests tested in 11.1.0-rc2")
+    assert out.endswith(f"Comment to add on {existing['web_url']}:\nNew QA items for: @alice @bob @dana @maintainer @carol\n")

@@ -1,0 +1,45 @@
+"""Slack webhooks over real HTTP to a local receiver: payload, failures, timeouts, secrecy."""
+
+from __future__ import annotations
+
+import pytest
+
+from release_tools import slack as slack_api
+from release_tools.errors import SlackError
+from tests.slack_receiver import WEBHOOK_PATH
+
+
+def test_post_sends_the_text_and_channel_as_json(slack):
+    slack_api.post(slack.url, "hello", channel="#releases")
+    slack_api.post(slack.url, "no channel")
+
+    assert slack.posts == [{"text": "hello", "channel": "#releases"}, {"text": "no channel"}]
+
+
+@pytest.mark.parametrize("status", [500, 404, 403])
+def test_a_refused_post_raises_without_showing_the_webhook_url(slack, status):
+    slack.fail(status)
+
+    with pytest.raises(SlackError, match=rf"^Slack refused the message \({status} ") as raised:
+        slack_api.post(slack.url, "hello")
+
+    assert WEBHOOK_PATH not in str(raised.value) and "canary" not in str(raised.value)
+    assert slack.posts == []
+
+
+def test_an_unreachable_slack_raises(tmp_path):
+    with pytest.raises(SlackError, match=r"^Slack could not be reached \("):
+        slack_api.post("http://127.0.0.1:9/services/secret", "hello", timeout=2)
+
+
+def test_a_hung_slack_times_out(slack):
+    slack.delay = 1.0
+
+    with pytest.raises(SlackError, match=r"^Slack could not be reached \(.*timed out"):
+        slack_api.post(slack.url, "hello", timeout=0.2)
+
+
+def test_tag_message_credits_the_requester_and_names_the_version(slack):
+    slack_api.notify_tag(slack.url, "Rita Release", "11.1.0-ee")
+
+    assert slack.posts == [{"text": "_Rita Release_ tagged `11.1.0-ee`"}]

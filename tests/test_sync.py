@@ -1,0 +1,81 @@
+"""`sync`: master made identical on every remote of each project, on real bare remotes."""
+
+from __future__ import annotations
+
+import pytest
+
+from release_tools import tagging
+from release_tools.console import collect_results
+from release_tools.errors import ReleaseStateError
+
+
+def sync(settings):
+    with collect_results() as lines:
+        tagging.sync(settings)
+    return lines
+
+
+def test_identical_remotes_need_no_clone_and_no_push(remotes, release_settings, capsys):
+    before = remotes.digests()
+
+    lines = sync(release_settings())
+
+    assert remotes.digests() == before
+    assert [line.split(" (")[0] for line in lines] == [
+        "gitlab-ee: master is identical on dev, gitlab",
+        "gitlab-ce: master is identical on dev, gitlab",
+        "omnibus-gitlab: master is identical on dev, gitlab",
+    ]
+    assert "git clone" not in capsys.readouterr().out
+
+
+def test_a_remote_behind_is_fast_forwarded_to_the_one_ahead(remotes, release_settings, tmp_path):
+    gitlab = remotes("ce", "gitlab")
+    tip = gitlab.commit("master", {"new.rb": "x\n"}, "Merged on gitlab.com", tmp_path)
+
+    lines = sync(release_settings())
+
+    assert remotes("ce", "dev").sha("master") == tip == gitlab.sha("master")
+    assert f"gitlab-ce: master {tip[:12]} pushed to dev" in lines
+
+
+def test_diverged_remotes_are_merged_and_both_get_the_merge(remotes, release_settings, tmp_path):
+    remotes("omnibus", "dev").commit("master", {"dev.rb": "x\n"}, "Security fix", tmp_path)
+    remotes("omnibus", "gitlab").commit("master", {"gitlab.rb": "x\n"}, "Feature", tmp_path)
+
+    sync(release_settings())
+
+    dev, gitlab = remotes("omnibus", "dev"), remotes("omnibus", "gitlab")
+    assert dev.sha("master") == gitlab.sha("master")
+    assert dev.subjects("master", 1) == ["Merge branch 'master' of gitlab"]
+    assert {dev.show("master", "dev.rb"), dev.show("master", "gitlab.rb")} == {"x\n"}
+
+
+def test_conflicting_remotes_stop_with_nothing_pushed(remotes, release_settings, tmp_path):
+    remotes("ee", "dev").commit("master", {"VERSION": "a\n"}, "A", tmp_path)
+    remotes("ee", "gitlab").commit("master", {"VERSION": "b\n"}, "B", tmp_path)
+    before = remotes.digests()
+
+    with pytest.raises(ReleaseStateError, match=r"^gitlab-ee: master differs between dev and gitlab and they conflict"):
+        sync(release_settings())
+
+    assert remotes.digests() == before
+
+
+def test_dry_run_and_skips_push_nothing(remotes, release_settings, tmp_path, capsys):
+    for project in ("ce", "ee", "omnibus"):
+        remotes(project, "gitlab").commit("master", {"new.rb": "x\n"}, "Ahead", tmp_path)
+    before = remotes.digests()
+
+    lines = sync(release_settings({"TEST": "1", "OG": "false"}, skip=("ee",)))
+
+    assert remotes.digests() == before
+    assert lines == ["gitlab-ce: would push master to dev"]
+    out = capsys.readouterr().out
+    assert "Skipping sync for EE" in out and "Skipping sync for Omnibus GitLab" in out
+
+
+def test_security_mode_has_only_dev_and_nothing_to_sync(remotes, release_settings):
+    lines = sync(release_settings(security=True))
+
+    assert lines == [f"{name}: only dev is configured; nothing to sync" for name in ("gitlab-ee", "gitlab-ce", "omnibus-gitlab")]
