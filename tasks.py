@@ -161,6 +161,23 @@ def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
         tagging.sync(_settings(c, dry_run=dry_run, skip=_skips(skip_ce, skip_ee, skip_omnibus)))
 
 
+@task(
+    help={
+        "version": "the chart version X.Y.Z; '' to derive it from GITLAB_VERSION",
+        "gitlab_version": "the GitLab version X.Y.Z or X.Y.Z-rcN the chart ships; '' to keep the one it has",
+        "dry_run": "prepare everything locally and print the pushes it would make; push nothing (also TEST=true)",
+        "security": "refused: the chart has no dev remote (also SECURITY=true)",
+    }
+)
+def tag_chart(c, version, gitlab_version, dry_run=False, security=False):
+    """Release the Helm chart: stable branch, Chart.yaml versions, changelog, tag vX.Y.Z, master."""
+    with user_errors():
+        from release_tools import chart_release
+
+        chart, app = chart_release.parse_versions(version, gitlab_version)  # before any clone
+        chart_release.tag_chart(_settings(c, dry_run=dry_run, security=security), chart, app)
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -173,4 +190,6 @@ ns = Collection(
     tag_security,
     sync,
 )
+# Sub-collections do not inherit `tasks.auto_dash_names: false` (invoke.yaml) from the root.
+ns.add_collection(Collection("helm", tag_chart, auto_dash_names=False))
 ns.configure({"release_tools": DEFAULTS})

@@ -119,6 +119,22 @@ DEFAULTS: dict[str, Any] = {
         # How many jobs are started at the same time.
         "concurrency": 4,
     },
+    "helm": {
+        # GitLab's own subcharts, `<folder>/<name>/Chart.yaml`: they get the chart's version.
+        "subcharts_dir": "charts/gitlab/charts",
+        # Where a subchart's appVersion comes from: `gitlab` (the GitLab version the chart
+        # ships) or a version file of gitlab-ee at that version's tag. Others keep theirs;
+        # an empty value removes a shipped entry.
+        "subchart_app_versions": {
+            "gitaly": "GITALY_SERVER_VERSION",
+            "gitlab-shell": "GITLAB_SHELL_VERSION",
+            "migrations": "gitlab",
+            "sidekiq": "gitlab",
+            "unicorn": "gitlab",
+            "task-runner": "gitlab",
+            "geo-logcursor": "gitlab",
+        },
+    },
     "slack": {"tag_url": "", "upstream_merge_url": ""},
     "release_managers_file": "config/release_managers.yml",
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
@@ -193,6 +209,24 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class HelmSettings:
+    """Which files of the Helm chart a chart release updates, and from where."""
+
+    subcharts_dir: str = "charts/gitlab/charts"
+    subchart_app_versions: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> HelmSettings:
+        sources = tree["subchart_app_versions"] or {}
+        if not isinstance(sources, Mapping):
+            raise ConfigurationError("release_tools.helm.subchart_app_versions must map subchart names to sources")
+        return cls(
+            subcharts_dir=str(tree["subcharts_dir"] or ""),
+            subchart_app_versions={str(name): str(source) for name, source in sources.items() if source},
+        )
+
+
+@dataclass(frozen=True)
 class Project:
     """A project the release touches: its API paths and git remotes."""
 
@@ -237,6 +271,7 @@ class Settings:
     verbose: bool = False
     qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
     publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
+    helm: HelmSettings = field(default_factory=lambda: HelmSettings.from_tree(DEFAULTS["helm"]))
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -284,6 +319,7 @@ class Settings:
             }
             qa = QaSettings.from_tree(merged["qa"])
             publish = PublishSettings.from_tree(merged["publish"])
+            helm = HelmSettings.from_tree(merged["helm"])
         except (KeyError, TypeError, AttributeError) as error:
             raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
         for required in ("production", "dev"):
@@ -328,6 +364,7 @@ class Settings:
             verbose=bool(verbose),
             qa=qa,
             publish=publish,
+            helm=helm,
             _secrets=secrets,
         )
 

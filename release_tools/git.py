@@ -44,12 +44,16 @@ __all__ = [
     "RemoteRefs",
     "Repository",
     "identity",
+    "list_remote_tags",
     "ls_remote",
     "redact_url",
 ]
 
 #: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
 _CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+
+#: The states `git status` gives unmerged paths.
+_UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
 
 #: Deepening steps for `merge_base(..., deepen=True)`; past the last one the clone is unshallowed.
 DEEPEN_STEPS = (50, 500, 5000)
@@ -140,6 +144,24 @@ def ls_remote(url: str, *, branches: Iterable[str] = (), tags: Iterable[str] = (
             refs.tags[name] = sha
             refs.tag_commits[name] = found.get(f"refs/tags/{name}^{{}}", sha)
     return refs
+
+
+def list_remote_tags(url: str, pattern: str = "*", *, label: str = "ls-remote") -> dict[str, str]:
+    """Every tag of a remote matching the glob `pattern`, with the commit each points to.
+
+    Raises GitError when the remote cannot be read.
+    """
+    output = _run(["ls-remote", "--tags", "--", url, f"refs/tags/{pattern}"], tempfile.gettempdir(), label).stdout
+    objects: dict[str, str] = {}
+    commits: dict[str, str] = {}
+    for line in output.splitlines():
+        sha, _, ref = line.partition("\t")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}"):
+            commits[name[:-3]] = sha
+        else:
+            objects[name] = sha
+    return {name: commits.get(name, sha) for name, sha in objects.items()}
 
 
 @dataclass(frozen=True)
@@ -473,6 +495,19 @@ class Repository:
 
     def status(self, short: bool = True) -> str:
         return self.git("status", "--porcelain" if short else "--long")
+
+    def conflicts(self) -> list[tuple[str, str]]:
+        """`(state, path)` of every unmerged path, state as `git status --short` shows it:
+        `UU` both modified, `AA` both added, `DU` deleted by us, `UD` deleted by them, ..."""
+        found = []
+        entries = iter(self.git("status", "--porcelain=v1", "-z", "--untracked-files=no").split("\0"))
+        for entry in entries:
+            state, path = entry[:2], entry[3:]
+            if state[:1] in ("R", "C"):
+                next(entries, None)  # a rename or copy is followed by its source path
+            elif state in _UNMERGED:
+                found.append((state, path))
+        return found
 
     def conflicted_files(self) -> list[str]:
         """Paths with unresolved merge conflicts."""

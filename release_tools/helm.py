@@ -124,9 +124,11 @@ def read_chart(text: str) -> tuple[str, str]:
     return str(data["version"]), str(data.get("appVersion") or "")
 
 
-def update_chart(text: str, version: ChartVersion | None = None, app_version: Version | None = None) -> str:
+def update_chart(text: str, version: ChartVersion | None = None, app_version: Version | str | None = None) -> str:
     """Set the top-level `version` and/or `appVersion` of a Chart.yaml, keeping every other
     line (comments, order, quoting style of untouched keys) exactly as it was.
+
+    `app_version` is a GitLab version, or any text (a subchart's component version).
 
     A missing `appVersion` is added after `version`. Raises ChartFileError when there is no
     top-level `version` line to update.

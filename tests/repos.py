@@ -13,6 +13,10 @@ gitlab-ce   master: VERSION 11.1.0-pre, CHANGELOG.md (11.0.3 ... 10.8.5), entrie
 gitlab-ee   the same with -ee branches and versions, CHANGELOG-EE.md, ee/ and legacy entries
 omnibus     master, 11-1-stable(-ee), 10-8-stable(-ee): component version files with older
             values, docker/openshift-template.json naming 11.0.3
+charts/gitlab  (the Helm chart; one `gitlab` remote only, as in production)
+            master: Chart.yaml 0.3.1 shipping `master`, subcharts, CHANGELOG.md, entries
+            0-2-stable: tags v0.2.0 (GitLab 11.0.0) and v0.2.1 (11.0.1), a picked entry
+            0-3-stable: tags v0.3.0 (11.1.0) and v0.3.1 (11.1.1), a picked entry
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
 
-PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee", "omnibus": "omnibus-gitlab"}
+PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee", "omnibus": "omnibus-gitlab", "helm": "charts-gitlab"}
 REMOTES = ("dev", "gitlab")
+#: The remotes each project has: the chart lives on gitlab.com only.
+PROJECT_REMOTES = {"ce": REMOTES, "ee": REMOTES, "omnibus": REMOTES, "helm": ("gitlab",)}
 
 COMPONENTS = {
     "GITLAB_SHELL_VERSION": "7.1.4",
@@ -208,15 +214,101 @@ def _seed_omnibus(work: Work) -> None:
     work.commit("Update the build", {"config/software/gitlab-rails.rb": "name 'gitlab-rails'\n# 11.1\n"})
 
 
+def chart_file(version: str, app_version: str, name: str = "gitlab") -> str:
+    return (
+        "apiVersion: v1\n"
+        f"name: {name}\n"
+        f"version: {version}\n"
+        f"appVersion: {app_version}  # the GitLab version this chart ships\n"
+        "description: Web-based Git-repository manager\n"
+    )
+
+
+#: The chart's subcharts and the appVersion each starts with on master.
+SUBCHARTS = {"unicorn": "master", "gitaly": "master", "gitlab-shell": "master", "registry": "v2.6.2"}
+SUBCHARTS_DIR = "charts/gitlab/charts"
+MINIO_CHART = chart_file("0.4.3", "RELEASE.2018-05-25T19-49-13Z", "minio")
+
+CHART_CHANGELOG = "# GitLab chart changelog\n\n"
+
+
+def chart_changelog(*sections: tuple[str, str]) -> str:
+    return CHART_CHANGELOG + "".join(f"## {v} ({day})\n\n- No changes.\n\n" for v, day in sections)
+
+
+def chart_files(version: str, app_version: str, subcharts: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Chart.yaml and every subchart at `version`; subcharts ship `subcharts[name]`."""
+    apps = {**SUBCHARTS, **(subcharts or {})}
+    files: dict[str, str | None] = {"Chart.yaml": chart_file(version, app_version)}
+    for name, app in apps.items():
+        files[f"{SUBCHARTS_DIR}/{name}/Chart.yaml"] = chart_file(version, app, name)
+    return files
+
+
+def _seed_chart(work: Work) -> None:
+    work.commit(
+        "Initial import",
+        {
+            **chart_files("0.2.0", "master"),
+            "charts/minio/Chart.yaml": MINIO_CHART,
+            "templates/_helpers.tpl": "{{/* helpers */}}\n",
+            "CHANGELOG.md": CHART_CHANGELOG,
+            "changelogs/unreleased/.gitkeep": "",
+        },
+    )
+    line_100 = {"unicorn": "11.0.0", "gitaly": "0.105.0", "gitlab-shell": "7.1.2"}
+    work.branch("0-2-stable")
+    work.commit("Update Chart Version to 0.2.0", chart_files("0.2.0", "11.0.0", line_100))
+    work.tag("v0.2.0")
+    work.commit(
+        "Update Chart Version to 0.2.1",
+        {**chart_files("0.2.1", "11.0.1", {**line_100, "unicorn": "11.0.1"}), "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28"))},
+    )
+    work.tag("v0.2.1")
+    work.checkout("master")
+    work.commit(
+        "Update Chart Version to 0.2.1",
+        {"Chart.yaml": chart_file("0.2.1", "master"), "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28"))},
+    )
+    line_111 = {"unicorn": "11.1.0", "gitaly": "0.111.0", "gitlab-shell": "7.1.4"}
+    work.branch("0-3-stable")
+    work.commit("Update Chart Version to 0.3.0", chart_files("0.3.0", "11.1.0", line_111))
+    work.tag("v0.3.0")
+    work.commit(
+        "Update Chart Version to 0.3.1",
+        {
+            **chart_files("0.3.1", "11.1.1", {**line_111, "unicorn": "11.1.1"}),
+            "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28")),
+        },
+    )
+    work.tag("v0.3.1")
+    fix = {"changelogs/unreleased/fix-ingress.yml": entry("Fix the ingress annotations", 410)}
+    work.commit("Fix the ingress annotations", fix)
+    work.checkout("0-2-stable")
+    work.commit("Fix the ingress annotations", fix)
+    work.checkout("master")
+    work.commit(
+        "Update Chart Version to 0.3.1",
+        {"Chart.yaml": chart_file("0.3.1", "master"), "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28"))},
+    )
+    work.commit("Fix the ingress annotations", fix)
+    work.commit(
+        "Add a registry storage setting",
+        {"changelogs/unreleased/registry-storage.yml": entry("Add a registry storage setting", 415, "added")},
+    )
+
+
 def build_template(root: Path) -> Path:
     """Build the seeded bare remotes under `root/<project>/<remote>.git`; return `root`."""
     for key, name in PROJECTS.items():
         work = Work(root / "work" / name)
         if key == "omnibus":
             _seed_omnibus(work)
+        elif key == "helm":
+            _seed_chart(work)
         else:
             _seed_gitlab(work, ee=key == "ee")
-        for remote in REMOTES:
+        for remote in PROJECT_REMOTES[key]:
             bare = root / name / f"{remote}.git"
             git("clone", "--quiet", "--bare", str(work.path), str(bare), cwd=root)
             git("config", "uploadpack.allowFilter", "true", cwd=bare)
@@ -330,16 +422,17 @@ class Remotes:
         return BareRemote(self.root / PROJECTS[project] / f"{remote}.git")
 
     def all(self) -> list[BareRemote]:
-        return [self(project, remote) for project in PROJECTS for remote in REMOTES]
+        return [self(project, remote) for project in PROJECTS for remote in PROJECT_REMOTES[project]]
 
     def digests(self) -> dict[str, str]:
-        return {f"{p}/{r}": self(p, r).digest() for p in PROJECTS for r in REMOTES}
+        return {f"{p}/{r}": self(p, r).digest() for p in PROJECTS for r in PROJECT_REMOTES[p]}
 
     def tree(self) -> dict:
         """The `release_tools` configuration pointing every project at these remotes."""
         return {
             "projects": {
-                key: {"remotes": {remote: self(key, remote).url for remote in REMOTES}} for key in PROJECTS
+                key: {"remotes": {remote: self(key, remote).url for remote in PROJECT_REMOTES[key]}}
+                for key in PROJECTS
             }
         }
 
@@ -354,5 +447,5 @@ class Remotes:
         return {
             f"INVOKE_RELEASE_TOOLS_PROJECTS_{key.upper()}_REMOTES_{remote.upper()}": self(key, remote).url
             for key in PROJECTS
-            for remote in REMOTES
+            for remote in PROJECT_REMOTES[key]
         }
