@@ -178,6 +178,21 @@ def tag_chart(c, version, gitlab_version, dry_run=False, security=False):
         chart_release.tag_chart(_settings(c, dry_run=dry_run, security=security), chart, app)
 
 
+@task(
+    help={
+        "dry_run": "merge locally and print the merge request; push, create and post nothing (also TEST=true)",
+        "force": "merge even though an upstream merge request is still open (also FORCE=true)",
+        "no_mention": "name people in `backticks` instead of @mentioning them (also NO_MENTION=true)",
+    }
+)
+def upstream_merge(c, dry_run=False, force=False, no_mention=False):
+    """Merge CE master into a new EE branch, conflicts and all, and open the merge request."""
+    with user_errors():
+        from release_tools import upstream_merge as merging
+
+        merging.upstream_merge(_settings(c, dry_run=dry_run, force=force, no_mention=no_mention))
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -189,6 +204,7 @@ ns = Collection(
     tag,
     tag_security,
     sync,
+    upstream_merge,
 )
 # Sub-collections do not inherit `tasks.auto_dash_names: false` (invoke.yaml) from the root.
 ns.add_collection(Collection("helm", tag_chart, auto_dash_names=False))

@@ -135,6 +135,14 @@ DEFAULTS: dict[str, Any] = {
             "geo-logcursor": "gitlab",
         },
     },
+    "upstream_merge": {
+        # The remote (of the `ce` and `ee` projects) the merge reads CE from and pushes EE to:
+        # the one on the production instance, where the merge request is opened.
+        "remote": "gitlab",
+        # Who is assigned when no conflicting file's author is a member of EE; the day of
+        # the year picks one, so the duty rotates.
+        "fallback_assignees": ["dzaporozhets", "vsizov", "rymai", "godfat", "winh"],
+    },
     "slack": {"tag_url": "", "upstream_merge_url": ""},
     "release_managers_file": "config/release_managers.yml",
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
@@ -227,6 +235,21 @@ class HelmSettings:
 
 
 @dataclass(frozen=True)
+class UpstreamMergeSettings:
+    """Where the CE-to-EE merge reads and pushes, and who answers for it by default."""
+
+    remote: str = "gitlab"
+    fallback_assignees: tuple[str, ...] = ()
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> UpstreamMergeSettings:
+        return cls(
+            remote=str(tree["remote"]),
+            fallback_assignees=_names(tree["fallback_assignees"], "upstream_merge.fallback_assignees"),
+        )
+
+
+@dataclass(frozen=True)
 class Project:
     """A project the release touches: its API paths and git remotes."""
 
@@ -272,6 +295,11 @@ class Settings:
     qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
     publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
     helm: HelmSettings = field(default_factory=lambda: HelmSettings.from_tree(DEFAULTS["helm"]))
+    upstream_merge: UpstreamMergeSettings = field(
+        default_factory=lambda: UpstreamMergeSettings.from_tree(DEFAULTS["upstream_merge"])
+    )
+    #: The CI job running this task (`CI_JOB_URL`), for messages that send people to its log.
+    job_url: str = ""
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -320,6 +348,7 @@ class Settings:
             qa = QaSettings.from_tree(merged["qa"])
             publish = PublishSettings.from_tree(merged["publish"])
             helm = HelmSettings.from_tree(merged["helm"])
+            upstream_merge = UpstreamMergeSettings.from_tree(merged["upstream_merge"])
         except (KeyError, TypeError, AttributeError) as error:
             raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
         for required in ("production", "dev"):
@@ -365,6 +394,8 @@ class Settings:
             qa=qa,
             publish=publish,
             helm=helm,
+            upstream_merge=upstream_merge,
+            job_url=(environ.get("CI_JOB_URL") or "").strip(),
             _secrets=secrets,
         )
 

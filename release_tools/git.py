@@ -339,14 +339,20 @@ class Repository:
         format: str = "%H",
         max_count: int | None = None,
         no_merges: bool = False,
+        full_history: bool = False,
     ) -> list[str]:
         """One string per commit, formatted with `format` (`%s` subject, `%B` message, `%an` author),
-        newest first (author date order)."""
+        newest first (author date order).
+
+        With `paths`, git follows only one side of a merge that kept that side's version of
+        them; `full_history` follows every side (who changed a file on *either* branch)."""
         args = ["log", "--author-date-order", f"--format={format}%x00", "--no-color"]
         if max_count is not None:
             args.append(f"--max-count={max_count}")
         if no_merges:
             args.append("--no-merges")
+        if full_history:
+            args.append("--full-history")
         output = self.git(*args, "--end-of-options", revision, "--", *paths)
         return [entry.strip("\n") for entry in output.split("\0")[:-1]]
 
@@ -380,6 +386,32 @@ class Repository:
         if self._filter:
             args.append(f"--filter={self._filter}")
         self.git(*args, "--", remote, *refspecs)
+
+    def fetch_objects(self, remote: str, objects: Iterable[str]) -> None:
+        """Fetch objects (e.g. blobs a partial clone lacks) by name from `remote`.
+
+        A partial clone fetches missing blobs on demand, but only from one promisor remote
+        per batch: when a merge needs blobs that only a second remote has, fetch them first.
+        Raises GitError.
+        """
+        names = sorted(set(objects))
+        if not names:
+            return
+        args = ["-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
+        if self._filter:
+            args.append(f"--filter={self._filter}")
+        self.git(*args, "--stdin", "--", remote, stdin="\n".join(names) + "\n")
+
+    def changed_blobs(self, old: str, new: str) -> list[str]:
+        """The blobs `new` has at the paths that differ from `old` (added or modified files)."""
+        output = self.git("diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", old, new, "--")
+        blobs = []
+        for field in output.split("\0"):
+            if field.startswith(":"):
+                parts = field[1:].split(" ")
+                if len(parts) >= 5 and parts[1] != "160000" and set(parts[3]) != {"0"}:
+                    blobs.append(parts[3])
+        return blobs
 
     def fetch_branch(self, remote: str, branch: str, *, depth: int | None = None) -> str:
         """Fetch `branch` from `remote` into `refs/remotes/<remote>/<branch>`; return its tip."""

@@ -94,11 +94,11 @@ def entry(title: str, mr: object = None, kind: str = "fixed", author: str | None
     return text + f"type: {kind}\n"
 
 
-def git(*args: str, cwd: Path, input: str | None = None) -> str:
+def git(*args: str, cwd: Path, input: str | None = None, check: bool = True) -> str:
     completed = subprocess.run(
         ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, input=input, capture_output=True, text=True
     )
-    if completed.returncode != 0:
+    if check and completed.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{completed.stdout}{completed.stderr}")
     return completed.stdout
 
@@ -111,7 +111,14 @@ class Work:
         path.mkdir(parents=True)
         git("init", "--quiet", "--initial-branch=master", cwd=path)
 
-    def commit(self, message: str, files: dict[str, str | None]) -> None:
+    @classmethod
+    def at(cls, path: Path) -> Work:
+        """An existing working repository (e.g. a clone)."""
+        work = cls.__new__(cls)
+        work.path = path
+        return work
+
+    def commit(self, message: str, files: dict[str, str | None], author: str | None = None, date: str | None = None) -> None:
         for name, text in files.items():
             file = self.path / name
             if text is None:
@@ -120,7 +127,8 @@ class Work:
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text)
             git("add", "--", name, cwd=self.path)
-        git("commit", "--quiet", "-m", message, cwd=self.path)
+        extra = ([f"--author={author}"] if author else []) + ([f"--date={date}"] if date else [])
+        git("commit", "--quiet", "-m", message, *extra, cwd=self.path)
 
     def branch(self, name: str, start: str = "HEAD") -> None:
         git("checkout", "--quiet", "-b", name, start, cwd=self.path)
@@ -313,6 +321,83 @@ def build_template(root: Path) -> Path:
             git("clone", "--quiet", "--bare", str(work.path), str(bare), cwd=root)
             git("config", "uploadpack.allowFilter", "true", cwd=bare)
             git("remote", "remove", "origin", cwd=bare)
+    shutil.rmtree(root / "work")
+    return root
+
+
+# -- CE and EE for the upstream merge ----------------------------------------------------------
+
+#: Who changed what on CE after EE last merged it (authors as git records them).
+CARL = "Carl Coder <carl@example.com>"
+DANA = "Dana Dev <dana@example.com>"
+STRANGER = "Sam Stranger <sam@example.com>"
+ELLEN = "Ellen Enterprise <ellen@example.com>"
+
+#: The conflicts merging CE master into EE master gives: path -> (state, last author's name).
+UPSTREAM_CONFLICTS = {
+    "app/models/user.rb": ("UU", "Carl Coder"),
+    "config/feature.yml": ("AA", "Dana Dev"),
+    "lib/gitlab.rb": ("UU", "Carl Coder"),
+    "lib/legacy.rb": ("UD", "Sam Stranger"),
+}
+
+
+def build_upstream_template(root: Path) -> Path:
+    """Bare `root/ce.git` and `root/ee.git`, EE a fork of CE that merged it once.
+
+    ce.git  master: changes since that merge, conflicting with EE's in four files
+                    (UPSTREAM_CONFLICTS), plus a new file that merges cleanly
+            clean:  the same base with only the clean change
+    ee.git  master: EE's own changes to the same files
+            contains-ce: EE master with CE master merged and resolved
+    """
+    ce = Work(root / "work" / "ce")
+    ce.commit(
+        "Initial import",
+        {
+            "VERSION": "11.2.0-pre\n",
+            "app/models/user.rb": "class User\nend\n",
+            "lib/gitlab.rb": "module Gitlab\nend\n",
+            "lib/legacy.rb": "# legacy\n",
+        },
+        author=CARL,
+        date="2018-07-01T10:00:00Z",
+    )
+    ee = root / "work" / "ee"
+    git("clone", "--quiet", str(ce.path), str(ee), cwd=root)
+    ee_work = Work.at(ee)
+    ee_work.commit(
+        "EE: licensing, Geo and a legacy fix",
+        {
+            "ee/app/models/license.rb": "class License\nend\n",
+            "app/models/user.rb": "class User\n  prepend EE::User\nend\n",
+            "lib/gitlab.rb": "module Gitlab\n  def self.ee?; true; end\nend\n",
+            "lib/legacy.rb": "# legacy, fixed for EE\n",
+            "config/feature.yml": "geo: true\n",
+        },
+        author=ELLEN,
+        date="2018-07-10T10:00:00Z",
+    )
+    ce.branch("clean")
+    ce.commit("Add the new docs", {"doc/new.md": "# New\n"}, author=DANA, date="2018-07-12T10:00:00Z")
+    ce.checkout("master")
+    ce.commit("Add the new docs", {"doc/new.md": "# New\n"}, author=DANA, date="2018-07-12T10:00:00Z")
+    ce.commit("Users get names", {"app/models/user.rb": "class User\n  attr_reader :name\nend\n"}, author=CARL, date="2018-07-13T10:00:00Z")
+    ce.commit("Gitlab.com?", {"lib/gitlab.rb": "module Gitlab\n  def self.com?; false; end\nend\n"}, author=CARL, date="2018-07-14T10:00:00Z")
+    ce.commit("Feature flags", {"config/feature.yml": "pages: true\n"}, author=DANA, date="2018-07-15T10:00:00Z")
+    ce.commit("Remove the legacy code", {"lib/legacy.rb": None}, author=STRANGER, date="2018-07-16T10:00:00Z")
+    git("fetch", "--quiet", str(ce.path), "master", cwd=ee)
+    ee_work.branch("contains-ce")
+    git("merge", "--quiet", "--no-edit", "FETCH_HEAD", cwd=ee, check=False)
+    for path in UPSTREAM_CONFLICTS:
+        git("add", "--all", "--", path, cwd=ee)
+    git("commit", "--quiet", "--no-edit", cwd=ee)
+    ee_work.checkout("master")
+    for name, work in (("ce", ce.path), ("ee", ee)):
+        bare = root / f"{name}.git"
+        git("clone", "--quiet", "--bare", "--no-local", str(work), str(bare), cwd=root)
+        git("config", "uploadpack.allowFilter", "true", cwd=bare)
+        git("remote", "remove", "origin", cwd=bare)
     shutil.rmtree(root / "work")
     return root
 

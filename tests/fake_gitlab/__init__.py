@@ -11,6 +11,7 @@ Each API area is a module; importing this package registers every route.
 from . import (  # noqa: F401  (route registration)
     groups,
     issues,
+    members,
     merge_requests,
     milestones,
     pipelines,
@@ -21,6 +22,7 @@ from . import (  # noqa: F401  (route registration)
 from .core import FakeGitLab, Request, Response, encoded, route
 from .groups import add_group
 from .issues import add_issue
+from .members import add_member
 from .merge_requests import add_merge_request
 from .milestones import add_milestone
 from .pipelines import add_job, add_pipeline
@@ -37,6 +39,7 @@ __all__ = [
     "add_group",
     "add_issue",
     "add_job",
+    "add_member",
     "add_merge_request",
     "add_milestone",
     "add_pipeline",
