@@ -67,5 +67,23 @@ def release_issue(c, version, security=False, dry_run=False):
         _ensure_issue(c, "release_issue", version, dry_run, security=security)
 
 
-ns = Collection(monthly_issue, patch_issue, security_patch_issue, release_issue)
+@task(help={"username": "the gitlab.com username to check (case does not matter)"})
+def auth(c, username):
+    """Check that USERNAME is in the release managers file; exit 1 if not."""
+    with user_errors():
+        from release_tools.release_managers import check_release_manager
+
+        member = check_release_manager(_settings(c), username)
+        from release_tools.console import result
+
+        result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
+
+
+ns = Collection(
+    monthly_issue,
+    patch_issue,
+    security_patch_issue,
+    release_issue,
+    Collection("release_managers", auth),
+)
 ns.configure({"release_tools": DEFAULTS})

@@ -44,6 +44,20 @@ class Issue:
     state: str = "opened"
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    """A CI pipeline as the single-pipeline endpoint describes it."""
+
+    id: int
+    project_id: int
+    status: str
+    source: str
+    ref: str
+    sha: str
+    username: str  # who started it ("" when GitLab names nobody)
+    web_url: str = ""
+
+
 def _issue(obj: Any) -> Issue:
     attrs = obj.attributes if hasattr(obj, "attributes") else obj
     return Issue(
@@ -133,6 +147,25 @@ class GitLab:
                 user = self.client.user
             self._user = User(user.id, user.username, getattr(user, "name", ""))
         return self._user
+
+    # -- pipelines ------------------------------------------------------------------
+
+    def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
+        """One pipeline of `project` (a path or a numeric id), with the user who started it."""
+        with self._errors(f"reading pipeline {pipeline_id}", str(project)):
+            handle = self.client.projects.get(project, lazy=True)
+            attrs = handle.pipelines.get(pipeline_id).attributes
+        user = attrs.get("user") or {}
+        return Pipeline(
+            id=int(attrs["id"]),
+            project_id=int(attrs.get("project_id") or 0),
+            status=str(attrs.get("status") or ""),
+            source=str(attrs.get("source") or ""),
+            ref=str(attrs.get("ref") or ""),
+            sha=str(attrs.get("sha") or ""),
+            username=str(user.get("username") or ""),
+            web_url=str(attrs.get("web_url") or ""),
+        )
 
     # -- milestones -----------------------------------------------------------------
 

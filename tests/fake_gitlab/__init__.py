@@ -8,7 +8,8 @@
 Each API area is a module; importing this package registers every route.
 """
 
-from . import groups, issues, milestones, projects, users  # noqa: F401  (route registration)
+from . import chat_pipelines, groups, issues, milestones, projects, users  # noqa: F401  (route registration)
+from .chat_pipelines import add_chat_pipeline
 from .core import FakeGitLab, Request, Response, encoded, route
 from .groups import add_group
 from .issues import add_issue
@@ -20,6 +21,7 @@ __all__ = [
     "FakeGitLab",
     "Request",
     "Response",
+    "add_chat_pipeline",
     "add_group",
     "add_issue",
     "add_milestone",
