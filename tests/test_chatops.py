@@ -12,7 +12,7 @@ import pytest
 from release_tools import chatops
 from release_tools.errors import UsageError
 from tests.chatops_support import chat_job, minutes_ago, webhook_receiver  # noqa: F401  (fixtures)
-from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
+from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
 CHAT_COMMANDS = ["publish", "qa_issue", "release_issue", "tag"]
@@ -567,3 +567,26 @@ def test_reply_section_wraps_exactly_the_lines():
     assert section == (
         "section_start:1531500000:chat_reply\r\033[0K\none\ntwo\nsection_end:1531500000:chat_reply\r\033[0K"
     )
+
+
+def ci_file():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))
+    return yaml.load((ROOT / ".gitlab-ci.yml").read_text(), Loader=Loader)
+
+
+def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_its_name():
+    jobs = {name: job for name, job in ci_file().items() if isinstance(job, dict) and "script" in job}
+    chat_jobs = {name for name in jobs if not name.startswith(".") and name not in ("test", "chatops")}
+
+    assert sorted(chat_jobs) == chatops.command_names()
+    for name in chat_jobs:
+        job = jobs[name]
+        assert job["extends"] == ".chat"
+        assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
+        assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
+    assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
