@@ -6,6 +6,8 @@ Test modules import the fixtures they use from here (`from tests.chatops_support
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -122,23 +124,33 @@ class ChatJob:
         environ.update(extra)
         return environ
 
-    def run(self, *argv: str, environ: dict[str, str]) -> ChatResult:
-        """`python -m release_tools.chatops ARGV` as the CI job runs it."""
-        completed = subprocess.run(
-            [sys.executable, "-m", "release_tools.chatops", *argv],
-            cwd=self.workdir,
-            env=environ,
-            capture_output=True,
-            timeout=120,
-        )
-        # Bytes, not text=True: universal newlines would turn the markers' \r into \n.
-        result = ChatResult(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
+    def run(self, *argv: str, environ: dict[str, str], in_process: bool = False) -> ChatResult:
+        """`python -m release_tools.chatops ARGV` as the CI job runs it, or (faster, for
+        tests about behaviour rather than the process) `chatops.main(ARGV, environ)`."""
+        if in_process:
+            from release_tools.chatops import main
+
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                returncode = main(list(argv), environ)
+            result = ChatResult(returncode, out.getvalue(), err.getvalue())
+        else:
+            completed = subprocess.run(
+                [sys.executable, "-m", "release_tools.chatops", *argv],
+                cwd=self.workdir,
+                env=environ,
+                capture_output=True,
+                timeout=120,
+            )
+            # Bytes, not text=True: universal newlines would turn the markers' \r into \n.
+            result = ChatResult(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
         for token in (PRODUCTION_TOKEN, DEV_TOKEN):
             assert token not in result.output, "a token leaked into the output"
         return result
 
-    def __call__(self, command: str, chat_input: str | None, **kwargs: Any) -> ChatResult:
-        return self.run(command, environ=self.environ(chat_input, **kwargs))
+    def __call__(self, command: str, chat_input: str | None, *, in_process: bool = True, **kwargs: Any) -> ChatResult:
+        """Run the chat job `command` with CHAT_INPUT `chat_input` (see `environ`)."""
+        return self.run(command, environ=self.environ(chat_input, **kwargs), in_process=in_process)
 
 
 @pytest.fixture
