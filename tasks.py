@@ -70,12 +70,11 @@ def release_issue(c, version, security=False, dry_run=False):
 @task(help={"username": "the gitlab.com username to check (case does not matter)"})
 def auth(c, username):
     """Check that USERNAME is in the release managers file; exit 1 if not."""
+    from release_tools.console import result
+    from release_tools.release_managers import check_release_manager
+
     with user_errors():
-        from release_tools.release_managers import check_release_manager
-
         member = check_release_manager(_settings(c), username)
-        from release_tools.console import result
-
         result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
 
 

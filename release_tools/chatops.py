@@ -25,12 +25,19 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from .config import Settings, process_environ
 from .console import collect_results, redact, result, say
-from .errors import ConfigurationError, NotAuthorizedError, ReleaseToolsError, UsageError, WebhookError
+from .errors import (
+    ConfigurationError,
+    MissingTokenError,
+    NotAuthorizedError,
+    ReleaseToolsError,
+    UsageError,
+    WebhookError,
+)
 from .version import Version
 
 #: Seconds before the reply window closes at which a run counts as late: the job still has
@@ -405,7 +412,6 @@ class Chat:
     environ: Mapping[str, str]
     command_line: str
     settings: Settings | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def channel(self) -> str:
@@ -458,7 +464,8 @@ def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> l
     where = f"\n{chat.job_url}" if chat.job_url else ""
     text = f"`{chat.command_line}` finished after {elapsed / 60:.0f} minutes:\n```\n" + "\n".join(lines) + f"\n```{where}"
     why_not = chat.post(text)
-    took = f"This run ended {elapsed / 60:.0f} minutes after the command, past GitLab's {minutes}-minute reply window"
+    relation = "past" if elapsed >= minutes * 60 else "at the end of"
+    took = f"This run ended {elapsed / 60:.0f} minutes after the command, {relation} GitLab's {minutes}-minute reply window"
     if why_not:
         return lines + [f"{took}; the results could not be posted to chat ({why_not})."]
     channel = f" #{chat.channel.lstrip('#')}" if chat.channel else ""
@@ -486,7 +493,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             if lines is None:
                 lines = list(outcomes)
         except ReleaseToolsError as error:
-            lines = list(outcomes) + [f"Error: {error}"]
+            hint = ""
+            if isinstance(error, MissingTokenError):
+                hint = " (in a ChatOps job: set RELEASE_BOT_<INSTANCE>_TOKEN in the project's CI/CD variables)"
+            lines = list(outcomes) + [f"Error: {error}{hint}"]
             status = 1
         except Exception as error:  # a bug: keep the traceback in the log, reply one line
             say(redact(traceback.format_exc()).rstrip(), err=True)
@@ -510,7 +520,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
     """Help, authorization, parsing, the service. Returns reply lines for --help, else None
     (the reply is then the collected outcome lines)."""
     if len(argv) > 1:
-        raise UsageError(f"Give the command only ({argv[0]}); its arguments go in CHAT_INPUT")
+        raise UsageError(f"Give only the command ({argv[0]}): its arguments go in CHAT_INPUT")
     name = argv[0] if argv else environ.get("TASK", "")
     if name in HELP_FLAGS:
         return ["Commands (`/chatops run COMMAND --help` for each):"] + [

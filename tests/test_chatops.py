@@ -244,6 +244,20 @@ def test_wrong_bot_token_is_one_line_naming_the_variable(chat_job, fake_gitlab):
     assert PRODUCTION_TOKEN[::-1] not in result.output
 
 
+def test_missing_bot_token_says_which_ci_variable_to_set_and_makes_no_request(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0")
+    del environ["RELEASE_BOT_PRODUCTION_TOKEN"]
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
+
+    host = fake_gitlab.url.split("//")[1]
+    assert result.reply == [
+        "Error: GITLAB_API_PRIVATE_TOKEN is not set: export it or put it in the .env file "
+        f"(needed to talk to {host}) (in a ChatOps job: set RELEASE_BOT_<INSTANCE>_TOKEN in the project's CI/CD variables)"
+    ]
+    assert fake_gitlab.log == []
+
+
 # -- bad input --------------------------------------------------------------------------------------
 
 
@@ -365,6 +379,19 @@ def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_j
     assert result.reply[-1] == (
         "This run ended 31 minutes after the command, past GitLab's 30-minute reply window; "
         "the results could not be posted to chat (SLACK_CHATOPS_URL is not set)."
+    )
+
+
+def test_run_ending_just_before_the_window_closes_counts_as_late(chat_job, fake_gitlab, webhook_receiver):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job(
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(29), SLACK_CHATOPS_URL=webhook_receiver.url
+    )
+
+    assert len(webhook_receiver.messages) == 1
+    assert result.reply[-1].startswith(
+        "This run ended 29 minutes after the command, at the end of GitLab's 30-minute reply window: "
     )
 
 
@@ -591,3 +618,19 @@ def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_i
         assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
         assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
     assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
+
+
+def test_help_imports_neither_python_gitlab_nor_jinja2(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from release_tools.chatops import main\n"
+        f"main(['tag'], {{'CHAT_INPUT': '--help', 'HOME': {str(tmp_path)!r}}})\n"
+        "print(' '.join(m for m in ('gitlab', 'jinja2', 'requests') if m in sys.modules), file=sys.stderr)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.strip() == ""
