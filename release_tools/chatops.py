@@ -103,14 +103,14 @@ class Command:
             raise UsageError(f"Usage: {self.synopsis} (see `{self.name} --help`)")
         return Job(self, tuple(positional), frozenset(flags), requester, channel)
 
-    def help(self, settings_channel: str) -> list[str]:
+    def help(self, security_channel: str) -> list[str]:
         lines = [f"{self.synopsis}", "", self.summary]
         options = list(self.options) + [("--dry-run", DRY_RUN_HELP), ("--help", "show this help; run nothing")]
         lines += ["", "Options:"]
         width = max(len(flag) for flag, _ in options)
         for flag, text in options:
-            if flag == "--security" and self.security_by_channel and settings_channel:
-                text += f" (implied in #{settings_channel.lstrip('#')})"
+            if flag == "--security" and self.security_by_channel and security_channel:
+                text += f" (implied in #{security_channel.lstrip('#')})"
             lines.append(f"  {flag.ljust(width)}  {text}")
         if self.examples:
             lines += ["", "Examples:"] + [f"  /chatops run {example}" for example in self.examples]

@@ -1,7 +1,7 @@
 """Fixtures for the ChatOps tests: the environment GitLab gives a chat job, a runner for
 the real entrypoint, the reply it posts, and a local receiver standing in for Slack.
 
-Test modules import the fixtures they use from here (`from tests.chatops_support import ...`).
+`tests/conftest.py` registers this module as a pytest plugin, so every test can use them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, ROOT
+from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN
 from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
 
 RELEASE_TOOLS = "gitlab-org/release-tools"
@@ -212,4 +212,4 @@ def webhook_receiver():
     server.server_close()
 
 
-__all__ = ["ROOT", "ChatJob", "ChatResult", "chat_job", "minutes_ago", "webhook_receiver"]
+__all__ = ["REPLY", "ChatJob", "ChatResult", "chat_job", "minutes_ago", "webhook_receiver"]

@@ -11,7 +11,7 @@ import pytest
 
 from release_tools import chatops
 from release_tools.errors import UsageError
-from tests.chatops_support import chat_job, minutes_ago, webhook_receiver  # noqa: F401  (fixtures)
+from tests.chatops_support import minutes_ago
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 

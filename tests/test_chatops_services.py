@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chatops_support import chat_job  # noqa: F401  (fixture)
 from tests.conftest import RELEASE_TASKS
 from tests.fake_gitlab import add_milestone, add_project
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from release_tools.chatops import COMMANDS
-from tests.chatops_support import REPLY, ChatJob, chat_job  # noqa: F401  (fixture)
+from tests.chatops_support import REPLY, ChatJob
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 
 pytestmark = pytest.mark.ci_emulator
@@ -84,7 +84,9 @@ def emulate(checkout: Path, *args: str, variables: dict[str, str], env: dict[str
     argv += ["--concurrency", "1", *args]
     for name, value in variables.items():
         argv += ["--variable", f"{name}={value}"]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("CI_", "GITLAB_", "CHAT_", "RELEASE_"))}
+    # The job sees the test's variables only, not whatever this shell happens to have set.
+    leaky = ("CI_", "GITLAB_", "CHAT_", "RELEASE_", "INVOKE_", "TEST", "SECURITY", "SLACK_")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(leaky)}
     environment.update(HOME=str(home), **(env or {}))
     completed = subprocess.run(argv, cwd=checkout, env=environment, capture_output=True, timeout=300)
     run = EmulatorRun(completed.returncode, (completed.stdout + completed.stderr).decode())

@@ -6,7 +6,6 @@ import pytest
 
 from release_tools.errors import WebhookError
 from release_tools.webhooks import post_message
-from tests.chatops_support import webhook_receiver  # noqa: F401  (fixture)
 
 
 def test_message_is_posted_as_json_with_the_channel(webhook_receiver):
