@@ -309,14 +309,15 @@ def is_ci(environ: Mapping[str, str]) -> bool:
     return any(marker in environ for marker in CI_MARKERS)
 
 
-def identify(settings: Settings, environ: Mapping[str, str]) -> str:
-    """The gitlab.com username the command runs for.
+def identify(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The username the command runs for, and the instance it is a username on.
 
     In CI it is the user who started the pipeline, read through the API (one request),
     and `GITLAB_USER_LOGIN` / `CI_PIPELINE_SOURCE` must agree with the pipeline: GitLab lets
     whoever starts a pipeline with variables override them. `RELEASE_USER` (the original's
     trigger style) is believed only from a pipeline started by a trusted relay account.
-    Outside CI there is nothing to verify against: `RELEASE_USER` or `GITLAB_USER_LOGIN`.
+    Outside CI there is nothing to verify against: `RELEASE_USER` or `GITLAB_USER_LOGIN`,
+    taken as a gitlab.com username.
 
     Raises NotAuthorizedError when the identity cannot be established or disagrees,
     GitLabError when the pipeline cannot be read.
@@ -326,9 +327,10 @@ def identify(settings: Settings, environ: Mapping[str, str]) -> str:
     if not is_ci(environ):
         if not (relayed or claimed):
             raise NotAuthorizedError("Cannot tell who is running this: set GITLAB_USER_LOGIN to your gitlab.com username")
-        return relayed or claimed
+        return relayed or claimed, "production"
 
-    pipeline = _current_pipeline(settings, environ)
+    instance = ci_instance(settings, environ)
+    pipeline = _current_pipeline(settings, environ, instance)
     starter = pipeline.username
     if not starter:
         raise NotAuthorizedError(f"Refusing to run: GitLab names no user for pipeline {pipeline.id}")
@@ -351,11 +353,11 @@ def identify(settings: Settings, environ: Mapping[str, str]) -> str:
                 f"Refusing to run: RELEASE_USER is {relayed} but pipeline {pipeline.id} was started by {starter}, "
                 "which is not a trusted relay (release_tools.chatops.trusted_relays)"
             )
-        return relayed
-    return starter
+        return relayed, instance
+    return starter, instance
 
 
-def _current_pipeline(settings: Settings, environ: Mapping[str, str]):
+def _current_pipeline(settings: Settings, environ: Mapping[str, str], instance: str):
     from .gitlab import GitLab
 
     project = environ.get("CI_PROJECT_ID", "").strip()
@@ -364,7 +366,7 @@ def _current_pipeline(settings: Settings, environ: Mapping[str, str]):
         raise NotAuthorizedError(
             "Refusing to run: cannot verify who started this pipeline without CI_PROJECT_ID and CI_PIPELINE_ID"
         )
-    return GitLab(settings, ci_instance(settings, environ)).pipeline(int(project), int(pipeline))
+    return GitLab(settings, instance).pipeline(int(project), int(pipeline))
 
 
 def ci_instance(settings: Settings, environ: Mapping[str, str]) -> str:
@@ -539,8 +541,9 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
     chat.settings = settings
     from .release_managers import check_release_manager
 
-    requester = identify(settings, environ)
-    check_release_manager(settings, requester)
+    username, instance = identify(settings, environ)
+    # A job on dev.gitlab.org is started by a dev username: the file has both.
+    requester = check_release_manager(settings, username, instance).username
 
     if not tokens and "CHAT_INPUT" not in environ:
         raise UsageError(f"RELEASE_VERSION required! (or CHAT_INPUT: {command.synopsis})")

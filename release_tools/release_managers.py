@@ -119,8 +119,9 @@ def _is_username(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip()) and not any(c.isspace() for c in value.strip())
 
 
-def check_release_manager(settings: Settings, username: str | None) -> ReleaseManager:
-    """The release manager with this gitlab.com `username` (any case).
+def check_release_manager(settings: Settings, username: str | None, instance: str = "production") -> ReleaseManager:
+    """The release manager with this `username` (any case) on `instance`: their gitlab.com
+    username by default, their dev.gitlab.org one for `dev`.
 
     Raises NotAuthorizedError for a blank or unlisted username, ConfigurationError for a
     missing or malformed release managers file. Makes no request.
@@ -128,7 +129,7 @@ def check_release_manager(settings: Settings, username: str | None) -> ReleaseMa
     if not (username or "").strip():
         raise NotAuthorizedError("You must provide a username to verify!")
     managers = load(settings.release_managers_file)
-    member = managers.find(username or "")
+    member = managers.find(username or "", instance)
     if member is None:
         raise NotAuthorizedError(f"{username.strip()} is not an authorized release manager!")
     return member

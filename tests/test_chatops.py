@@ -169,6 +169,34 @@ def test_release_manager_usernames_match_whatever_the_case(chat_job, fake_gitlab
     assert created_issue(fake_gitlab)["title"] == "Release 11.1"
 
 
+@pytest.mark.parametrize("dev_user, allowed", [("rita", True), ("release-manager", False)], ids=["dev-name", "gitlab-com-name"])
+def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_dev, dev_user, allowed):
+    from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
+
+    if dev_user != "release-manager":
+        add_user(fake_dev, dev_user)
+    project = add_project(fake_dev, "gitlab/release-tools")
+    pipeline = add_chat_pipeline(fake_dev, "gitlab/release-tools", dev_user)
+    environ = chat_job.environ(
+        "11.1.0",
+        TEST="true",
+        GITLAB_USER_LOGIN=dev_user,
+        CI_API_V4_URL=f"{fake_dev.url}/api/v4",
+        CI_SERVER_URL=fake_dev.url,
+        CI_PROJECT_ID=str(project["id"]),
+        CI_PIPELINE_ID=str(pipeline["id"]),
+    )
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
+
+    if allowed:
+        assert result.returncode == 0, result.output
+        assert "Running release_issue 11.1.0 for release-manager (dry run)" in result.log
+    else:
+        assert result.reply == ["Error: release-manager is not an authorized release manager!"]
+    assert [r.path for r in fake_dev.log] == [f"/projects/{project['id']}/pipelines/{pipeline['id']}"]
+
+
 def test_overridden_user_variable_is_refused_when_the_pipeline_says_otherwise(chat_job, fake_gitlab):
     # A developer starts a pipeline with GITLAB_USER_LOGIN overridden to a release manager.
     result = chat_job("release_issue", "11.1.0", user="release-manager", pipeline_user="developer", in_process=False)

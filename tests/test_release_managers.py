@@ -96,6 +96,14 @@ def test_check_release_manager_returns_the_member_or_refuses(tmp_path):
         release_managers.check_release_manager(settings, "  ")
 
 
+def test_check_release_manager_on_dev_uses_the_dev_usernames(tmp_path):
+    settings = settings_with(write(tmp_path, "Ada:\n  gitlab.com: ada-example\n  gitlab.org: ada\n"))
+
+    assert release_managers.check_release_manager(settings, "ADA", "dev").username == "ada-example"
+    with pytest.raises(NotAuthorizedError):
+        release_managers.check_release_manager(settings, "ada-example", "dev")
+
+
 def test_the_shipped_file_is_a_valid_example_and_relative_paths_mean_this_checkout():
     settings = Settings.from_mapping({"env_file": ""}, environ={})
 
