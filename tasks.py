@@ -1,5 +1,7 @@
-"""release-tools tasks: a table of contents. Each task parses its arguments, builds
-Settings and calls one service in `release_tools`; errors become one line and exit 1.
+"""GitLab release tasks (release-tools).
+
+A table of contents: each task parses its arguments, builds Settings and calls one
+service in `release_tools`; errors become one line and exit 1.
 
 Run `invoke --list` for the tasks and `invoke --help <task>` for their arguments.
 """
@@ -161,6 +163,17 @@ def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
         tagging.sync(_settings(c, dry_run=dry_run, skip=_skips(skip_ce, skip_ee, skip_omnibus)))
 
 
+@task(help={"username": "the gitlab.com username to check (case does not matter)"})
+def auth(c, username):
+    """Check that USERNAME is in the release managers file; exit 1 if not."""
+    from release_tools.console import result
+    from release_tools.release_managers import check_release_manager
+
+    with user_errors():
+        member = check_release_manager(_settings(c), username)
+        result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -172,5 +185,6 @@ ns = Collection(
     tag,
     tag_security,
     sync,
+    Collection("release_managers", auth),
 )
 ns.configure({"release_tools": DEFAULTS})
