@@ -1,5 +1,7 @@
-"""release-tools tasks: a table of contents. Each task parses its arguments, builds
-Settings and calls one service in `release_tools`; errors become one line and exit 1.
+"""GitLab release tasks (release-tools).
+
+A table of contents: each task parses its arguments, builds Settings and calls one
+service in `release_tools`; errors become one line and exit 1.
 
 Run `invoke --list` for the tasks and `invoke --help <task>` for their arguments.
 """
@@ -193,6 +195,17 @@ def upstream_merge(c, dry_run=False, force=False, no_mention=False):
         merging.upstream_merge(_settings(c, dry_run=dry_run, force=force, no_mention=no_mention))
 
 
+@task(help={"username": "the gitlab.com username to check (case does not matter)"})
+def auth(c, username):
+    """Check that USERNAME is in the release managers file; exit 1 if not."""
+    from release_tools.console import result
+    from release_tools.release_managers import check_release_manager
+
+    with user_errors():
+        member = check_release_manager(_settings(c), username)
+        result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -205,6 +218,7 @@ ns = Collection(
     tag_security,
     sync,
     upstream_merge,
+    Collection("release_managers", auth),
 )
 # Sub-collections do not inherit `tasks.auto_dash_names: false` (invoke.yaml) from the root.
 ns.add_collection(Collection("helm", tag_chart, auto_dash_names=False))

@@ -143,8 +143,18 @@ DEFAULTS: dict[str, Any] = {
         # the year picks one, so the duty rotates.
         "fallback_assignees": ["dzaporozhets", "vsizov", "rymai", "godfat", "winh"],
     },
-    "slack": {"tag_url": "", "upstream_merge_url": ""},
+    "slack": {"tag_url": "", "upstream_merge_url": "", "chatops_url": ""},
+    # Who may run release tasks through ChatOps; a relative path is relative to this checkout.
     "release_managers_file": "config/release_managers.yml",
+    "chatops": {
+        # Commands from this chat channel (`CHAT_CHANNEL`) are security releases.
+        "security_channel": "security-release",
+        # Bot accounts whose pipelines may act for the user named in `RELEASE_USER`
+        # (the original's trigger style); comma-separated, empty trusts none.
+        "trusted_relays": "",
+        # Seconds after the chat command within which GitLab posts the job's output back.
+        "reply_window": 1800,
+    },
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
     "env_file": ".env",
     # Empty: the `templates/` folder of this checkout.
@@ -152,7 +162,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Secrets read from the environment or the env file, never from configuration files.
-SECRET_VARIABLES = ("GITLAB_API_PRIVATE_TOKEN", "DEV_API_PRIVATE_TOKEN", "SLACK_TAG_URL", "SLACK_UPSTREAM_MERGE_URL")
+SECRET_VARIABLES = (
+    "GITLAB_API_PRIVATE_TOKEN",
+    "DEV_API_PRIVATE_TOKEN",
+    "SLACK_TAG_URL",
+    "SLACK_UPSTREAM_MERGE_URL",
+    "SLACK_CHATOPS_URL",
+)
+
+#: The original's CI bot tokens (`bin/chatops`): `RELEASE_BOT_<INSTANCE>_TOKEN`, e.g.
+#: RELEASE_BOT_PRODUCTION_TOKEN and RELEASE_BOT_DEV_TOKEN, stand in for the instance's token.
+BOT_TOKEN_VARIABLE = "RELEASE_BOT_{}_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -265,6 +285,23 @@ class Project:
         return self.remotes
 
 
+@dataclass(frozen=True)
+class ChatOps:
+    """How the ChatOps entrypoint routes commands and answers in chat."""
+
+    security_channel: str = "security-release"
+    trusted_relays: frozenset[str] = frozenset()
+    reply_window: float = 1800
+
+    def is_security_channel(self, channel: str | None) -> bool:
+        """`#Security-Release` and `security-release` are the same channel."""
+        wanted = self.security_channel.strip().lstrip("#").lower()
+        return bool(wanted) and (channel or "").strip().lstrip("#").lower() == wanted
+
+    def is_trusted_relay(self, username: str) -> bool:
+        return username.lower() in self.trusted_relays
+
+
 def _is_set(value: str | None) -> bool:
     """The original's test for TEST, SECURITY, FORCE, NO_MENTION: any non-blank value."""
     return bool(value and value.strip())
@@ -286,6 +323,7 @@ class Settings:
     release_managers_file: Path
     templates_dir: Path
     api_timeout: float = 30
+    chatops: ChatOps = ChatOps()
     dry_run: bool = False
     security: bool = False
     skip: frozenset[str] = frozenset()
@@ -308,6 +346,25 @@ class Settings:
     def from_invoke(cls, context: Any, **flags: Any) -> Settings:
         """Build settings from an invoke Context plus the task's own flags."""
         return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, *, bot_tokens: bool = False, **flags: Any
+    ) -> Settings:
+        """Build settings outside invoke (the ChatOps entrypoint), from the same layers
+        `invoke` reads: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml`, this
+        checkout's `invoke.yaml` and `INVOKE_RELEASE_TOOLS_*` variables.
+
+        `environ` defaults to a copy of the process environment; it is never modified.
+        With `bot_tokens`, the original's CI bot tokens (`RELEASE_BOT_PRODUCTION_TOKEN`,
+        `RELEASE_BOT_DEV_TOKEN`) stand in for the instances' API tokens.
+        Raises ConfigurationError for a malformed configuration or variable.
+        """
+        environ = process_environ() if environ is None else dict(environ)
+        tree = invoke_tree(environ)
+        if bot_tokens:
+            environ = with_bot_tokens(environ, tree)
+        return cls.from_mapping(tree, environ, **flags)
 
     @classmethod
     def from_mapping(
@@ -371,6 +428,12 @@ class Settings:
             secrets.setdefault("SLACK_TAG_URL", slack["tag_url"])
         if slack.get("upstream_merge_url"):
             secrets.setdefault("SLACK_UPSTREAM_MERGE_URL", slack["upstream_merge_url"])
+        if slack.get("chatops_url"):
+            secrets.setdefault("SLACK_CHATOPS_URL", slack["chatops_url"])
+        chatops = _chatops(merged["chatops"])
+        release_managers_file = Path(merged["release_managers_file"])
+        if not release_managers_file.is_absolute():
+            release_managers_file = ROOT / release_managers_file
 
         from .console import register_secret
 
@@ -382,9 +445,10 @@ class Settings:
             projects=projects,
             milestone_group=str(merged["milestone_group"]),
             labels=dict(merged["labels"]),
-            release_managers_file=Path(merged["release_managers_file"]),
+            release_managers_file=release_managers_file,
             templates_dir=templates_dir,
             api_timeout=float(merged["api"]["timeout"]),
+            chatops=chatops,
             dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
             security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),
             skip=frozenset(skipped),
@@ -467,3 +531,96 @@ def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_varia
             if name in wanted and value and name not in secrets:
                 secrets[name] = value
     return secrets
+
+
+def _chatops(tree: Mapping[str, Any]) -> ChatOps:
+    relays = tree.get("trusted_relays") or ""
+    if isinstance(relays, str):
+        relays = relays.replace(",", " ").split()
+    try:
+        window = float(tree.get("reply_window", 1800))
+    except (TypeError, ValueError):
+        raise ConfigurationError("release_tools.chatops.reply_window must be a number of seconds") from None
+    return ChatOps(
+        security_channel=str(tree.get("security_channel") or ""),
+        trusted_relays=frozenset(str(name).lower() for name in relays),
+        reply_window=window,
+    )
+
+
+# -- the process environment and invoke's layers outside invoke ---------------------------
+
+
+def process_environ() -> dict[str, str]:
+    """A copy of the process environment: callers read and change the copy, never the original."""
+    return dict(os.environ)
+
+
+def with_bot_tokens(environ: Mapping[str, str], tree: Mapping[str, Any]) -> dict[str, str]:
+    """A copy of `environ` where each instance's token variable takes the value of the
+    original's bot token for it (`RELEASE_BOT_PRODUCTION_TOKEN` -> `GITLAB_API_PRIVATE_TOKEN`),
+    when that one is set. `environ` itself is left alone.
+    """
+    from .console import register_secret
+
+    mapped = dict(environ)
+    instances = _merge(DEFAULTS, tree)["instances"]
+    for name, instance in instances.items():
+        bot_token = environ.get(BOT_TOKEN_VARIABLE.format(str(name).upper()), "")
+        if bot_token.strip():
+            register_secret(bot_token)
+            register_secret(environ.get(str(instance["token_variable"])))
+            mapped[str(instance["token_variable"])] = bot_token
+    return mapped
+
+
+def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
+    """The `release_tools` tree as `invoke` run in `project_dir` would see it.
+
+    Layers, lowest first: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml` (HOME
+    taken from `environ`), `project_dir/invoke.yaml`, then `INVOKE_RELEASE_TOOLS_<PATH>`
+    variables from `environ`, cast like invoke casts them.
+    Raises ConfigurationError for an unreadable file or an uncastable variable.
+    """
+    from invoke import Config
+
+    home = environ.get("HOME")
+    try:
+        config = Config(
+            project_location=str(project_dir),
+            user_prefix=os.path.join(home, ".") if home else None,
+            lazy=True,
+        )
+        config.load_collection({"release_tools": _merge(DEFAULTS, {})}, merge=False)
+        config.load_base_conf_files()
+        config.load_project(merge=False)
+        config.merge()
+        tree = _merge(config.get("release_tools") or {}, {})
+    except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
+        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+    _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
+    return tree
+
+
+def _apply_variables(tree: dict[str, Any], environ: Mapping[str, str], prefix: str) -> None:
+    """Override existing leaves of `tree` from `<PREFIX>_<KEY>_<KEY>` variables, in place."""
+    for key, value in tree.items():
+        variable = f"{prefix}_{str(key).upper()}"
+        if isinstance(value, dict):
+            _apply_variables(value, environ, variable)
+        elif variable in environ:
+            tree[key] = _cast(value, environ[variable], variable)
+
+
+def _cast(old: Any, new: str, variable: str) -> Any:
+    """invoke's rules: booleans are false only for `0` and ``, other types keep their type."""
+    if isinstance(old, bool):
+        return new not in ("0", "")
+    if old is None or isinstance(old, str):
+        return new
+    if isinstance(old, (list, tuple)):
+        raise ConfigurationError(f"{variable} cannot be set from the environment (it is a list)")
+    try:
+        return type(old)(new)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{variable} must be a {type(old).__name__}, not {new!r}") from None

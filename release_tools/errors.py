@@ -22,6 +22,18 @@ class MissingTokenError(ConfigurationError):
     """An API token needed for a real run is not set."""
 
 
+class NotAuthorizedError(ReleaseToolsError):
+    """The user may not run this: not a release manager, or not who the pipeline says."""
+
+
+class UsageError(ReleaseToolsError):
+    """A command was given arguments it does not take (ChatOps input, for instance)."""
+
+
+class WebhookError(ReleaseToolsError):
+    """A chat webhook refused or failed a message."""
+
+
 class GitLabError(ReleaseToolsError):
     """A GitLab instance refused or failed a request."""
 

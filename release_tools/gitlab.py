@@ -81,10 +81,16 @@ class MergeRequest:
 
 @dataclass(frozen=True)
 class Pipeline:
+    """A CI pipeline; list responses leave out who started it."""
+
     id: int
     ref: str
     status: str
     web_url: str
+    project_id: int = 0
+    source: str = ""
+    sha: str = ""
+    username: str = ""  # who started it ("" when GitLab names nobody)
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,19 @@ def _merge_request(obj: Any, project: str) -> MergeRequest:
         source_branch=attrs.get("source_branch") or "",
         target_branch=attrs.get("target_branch") or "",
         created_at=attrs.get("created_at") or "",
+    )
+
+
+def _pipeline(attrs: dict[str, Any], default_url: str = "") -> Pipeline:
+    return Pipeline(
+        id=int(attrs["id"]),
+        ref=str(attrs.get("ref") or ""),
+        status=str(attrs.get("status") or ""),
+        web_url=str(attrs.get("web_url") or default_url),
+        project_id=int(attrs.get("project_id") or 0),
+        source=str(attrs.get("source") or ""),
+        sha=str(attrs.get("sha") or ""),
+        username=_username(attrs.get("user")) or "",
     )
 
 
@@ -254,6 +273,15 @@ class GitLab:
                 User(user.id, user.username, getattr(user, "name", "") or "")
                 for user in self._project(project).users.list(iterator=True)
             ]
+
+    # -- pipelines ------------------------------------------------------------------
+
+    def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
+        """One pipeline of `project` (a path or a numeric id), with the user who started it."""
+        with self._errors(f"reading pipeline {pipeline_id}", str(project)):
+            handle = self.client.projects.get(project, lazy=True)
+            attrs = handle.pipelines.get(pipeline_id).attributes
+        return _pipeline(attrs)
 
     # -- milestones -----------------------------------------------------------------
 
@@ -504,12 +532,7 @@ class GitLab:
         if not found:
             return None
         attrs = _attrs(found[0])
-        return Pipeline(
-            id=attrs["id"],
-            ref=attrs.get("ref") or tag,
-            status=attrs.get("status") or "",
-            web_url=attrs.get("web_url") or f"{self.instance.url}/{project}/pipelines/{attrs['id']}",
-        )
+        return _pipeline(attrs, default_url=f"{self.instance.url}/{project}/pipelines/{attrs['id']}")
 
     def manual_jobs(self, project: str, pipeline_id: int) -> list[Job]:
         """Every job of the pipeline waiting to be played by hand (all pages)."""

@@ -9,6 +9,7 @@ Each API area is a module; importing this package registers every route.
 """
 
 from . import (  # noqa: F401  (route registration)
+    chat_pipelines,
     groups,
     issues,
     members,
@@ -19,6 +20,7 @@ from . import (  # noqa: F401  (route registration)
     repository,
     users,
 )
+from .chat_pipelines import add_chat_pipeline
 from .core import FakeGitLab, Request, Response, encoded, route
 from .groups import add_group
 from .issues import add_issue
@@ -35,6 +37,7 @@ __all__ = [
     "Request",
     "Response",
     "add_branch",
+    "add_chat_pipeline",
     "add_commit",
     "add_group",
     "add_issue",

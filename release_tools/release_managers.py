@@ -1,0 +1,135 @@
+"""Release managers: who they are on each instance, read from the release managers file.
+
+The file (`config/release_managers.yml` by default) maps each person's name to their
+usernames, as the original's did:
+
+    Ada Example:
+      gitlab.com: ada-example
+      gitlab.org: ada           # dev.gitlab.org; defaults to the gitlab.com username
+
+Usernames are compared case-insensitively, as GitLab treats them (the original compared
+them exactly, so `Ada-Example` was refused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import ConfigurationError, NotAuthorizedError
+
+PRODUCTION_KEY = "gitlab.com"
+DEV_KEY = "gitlab.org"
+
+
+@dataclass(frozen=True)
+class ReleaseManager:
+    """One person: their name and their usernames on the production and dev instances."""
+
+    name: str
+    username: str  # gitlab.com
+    dev_username: str  # dev.gitlab.org
+
+    def username_on(self, instance: str) -> str:
+        """The username on `production` or `dev`."""
+        return self.dev_username if instance == "dev" else self.username
+
+
+@dataclass(frozen=True)
+class ReleaseManagers:
+    """Everyone in the release managers file, in file order."""
+
+    members: tuple[ReleaseManager, ...]
+    source: Path
+
+    def __iter__(self) -> Iterator[ReleaseManager]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def find(self, username: str, instance: str = "production") -> ReleaseManager | None:
+        """The release manager with `username` on `instance`, ignoring case, or None."""
+        wanted = username.strip().lower()
+        for member in self.members:
+            if member.username_on(instance).lower() == wanted:
+                return member
+        return None
+
+    def is_release_manager(self, username: str, instance: str = "production") -> bool:
+        return bool(username.strip()) and self.find(username, instance) is not None
+
+    def usernames(self, instance: str = "production") -> tuple[str, ...]:
+        """Every username on `instance`, in file order (what a group sync compares against)."""
+        return tuple(member.username_on(instance) for member in self.members)
+
+
+def load(path: Path) -> ReleaseManagers:
+    """Read and validate the release managers file.
+
+    Raises ConfigurationError when the file is missing, unreadable, not YAML, empty, or
+    has an entry without a `gitlab.com` username.
+    """
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"Release managers file {path} not found: create it or set release_tools.release_managers_file"
+        ) from None
+    except OSError as error:
+        raise ConfigurationError(f"Release managers file {path} cannot be read: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigurationError(f"Release managers file {path} is not valid YAML{where}") from None
+    return parse(data, path)
+
+
+def parse(data: Any, source: Path) -> ReleaseManagers:
+    """Validate the file's parsed YAML (see `load`)."""
+    if data is None or data == {}:
+        raise ConfigurationError(f"Release managers file {source} is empty: list at least one release manager")
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"Release managers file {source} must map names to usernames "
+            f"(Name: {{{PRODUCTION_KEY}: user, {DEV_KEY}: dev-user}})"
+        )
+    members = []
+    for name, entry in data.items():
+        username = entry.get(PRODUCTION_KEY) if isinstance(entry, dict) else None
+        if not _is_username(username):
+            raise ConfigurationError(f"No `{PRODUCTION_KEY}` value for {name} in {source}")
+        dev_username = entry.get(DEV_KEY)
+        if dev_username is None:
+            dev_username = username
+        elif not _is_username(dev_username):
+            raise ConfigurationError(f"The `{DEV_KEY}` value for {name} in {source} is not a username")
+        members.append(ReleaseManager(str(name), username.strip(), dev_username.strip()))
+    return ReleaseManagers(tuple(members), source)
+
+
+def _is_username(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and not any(c.isspace() for c in value.strip())
+
+
+def check_release_manager(settings: Settings, username: str | None, instance: str = "production") -> ReleaseManager:
+    """The release manager with this `username` (any case) on `instance`: their gitlab.com
+    username by default, their dev.gitlab.org one for `dev`.
+
+    Raises NotAuthorizedError for a blank or unlisted username, ConfigurationError for a
+    missing or malformed release managers file. Makes no request.
+    """
+    if not (username or "").strip():
+        raise NotAuthorizedError("You must provide a username to verify!")
+    managers = load(settings.release_managers_file)
+    member = managers.find(username or "", instance)
+    if member is None:
+        raise NotAuthorizedError(f"{username.strip()} is not an authorized release manager!")
+    return member

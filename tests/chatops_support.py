@@ -1,0 +1,215 @@
+"""Fixtures for the ChatOps tests: the environment GitLab gives a chat job, a runner for
+the real entrypoint, the reply it posts, and a local receiver standing in for Slack.
+
+`tests/conftest.py` registers this module as a pytest plugin, so every test can use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN
+from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
+
+RELEASE_TOOLS = "gitlab-org/release-tools"
+
+#: The release managers file the tests use: Rita is one, Dave the developer is not.
+RELEASE_MANAGERS = """\
+Rita Release:
+  gitlab.com: release-manager
+  gitlab.org: rita
+Other Manager:
+  gitlab.com: other-manager
+"""
+
+REPLY = re.compile(
+    r"section_start:(?P<start>\d+):chat_reply\r\x1b\[0K\n(?P<body>.*?)\nsection_end:(?P<end>\d+):chat_reply\r\x1b\[0K",
+    re.DOTALL,
+)
+
+
+@dataclass
+class ChatResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def reply(self) -> list[str]:
+        """The lines GitLab would post to chat: the one chat_reply section, exactly."""
+        sections = list(REPLY.finditer(self.stdout))
+        assert len(sections) == 1, f"expected one chat_reply section in:\n{self.stdout}"
+        return sections[0]["body"].split("\n")
+
+    @property
+    def log(self) -> str:
+        """The job log outside the reply section."""
+        return REPLY.sub("", self.stdout)
+
+
+@dataclass
+class ChatJob:
+    """Builds the environment GitLab gives a chat job and runs the entrypoint in it."""
+
+    fake: Any
+    dev: Any
+    home: Path
+    workdir: Path
+    project: dict[str, Any]
+    managers_file: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def pipeline(self, user: str = "release-manager", **kwargs: Any) -> dict[str, Any]:
+        return add_chat_pipeline(self.fake, RELEASE_TOOLS, user, **kwargs)
+
+    def environ(
+        self,
+        chat_input: str | None,
+        *,
+        user: str = "release-manager",
+        pipeline_user: str | None = None,
+        channel: str = "g_delivery",
+        source: str = "chat",
+        status: str = "running",
+        **extra: str,
+    ) -> dict[str, str]:
+        """What GitLab sets for `/chatops run <job> <chat_input>` typed by `user`
+        (`pipeline_user` differs when a variable was overridden)."""
+        pipeline = self.pipeline(pipeline_user or user, source=source, status=status)
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "CI": "true",
+            "GITLAB_CI": "true",
+            "CI_JOB_ID": "4242",
+            "CI_JOB_URL": f"{self.fake.url}/{RELEASE_TOOLS}/-/jobs/4242",
+            "CI_PIPELINE_ID": str(pipeline["id"]),
+            "CI_PIPELINE_SOURCE": source,
+            "CI_PIPELINE_CREATED_AT": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "CI_PROJECT_ID": str(self.project["id"]),
+            "CI_API_V4_URL": f"{self.fake.url}/api/v4",
+            "CI_SERVER_URL": self.fake.url,
+            "GITLAB_USER_LOGIN": user,
+            "CHAT_CHANNEL": channel,
+            "CHAT_USER_ID": "U0RITA",
+            "RELEASE_BOT_PRODUCTION_TOKEN": PRODUCTION_TOKEN,
+            "RELEASE_BOT_DEV_TOKEN": DEV_TOKEN,
+            "INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL": self.fake.url,
+            "INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL": self.dev.url,
+            "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(self.managers_file),
+            "INVOKE_RELEASE_TOOLS_ENV_FILE": str(self.workdir / "no.env"),
+        }
+        if chat_input is not None:
+            environ["CHAT_INPUT"] = chat_input
+        environ.update(self.extra)
+        environ.update(extra)
+        return environ
+
+    def run(self, *argv: str, environ: dict[str, str], in_process: bool = False) -> ChatResult:
+        """`python -m release_tools.chatops ARGV` as the CI job runs it, or (faster, for
+        tests about behaviour rather than the process) `chatops.main(ARGV, environ)`."""
+        if in_process:
+            from release_tools.chatops import main
+
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                returncode = main(list(argv), environ)
+            result = ChatResult(returncode, out.getvalue(), err.getvalue())
+        else:
+            completed = subprocess.run(
+                [sys.executable, "-m", "release_tools.chatops", *argv],
+                cwd=self.workdir,
+                env=environ,
+                capture_output=True,
+                timeout=120,
+            )
+            # Bytes, not text=True: universal newlines would turn the markers' \r into \n.
+            result = ChatResult(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
+        for token in (PRODUCTION_TOKEN, DEV_TOKEN):
+            assert token not in result.output, "a token leaked into the output"
+        return result
+
+    def __call__(self, command: str, chat_input: str | None, *, in_process: bool = True, **kwargs: Any) -> ChatResult:
+        """Run the chat job `command` with CHAT_INPUT `chat_input` (see `environ`)."""
+        return self.run(command, environ=self.environ(chat_input, **kwargs), in_process=in_process)
+
+
+@pytest.fixture
+def chat_job(fake_gitlab, fake_dev, tmp_path):
+    """`chat_job("release_issue", "11.1.0")` runs the release_issue chat job for Rita."""
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    managers = tmp_path / "release_managers.yml"
+    managers.write_text(RELEASE_MANAGERS)
+    add_user(fake_gitlab, "developer", "Dave Developer")
+    add_user(fake_gitlab, "other-manager", "Other Manager")
+    add_user(fake_gitlab, "chatops-bot", "ChatOps Bot")
+    project = add_project(fake_gitlab, RELEASE_TOOLS)
+    return ChatJob(fake_gitlab, fake_dev, home, workdir, project, managers)
+
+
+def minutes_ago(minutes: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- a local stand-in for Slack's incoming webhooks ------------------------------------------------
+
+
+@dataclass
+class WebhookReceiver:
+    url: str
+    messages: list[dict[str, Any]]
+    status: int = 200
+
+
+@pytest.fixture
+def webhook_receiver():
+    """An HTTP server on 127.0.0.1 that records JSON POSTs and answers `status`."""
+    messages: list[dict[str, Any]] = []
+    state = WebhookReceiver("", messages)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            messages.append(json.loads(body))
+            self.send_response(state.status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    state.url = f"http://{host}:{port}/services/T000/B000/secret-hook"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+__all__ = ["REPLY", "ChatJob", "ChatResult", "chat_job", "minutes_ago", "webhook_receiver"]

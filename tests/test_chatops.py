@@ -1,0 +1,664 @@
+"""The ChatOps entrypoint as GitLab runs it in a chat pipeline: help, authorization,
+routing of release_issue, bad input, shell metacharacters, the reply, late runs and the
+original's trigger style. Each test runs `python -m release_tools.chatops` as a subprocess
+with the variables GitLab sets, against the fake GitLab."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from release_tools import chatops
+from release_tools.errors import UsageError
+from tests.chatops_support import minutes_ago
+from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
+from tests.fake_gitlab import add_milestone
+
+CHAT_COMMANDS = ["publish", "qa_issue", "release_issue", "tag"]
+
+
+def created_issue(fake):
+    [issue] = fake.table("issues")
+    return issue
+
+
+def only_the_pipeline_was_read(fake):
+    return [(r.method, r.path) for r in fake.log] == [
+        ("GET", f"/projects/{fake.table('pipelines')[-1]['project_id']}/pipelines/{fake.table('pipelines')[-1]['id']}")
+    ]
+
+
+# -- help ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", CHAT_COMMANDS)
+def test_help_lists_options_and_examples_runs_nothing_and_makes_no_request(chat_job, fake_gitlab, fake_dev, command):
+    # Even a user who may not run anything, without tokens, gets the help.
+    environ = chat_job.environ("--help", user="developer")
+    del environ["RELEASE_BOT_PRODUCTION_TOKEN"], environ["RELEASE_BOT_DEV_TOKEN"]
+
+    result = chat_job.run(command, environ=environ)
+
+    assert result.returncode == 0, result.output
+    reply = result.reply
+    assert reply[0] == chatops.COMMANDS[command].synopsis
+    assert "Options:" in reply and "Examples:" in reply
+    assert any(line.startswith("  --dry-run") for line in reply)
+    assert any(line.startswith("  --help") for line in reply)
+    assert [line for line in reply if line.startswith("  /chatops run ")], "no examples"
+    assert fake_gitlab.log == [] and fake_dev.log == []
+    assert fake_gitlab.table("issues") == []
+
+
+@pytest.mark.parametrize("command", ["release_issue", "tag"])
+def test_help_names_the_security_option_and_the_security_channel(chat_job, command):
+    result = chat_job(command, "-h")
+
+    assert [line for line in result.reply if line.startswith("  --security")][0].endswith("(implied in #security-release)")
+
+
+def test_help_without_a_command_lists_the_chat_commands(chat_job, fake_gitlab):
+    result = chat_job("--help", None)
+
+    assert result.returncode == 0
+    assert result.reply == [
+        "Commands (`/chatops run COMMAND --help` for each):",
+        "  publish VERSION",
+        "  qa_issue FROM..TO [VERSION]",
+        "  release_issue VERSION [--security]",
+        "  tag VERSION [--security]",
+    ]
+    assert fake_gitlab.log == []
+
+
+# -- release_issue routing ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "chat_input, channel, title, labels, confidential, heading",
+    [
+        ("11.1.0", "g_delivery", "Release 11.1", ["Release"], False, "## Kick-off"),
+        ("11.1.1", "g_delivery", "Release 11.1.1", ["Release"], False, "## Preparation"),
+        ("11.1.0-rc5", "g_delivery", "Release 11.1.0-rc5", ["Release"], False, "## Preparation"),
+        ("11.1.2 --security", "g_delivery", "Release 11.1.2", ["Release", "security"], True, "## Ground rules"),
+        ("--security 11.1.2", "g_delivery", "Release 11.1.2", ["Release", "security"], True, "## Ground rules"),
+        ("11.1.2", "security-release", "Release 11.1.2", ["Release", "security"], True, "## Ground rules"),
+        ("11.1.2", "#Security-Release", "Release 11.1.2", ["Release", "security"], True, "## Ground rules"),
+    ],
+    ids=["monthly", "patch", "rc", "security-flag", "security-flag-first", "security-channel", "security-channel-any-case"],
+)
+def test_release_issue_is_routed_by_version_flag_and_channel(
+    chat_job, fake_gitlab, chat_input, channel, title, labels, confidential, heading
+):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    # The process as CI runs it, for the first case; in-process for the others (faster).
+    result = chat_job("release_issue", chat_input, channel=channel, in_process=chat_input != "11.1.0")
+
+    assert result.returncode == 0, result.output
+    issue = created_issue(fake_gitlab)
+    assert (issue["title"], issue["labels"], issue["confidential"]) == (title, labels, confidential)
+    assert heading in issue["description"]
+    # The reply is exactly the outcome: no progress, no description, no markers inside.
+    assert result.reply == [f'--> Issue "{title}" created.', f"    {issue['web_url']}"]
+    assert "Running release_issue" in result.log
+
+
+def test_release_candidate_issue_uses_the_release_candidate_template(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    chat_job("release_issue", "11.1.0-rc5")
+
+    description = created_issue(fake_gitlab)["description"]
+    assert "RC5" in description or "rc5" in description
+
+
+def test_release_issue_that_exists_is_shown_not_duplicated(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    chat_job("release_issue", "11.1.0")
+
+    again = chat_job("release_issue", "11.1.0")
+
+    issue = created_issue(fake_gitlab)
+    assert again.reply == ['--> Issue "Release 11.1" already exists.', f"    {issue['web_url']}"]
+
+
+def test_dry_run_reply_says_what_would_happen_and_nothing_changes(chat_job, fake_gitlab):
+    result = chat_job("release_issue", "11.1.0", TEST="true")
+
+    assert result.returncode == 0, result.output
+    assert result.reply == [
+        '--> Dry run: the monthly release issue "Release 11.1" would be shown or created '
+        f"in {RELEASE_TASKS}; nothing was changed."
+    ]
+    assert "# Release 11.1" in result.log  # the issue itself stays in the job log
+    assert fake_gitlab.mutations() == []
+    assert only_the_pipeline_was_read(fake_gitlab)
+
+
+def test_dry_run_flag_in_chat_input_works_like_test(chat_job, fake_gitlab):
+    result = chat_job("release_issue", "--dry-run 11.1.2 --security")
+
+    assert result.returncode == 0, result.output
+    assert result.reply[0].startswith('--> Dry run: the security release issue "Release 11.1.2"')
+    assert fake_gitlab.mutations() == []
+
+
+# -- authorization ---------------------------------------------------------------------------------
+
+
+def test_user_who_is_not_a_release_manager_is_refused_with_one_line(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job("release_issue", "11.1.0", user="developer", in_process=False)
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: developer is not an authorized release manager!"]
+    assert only_the_pipeline_was_read(fake_gitlab)
+    assert fake_gitlab.table("issues") == []
+
+
+def test_release_manager_usernames_match_whatever_the_case(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    chat_job.managers_file.write_text("Other Manager:\n  gitlab.com: Other-MANAGER\n")
+
+    result = chat_job("release_issue", "11.1.0", user="other-manager")
+
+    assert result.returncode == 0, result.output
+    assert created_issue(fake_gitlab)["title"] == "Release 11.1"
+
+
+@pytest.mark.parametrize("dev_user, allowed", [("rita", True), ("release-manager", False)], ids=["dev-name", "gitlab-com-name"])
+def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_dev, dev_user, allowed):
+    from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
+
+    if dev_user != "release-manager":
+        add_user(fake_dev, dev_user)
+    project = add_project(fake_dev, "gitlab/release-tools")
+    pipeline = add_chat_pipeline(fake_dev, "gitlab/release-tools", dev_user)
+    environ = chat_job.environ(
+        "11.1.0",
+        TEST="true",
+        GITLAB_USER_LOGIN=dev_user,
+        CI_API_V4_URL=f"{fake_dev.url}/api/v4",
+        CI_SERVER_URL=fake_dev.url,
+        CI_PROJECT_ID=str(project["id"]),
+        CI_PIPELINE_ID=str(pipeline["id"]),
+    )
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
+
+    if allowed:
+        assert result.returncode == 0, result.output
+        assert "Running release_issue 11.1.0 for release-manager (dry run)" in result.log
+    else:
+        assert result.reply == ["Error: release-manager is not an authorized release manager!"]
+    assert [r.path for r in fake_dev.log] == [f"/projects/{project['id']}/pipelines/{pipeline['id']}"]
+
+
+def test_overridden_user_variable_is_refused_when_the_pipeline_says_otherwise(chat_job, fake_gitlab):
+    # A developer starts a pipeline with GITLAB_USER_LOGIN overridden to a release manager.
+    result = chat_job("release_issue", "11.1.0", user="release-manager", pipeline_user="developer", in_process=False)
+
+    assert result.returncode == 1
+    [line] = result.reply
+    assert line.startswith("Error: Refusing to run: GITLAB_USER_LOGIN is release-manager but pipeline ")
+    assert line.endswith(" was started by developer")
+    assert only_the_pipeline_was_read(fake_gitlab)
+    assert fake_gitlab.table("issues") == []
+
+
+def test_pipeline_that_is_not_a_chat_pipeline_is_refused(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0", source="web")
+    environ["CI_PIPELINE_SOURCE"] = "chat"  # overridden by whoever ran the pipeline
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
+
+    assert result.returncode == 1
+    assert result.reply[0].startswith("Error: Refusing to run: CI_PIPELINE_SOURCE is chat but pipeline ")
+    assert result.reply[0].endswith(" is a web pipeline")
+    assert fake_gitlab.mutations() == []
+
+
+def test_pipeline_id_pointing_at_a_finished_pipeline_is_refused(chat_job, fake_gitlab):
+    result = chat_job("release_issue", "11.1.0", status="success")
+
+    assert result.returncode == 1
+    assert result.reply[0].endswith("is success, so it is not the one running this job")
+    assert fake_gitlab.mutations() == []
+
+
+def test_ci_job_without_pipeline_id_is_refused_without_any_request(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0")
+    del environ["CI_PIPELINE_ID"]
+
+    result = chat_job.run("release_issue", environ=environ)
+
+    assert result.returncode == 1
+    assert result.reply == [
+        "Error: Refusing to run: cannot verify who started this pipeline without CI_PROJECT_ID and CI_PIPELINE_ID"
+    ]
+    assert fake_gitlab.log == []
+
+
+def test_ci_job_on_an_unconfigured_instance_is_refused_without_any_request(chat_job, fake_gitlab):
+    result = chat_job("release_issue", "11.1.0", CI_API_V4_URL="https://gitlab.example.com/api/v4")
+
+    assert result.returncode == 1
+    assert result.reply[0].startswith("Error: This job runs on https://gitlab.example.com/api/v4, which is none")
+    assert fake_gitlab.log == []
+
+
+def test_missing_release_managers_file_is_a_clear_error(chat_job, fake_gitlab):
+    chat_job.managers_file.unlink()
+
+    result = chat_job("release_issue", "11.1.0")
+
+    assert result.returncode == 1
+    assert result.reply == [
+        f"Error: Release managers file {chat_job.managers_file} not found: "
+        "create it or set release_tools.release_managers_file"
+    ]
+    assert fake_gitlab.mutations() == []
+
+
+def test_wrong_bot_token_is_one_line_naming_the_variable(chat_job, fake_gitlab):
+    result = chat_job("release_issue", "11.1.0", RELEASE_BOT_PRODUCTION_TOKEN="wrong-" + PRODUCTION_TOKEN[::-1])
+
+    assert result.returncode == 1
+    [line] = result.reply
+    assert "(401 Unauthorized)" in line and line.endswith("check GITLAB_API_PRIVATE_TOKEN")
+    assert PRODUCTION_TOKEN[::-1] not in result.output
+
+
+def test_missing_bot_token_says_which_ci_variable_to_set_and_makes_no_request(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0")
+    del environ["RELEASE_BOT_PRODUCTION_TOKEN"]
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
+
+    host = fake_gitlab.url.split("//")[1]
+    assert result.reply == [
+        "Error: GITLAB_API_PRIVATE_TOKEN is not set: export it or put it in the .env file "
+        f"(needed to talk to {host}) (in a ChatOps job: set RELEASE_BOT_<INSTANCE>_TOKEN in the project's CI/CD variables)"
+    ]
+    assert fake_gitlab.log == []
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["wow", "v11.1.0", "11.1.0.rc1", "11.1.0-rc"])
+def test_bad_version_is_one_error_line_and_nothing_is_created(chat_job, fake_gitlab, bad):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job("release_issue", bad)
+
+    assert result.returncode == 1
+    [line] = result.reply
+    assert line.startswith("Error: Version number must be in the following format: X.Y.Z-rc1 or X.Y.Z")
+    assert fake_gitlab.mutations() == []
+
+
+@pytest.mark.parametrize(
+    "chat_input, error",
+    [
+        ("", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
+        ("11.1.0 11.1.1", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
+        ("11.1.0 --force", "Error: release_issue does not take --force (see `release_issue --help`)"),
+        ('11.1.0 "unbalanced', "Error: CHAT_INPUT cannot be split into arguments: No closing quotation"),
+    ],
+    ids=["nothing", "two-versions", "unknown-flag", "unbalanced-quote"],
+)
+def test_malformed_input_is_one_error_line(chat_job, fake_gitlab, chat_input, error):
+    result = chat_job("release_issue", chat_input)
+
+    assert result.returncode == 1
+    assert result.reply == [error]
+    assert fake_gitlab.mutations() == []
+
+
+def test_publish_refuses_the_security_flag_it_does_not_take(chat_job, fake_gitlab):
+    result = chat_job("publish", "11.1.0 --security")
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: publish does not take --security (see `publish --help`)"]
+
+
+def test_unknown_command_lists_the_commands_and_makes_no_request(chat_job, fake_gitlab):
+    result = chat_job("deploy", "11.1.0")
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: Don't know what to do with deploy! Commands: publish, qa_issue, release_issue, tag"]
+    assert fake_gitlab.log == []
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "11.1.0 $(touch {marker})",
+        "11.1.0; touch {marker}",
+        "11.1.0 && touch {marker}",
+        "'11.1.0 && touch {marker}'",
+        "11.1.0`touch {marker}`",
+        "11.1.0 | touch {marker}",
+        "$(touch {marker})",
+        "11.1.0\ntouch {marker}",
+    ],
+    ids=["subshell", "semicolon", "and", "quoted-and", "backticks", "pipe", "subshell-only", "newline"],
+)
+def test_shell_metacharacters_in_chat_input_are_inert(chat_job, fake_gitlab, tmp_path, template):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    marker = tmp_path / "pwned"
+
+    result = chat_job("release_issue", template.format(marker=marker), in_process=False)
+
+    assert not marker.exists()
+    assert result.returncode == 1
+    [line] = result.reply
+    assert line.startswith("Error: ")
+    assert fake_gitlab.mutations() == []
+
+
+def test_qa_issue_refuses_refs_that_are_not_refs_before_any_service_runs(chat_job, fake_gitlab, tmp_path):
+    marker = tmp_path / "pwned"
+
+    result = chat_job("qa_issue", f"'v11.1.0-rc1..$(touch {marker})'", in_process=False)
+
+    assert not marker.exists()
+    assert result.returncode == 1
+    assert result.reply[0].startswith("Error: '$(touch ")
+    assert fake_gitlab.mutations() == []
+
+
+# -- late runs: past GitLab's 30-minute reply window ------------------------------------------------
+
+
+def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(chat_job, fake_gitlab, webhook_receiver):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job(
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=webhook_receiver.url
+    )
+
+    assert result.returncode == 0, result.output
+    url = created_issue(fake_gitlab)["web_url"]
+    [message] = webhook_receiver.messages
+    assert message["channel"] == "#g_delivery"
+    assert message["text"].startswith("<@U0RITA> `release_issue 11.1.0` finished after 40 minutes:\n```\n")
+    assert f'--> Issue "Release 11.1" created.\n    {url}\n```' in message["text"]
+    assert message["text"].endswith(chat_job.environ(None)["CI_JOB_URL"])
+    assert result.reply == [
+        '--> Issue "Release 11.1" created.',
+        f"    {url}",
+        "This run ended 40 minutes after the command, past GitLab's 30-minute reply window: "
+        "the results were also posted to #g_delivery through Slack.",
+    ]
+    assert webhook_receiver.url not in result.output
+
+
+def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job("release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(31))
+
+    assert result.returncode == 0
+    assert result.reply[-1] == (
+        "This run ended 31 minutes after the command, past GitLab's 30-minute reply window; "
+        "the results could not be posted to chat (SLACK_CHATOPS_URL is not set)."
+    )
+
+
+def test_run_ending_just_before_the_window_closes_counts_as_late(chat_job, fake_gitlab, webhook_receiver):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job(
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(29), SLACK_CHATOPS_URL=webhook_receiver.url
+    )
+
+    assert len(webhook_receiver.messages) == 1
+    assert result.reply[-1].startswith(
+        "This run ended 29 minutes after the command, at the end of GitLab's 30-minute reply window: "
+    )
+
+
+def test_slack_failure_does_not_fail_the_run_and_never_shows_the_webhook(chat_job, fake_gitlab, webhook_receiver):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    webhook_receiver.status = 500
+
+    result = chat_job(
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(45), SLACK_CHATOPS_URL=webhook_receiver.url
+    )
+
+    assert result.returncode == 0
+    assert len(fake_gitlab.table("issues")) == 1
+    assert result.reply[-1].endswith(
+        "the results could not be posted to chat (Slack refused the message (500): check SLACK_CHATOPS_URL)."
+    )
+    assert "secret-hook" not in result.output
+
+
+def test_run_within_the_reply_window_posts_nothing_to_slack(chat_job, fake_gitlab, webhook_receiver):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job("release_issue", "11.1.0", SLACK_CHATOPS_URL=webhook_receiver.url)
+
+    assert result.returncode == 0
+    assert webhook_receiver.messages == []
+    assert len(result.reply) == 2
+
+
+def test_reply_window_is_configurable(chat_job, fake_gitlab, webhook_receiver):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job(
+        "release_issue",
+        "11.1.0",
+        CI_PIPELINE_CREATED_AT=minutes_ago(5),
+        INVOKE_RELEASE_TOOLS_CHATOPS_REPLY_WINDOW="300",
+        SLACK_CHATOPS_URL=webhook_receiver.url,
+    )
+
+    assert len(webhook_receiver.messages) == 1
+    assert "past GitLab's 5-minute reply window" in result.reply[-1]
+
+
+def test_long_command_announces_itself_to_the_channel_before_it_starts(chat_job, webhook_receiver):
+    settings_env = chat_job.environ("11.1.0", SLACK_CHATOPS_URL=webhook_receiver.url)
+    from release_tools.config import Settings
+
+    settings = Settings.from_environment(settings_env, bot_tokens=True)
+    chat = chatops.Chat(settings_env, command_line="tag 11.1.0", settings=settings)
+
+    chatops._announce_long_run(chat, 30)
+
+    [message] = webhook_receiver.messages
+    assert message == {
+        "channel": "#g_delivery",
+        "text": "<@U0RITA> `tag 11.1.0` can take longer than GitLab's 30-minute chat reply window; if it does, "
+        f"its results will be posted here when it finishes: {settings_env['CI_JOB_URL']}",
+    }
+
+
+# -- the original's trigger style --------------------------------------------------------------------
+
+
+def trigger_environ(chat_job, task, version, release_user, pipeline_user, **extra):
+    environ = chat_job.environ(None, user=pipeline_user, source="trigger", **extra)
+    environ.update(TASK=task, RELEASE_VERSION=version, RELEASE_USER=release_user)
+    return environ
+
+
+def test_trigger_style_runs_the_task_for_release_user_relayed_by_a_trusted_bot(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    environ = trigger_environ(
+        chat_job, "security_patch_issue", "11.1.2", "release-manager", "chatops-bot",
+        INVOKE_RELEASE_TOOLS_CHATOPS_TRUSTED_RELAYS="chatops-bot",
+    )
+
+    result = chat_job.run(environ=environ)
+
+    assert result.returncode == 0, result.output
+    issue = created_issue(fake_gitlab)
+    assert (issue["title"], issue["confidential"]) == ("Release 11.1.2", True)
+    assert result.reply == ['--> Issue "Release 11.1.2" created.', f"    {issue['web_url']}"]
+
+
+def test_trigger_style_refuses_release_user_from_an_untrusted_pipeline(chat_job, fake_gitlab):
+    environ = trigger_environ(chat_job, "monthly_issue", "11.1.0", "release-manager", "developer")
+
+    result = chat_job.run(environ=environ, in_process=True)
+
+    assert result.returncode == 1
+    assert result.reply[0].endswith("was started by developer, which is not a trusted relay (release_tools.chatops.trusted_relays)")
+    assert fake_gitlab.mutations() == []
+
+
+def test_trigger_style_refuses_a_relayed_user_who_is_not_a_release_manager(chat_job, fake_gitlab):
+    environ = trigger_environ(
+        chat_job, "monthly_issue", "11.1.0", "developer", "chatops-bot",
+        INVOKE_RELEASE_TOOLS_CHATOPS_TRUSTED_RELAYS="chatops-bot, other-bot",
+    )
+
+    result = chat_job.run(environ=environ, in_process=True)
+
+    assert result.reply == ["Error: developer is not an authorized release manager!"]
+
+
+def test_trigger_style_without_release_version_says_so(chat_job, fake_gitlab):
+    environ = trigger_environ(chat_job, "patch_issue", "", "release-manager", "release-manager")
+
+    result = chat_job.run(environ=environ, in_process=True)
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: RELEASE_VERSION required! (or CHAT_INPUT: patch_issue VERSION)"]
+    assert fake_gitlab.mutations() == []
+
+
+def test_trigger_style_unknown_task_uses_the_originals_words(chat_job, fake_gitlab):
+    environ = trigger_environ(chat_job, "sync", "11.1.0", "release-manager", "release-manager")
+
+    result = chat_job.run(environ=environ, in_process=True)
+
+    assert result.reply[0].startswith("Error: Don't know what to do with sync!")
+    assert fake_gitlab.log == []
+
+
+def test_bot_tokens_are_used_without_touching_the_process_environment(chat_job, fake_gitlab, monkeypatch, capsys):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    monkeypatch.delenv("GITLAB_API_PRIVATE_TOKEN", raising=False)
+    environ = chat_job.environ("11.1.0")
+    before_process, before_given = dict(os.environ), dict(environ)
+
+    status = chatops.main(["release_issue"], environ)
+
+    assert status == 0, capsys.readouterr()
+    assert created_issue(fake_gitlab)["title"] == "Release 11.1"
+    assert dict(os.environ) == before_process
+    assert environ == before_given
+    assert "GITLAB_API_PRIVATE_TOKEN" not in os.environ
+
+
+# -- outside CI ---------------------------------------------------------------------------------------
+
+
+def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp_path):
+    environ = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(chat_job.home),
+        "CHAT_INPUT": "11.1.0",
+        "GITLAB_USER_LOGIN": "developer",
+        "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(chat_job.managers_file),
+        "TEST": "1",
+    }
+
+    refused = chat_job.run("release_issue", environ=environ)
+    allowed = chat_job.run("release_issue", environ={**environ, "GITLAB_USER_LOGIN": "release-manager"})
+
+    assert refused.reply == ["Error: developer is not an authorized release manager!"]
+    assert allowed.returncode == 0 and allowed.reply[0].startswith("--> Dry run:")
+    assert fake_gitlab.log == []
+
+
+def test_outside_ci_without_a_user_is_refused(chat_job):
+    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0"})
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: Cannot tell who is running this: set GITLAB_USER_LOGIN to your gitlab.com username"]
+
+
+# -- pure pieces ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["v11.1.0-rc1..v11.1.0-rc2"], ("v11.1.0-rc1", "v11.1.0-rc2", None)),
+        (["v11.1.0-rc1", "v11.1.0-rc2"], ("v11.1.0-rc1", "v11.1.0-rc2", None)),
+        (["v11.0.0..11-1-stable", "11.1.0-rc3"], ("v11.0.0", "11-1-stable", "11.1.0-rc3")),
+        (["11.1.0+rc9.ee.0..11.1.0+rc10.ee.0"], ("11.1.0+rc9.ee.0", "11.1.0+rc10.ee.0", None)),
+    ],
+    ids=["range", "two-refs", "with-version", "omnibus-tags"],
+)
+def test_qa_issue_arguments(arguments, expected):
+    from_ref, to_ref, version = chatops.qa_refs(arguments)
+
+    assert (from_ref, to_ref, str(version) if version else None) == expected
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["v1..v2..v3"], ["v1...v2"], ["-x..v2"], ["v1"], ["v1..v2", "11.1.0", "extra"], ["v1..v2/"], ["v1..@{-1}"], ["..v2"]],
+    ids=["three-dots-twice", "three-dots", "option", "one-ref", "too-many", "trailing-slash", "reflog", "empty-from"],
+)
+def test_qa_issue_refuses_what_is_not_a_range(arguments):
+    with pytest.raises(UsageError):
+        chatops.qa_refs(arguments)
+
+
+def test_reply_section_wraps_exactly_the_lines():
+    section = chatops.reply_section(["one", "two"], clock=lambda: 1531500000)
+
+    assert section == (
+        "section_start:1531500000:chat_reply\r\033[0K\none\ntwo\nsection_end:1531500000:chat_reply\r\033[0K"
+    )
+
+
+def ci_file():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))
+    return yaml.load((ROOT / ".gitlab-ci.yml").read_text(), Loader=Loader)
+
+
+def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_its_name():
+    jobs = {name: job for name, job in ci_file().items() if isinstance(job, dict) and "script" in job}
+    chat_jobs = {name for name in jobs if not name.startswith(".") and name not in ("test", "chatops")}
+
+    assert sorted(chat_jobs) == chatops.command_names()
+    for name in chat_jobs:
+        job = jobs[name]
+        assert job["extends"] == ".chat"
+        assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
+        assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
+    assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
+
+
+def test_help_imports_neither_python_gitlab_nor_jinja2(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from release_tools.chatops import main\n"
+        f"main(['tag'], {{'CHAT_INPUT': '--help', 'HOME': {str(tmp_path)!r}}})\n"
+        "print(' '.join(m for m in ('gitlab', 'jinja2', 'requests') if m in sys.modules), file=sys.stderr)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.strip() == ""

@@ -1,0 +1,217 @@
+"""The project's `.gitlab-ci.yml`, run by a real GitLab CI emulator (gitlab-ci-local, shell
+executor) on a copy of this checkout: which jobs each kind of pipeline gets, and each chat
+job run as GitLab would run it, in dry-run mode, against the fake GitLab.
+
+`.ci/install-tools` installs gitlab-ci-local and rsync (`.ci/run` calls it). Without them
+these tests skip, except in CI (`CI` set), where they fail instead: CI must run them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from release_tools.chatops import COMMANDS
+from tests.chatops_support import REPLY, ChatJob
+from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
+
+pytestmark = pytest.mark.ci_emulator
+
+EMULATOR = ROOT / ".ci" / "cache" / "gitlab-ci-local" / "node_modules" / ".bin" / "gitlab-ci-local"
+CHAT_JOBS = ["publish", "qa_issue", "release_issue", "tag"]
+
+
+def _emulator() -> str:
+    found = os.environ.get("GITLAB_CI_LOCAL") or (str(EMULATOR) if EMULATOR.exists() else shutil.which("gitlab-ci-local"))
+    missing = [name for name, path in (("gitlab-ci-local", found), ("rsync", shutil.which("rsync"))) if not path]
+    if missing:
+        message = f"{' and '.join(missing)} not installed: run .ci/install-tools"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(found)
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory):
+    """A git repository holding this checkout's files as they are now (committed or not)."""
+    _emulator()
+    root = tmp_path_factory.mktemp("checkout")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=master"], cwd=root, check=True)
+    subprocess.run(["git", "add", "--all"], cwd=root, check=True)
+    subprocess.run(["git", *identity, "commit", "--quiet", "--message", "checkout"], cwd=root, check=True)
+    return root
+
+
+@dataclass
+class EmulatorRun:
+    returncode: int
+    output: str
+
+    def job_output(self, job: str) -> str:
+        """What the job printed, without the emulator's `<job> > ` prefixes."""
+        prefix = re.compile(rf"^{re.escape(job)}\s*> ?")
+        return "\n".join(prefix.sub("", line) for line in self.output.split("\n") if prefix.match(line))
+
+    def reply(self, job: str) -> list[str]:
+        sections = list(REPLY.finditer(self.job_output(job)))
+        assert len(sections) == 1, f"expected one chat_reply section from {job} in:\n{self.output}"
+        return sections[0]["body"].split("\n")
+
+
+def emulate(checkout: Path, *args: str, variables: dict[str, str], env: dict[str, str] | None = None) -> EmulatorRun:
+    home = checkout.parent / f"{checkout.name}-home"
+    home.mkdir(exist_ok=True)
+    argv = [_emulator(), "--home", str(home), "--force-shell-executor", "--no-color"]
+    argv += ["--concurrency", "1", *args]
+    for name, value in variables.items():
+        argv += ["--variable", f"{name}={value}"]
+    # The job sees the test's variables only, not whatever this shell happens to have set.
+    leaky = ("CI_", "GITLAB_", "CHAT_", "RELEASE_", "INVOKE_", "TEST", "SECURITY", "SLACK_")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(leaky)}
+    environment.update(HOME=str(home), **(env or {}))
+    completed = subprocess.run(argv, cwd=checkout, env=environment, capture_output=True, timeout=300)
+    run = EmulatorRun(completed.returncode, (completed.stdout + completed.stderr).decode())
+    for token in (PRODUCTION_TOKEN, DEV_TOKEN):
+        assert token not in run.output, "a token leaked into the job log"
+    return run
+
+
+def listed_jobs(checkout: Path, **variables: str) -> set[str]:
+    home = checkout.parent / f"{checkout.name}-home"
+    home.mkdir(exist_ok=True)
+    argv = [_emulator(), "--home", str(home), "--list-json"]
+    for name, value in variables.items():
+        argv += ["--variable", f"{name}={value}"]
+    completed = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, timeout=120, check=True)
+    listing = completed.stdout[completed.stdout.index("[\n") :]  # after the emulator's warnings
+    return {job["name"] for job in json.loads(listing) if job["when"] != "never"}
+
+
+def test_chat_jobs_run_only_in_chat_pipelines_and_the_tests_only_for_pushes(checkout):
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="chat") == set(CHAT_JOBS)
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="push") == {"test"}
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="merge_request_event") == {"test"}
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="trigger", TASK="tag") == {"chatops"}
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="schedule") == set()
+
+
+def chat_variables(chat_job: ChatJob, chat_input: str, **overrides: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(--variable values, process environment) for a chat job: GitLab's variables go on the
+    command line like GitLab sets them; tokens and configuration come from the environment,
+    as CI/CD settings would provide them."""
+    environ = chat_job.environ(chat_input, **overrides)
+    names = [name for name in environ if name.startswith(("CI_", "GITLAB_", "CHAT_"))] + ["TEST"]
+    variables = {name: environ[name] for name in names if name in environ and name not in ("CI", "GITLAB_CI")}
+    variables["CI_PIPELINE_SOURCE"] = "chat"
+    secrets = {name: value for name, value in environ.items() if name.startswith(("RELEASE_BOT_", "INVOKE_RELEASE_TOOLS_"))}
+    return variables, secrets
+
+
+def test_help_of_every_chat_job_is_its_reply_and_makes_no_request(checkout, chat_job, fake_gitlab):
+    variables, env = chat_variables(chat_job, "--help")
+
+    run = emulate(checkout, *CHAT_JOBS, variables=variables, env=env)
+
+    assert run.returncode == 0, run.output
+    for job in CHAT_JOBS:
+        reply = run.reply(job)
+        assert reply[0] == COMMANDS[job].synopsis
+        assert "Examples:" in reply
+    assert fake_gitlab.log == []
+
+
+def test_release_issue_job_dry_run_replies_with_the_outcome_and_changes_nothing(checkout, chat_job, fake_gitlab):
+    variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
+
+    run = emulate(checkout, "release_issue", variables=variables, env=env)
+
+    assert run.returncode == 0, run.output
+    assert run.reply("release_issue") == [
+        '--> Dry run: the monthly release issue "Release 11.1" would be shown or created '
+        f"in {RELEASE_TASKS}; nothing was changed."
+    ]
+    assert "# Release 11.1" in run.job_output("release_issue")  # the issue itself, in the log
+    assert [r.method for r in fake_gitlab.log] == ["GET"]  # who started the pipeline
+    assert fake_gitlab.mutations() == []
+
+
+def test_release_issue_job_keeps_shell_metacharacters_inert(checkout, chat_job, fake_gitlab, tmp_path):
+    marker = tmp_path / "pwned"
+    variables, env = chat_variables(chat_job, f"11.1.0 $(touch {marker}); touch {marker}", TEST="true")
+
+    run = emulate(checkout, "release_issue", variables=variables, env=env)
+
+    assert not marker.exists()
+    assert run.reply("release_issue") == ["Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"]
+    assert fake_gitlab.mutations() == []
+
+
+def test_publish_job_dry_run(checkout, chat_job, fake_dev):
+    pytest.importorskip("release_tools.publish")
+    pipelines = pytest.importorskip("tests.fake_gitlab.pipelines")
+    from tests.fake_gitlab import add_project
+
+    add_project(fake_dev, "gitlab/omnibus-gitlab")
+    for edition in ("ee", "ce"):
+        pipeline = pipelines.add_pipeline(fake_dev, "gitlab/omnibus-gitlab", f"11.1.0+{edition}.0")
+        pipelines.add_job(fake_dev, pipeline, "Ubuntu-16.04-release", "package-release")
+    variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
+
+    run = emulate(checkout, "publish", variables=variables, env=env)
+
+    assert run.returncode == 0, run.output
+    assert run.reply("publish")[0] == "--> 11.1.0+ee.0"
+    assert fake_dev.mutations() == []
+
+
+def test_qa_issue_job_dry_run(checkout, chat_job, fake_gitlab):
+    pytest.importorskip("release_tools.qa")
+    repository = pytest.importorskip("tests.fake_gitlab.repository")
+    from tests.fake_gitlab import add_milestone, add_project
+
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    add_project(fake_gitlab, "gitlab-org/gitlab-ee")
+    repository.add_commit(fake_gitlab, "gitlab-org/gitlab-ee", "Start")
+    repository.add_tag(fake_gitlab, "gitlab-org/gitlab-ee", "v11.1.0-rc1-ee")
+    repository.add_commit(fake_gitlab, "gitlab-org/gitlab-ee", "More")
+    repository.add_tag(fake_gitlab, "gitlab-org/gitlab-ee", "v11.1.0-rc2-ee")
+    variables, env = chat_variables(chat_job, "v11.1.0-rc1..v11.1.0-rc2", TEST="true")
+
+    run = emulate(checkout, "qa_issue", variables=variables, env=env)
+
+    assert run.returncode == 0, run.output
+    assert "11.1.0-rc2 QA Issue" in "\n".join(run.reply("qa_issue"))
+    assert fake_gitlab.mutations() == []
+
+
+def test_tag_job_dry_run(checkout, chat_job, request):
+    pytest.importorskip("release_tools.tagging")
+    repos = pytest.importorskip("tests.repos")
+    remotes = request.getfixturevalue("remotes")
+    before = remotes.digests()
+    variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
+
+    run = emulate(checkout, "tag", variables=variables, env={**env, **remotes.env(), **repos.GIT_ENV})
+
+    assert run.returncode == 0, run.output
+    assert run.reply("tag")
+    assert remotes.digests() == before

@@ -1,0 +1,28 @@
+"""The README's quick start is true: two command lines, and CI runs the second one."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)]
+
+
+def test_quick_start_has_exactly_two_one_line_commands():
+    commands = quick_start_commands()
+
+    assert len(commands) == 2
+    assert all("\n" not in command for command in commands)
+    assert "TEST=true" in commands[0] and "pip install" in commands[0]
+    assert commands[1].endswith("python -m pytest")
+
+
+def test_ci_runs_the_readmes_test_command():
+    script = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+
+    assert script[-1] == quick_start_commands()[1]
