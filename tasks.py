@@ -206,6 +206,15 @@ def auth(c, username):
         result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
 
 
+@task(name="sync", help={"dry_run": "print who would be added and removed; change nothing (also TEST=true)"})
+def sync_release_managers(c, dry_run=False):
+    """Make the release managers groups on both instances match the release managers file."""
+    with user_errors():
+        from release_tools import manager_groups
+
+        manager_groups.sync(_settings(c, dry_run=dry_run))
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -218,7 +227,7 @@ ns = Collection(
     tag_security,
     sync,
     upstream_merge,
-    Collection("release_managers", auth),
+    Collection("release_managers", auth, sync_release_managers),
 )
 # Sub-collections do not inherit `tasks.auto_dash_names: false` (invoke.yaml) from the root.
 ns.add_collection(Collection("helm", tag_chart, auto_dash_names=False))

@@ -146,6 +146,9 @@ DEFAULTS: dict[str, Any] = {
     "slack": {"tag_url": "", "upstream_merge_url": "", "chatops_url": ""},
     # Who may run release tasks through ChatOps; a relative path is relative to this checkout.
     "release_managers_file": "config/release_managers.yml",
+    # The group on each instance whose direct members `release_managers.sync` makes match
+    # the release managers file, in the order they are synced; empty leaves an instance out.
+    "release_manager_groups": {"dev": "gitlab/release/managers", "production": "gitlab-org/release/managers"},
     "chatops": {
         # Commands from this chat channel (`CHAT_CHANNEL`) are security releases.
         "security_channel": "security-release",
@@ -338,6 +341,10 @@ class Settings:
     )
     #: The CI job running this task (`CI_JOB_URL`), for messages that send people to its log.
     job_url: str = ""
+    #: Instance name -> the group `release_managers.sync` keeps in line with the file, in sync order.
+    release_manager_groups: Mapping[str, str] = field(
+        default_factory=lambda: dict(DEFAULTS["release_manager_groups"])
+    )
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -431,6 +438,14 @@ class Settings:
         if slack.get("chatops_url"):
             secrets.setdefault("SLACK_CHATOPS_URL", slack["chatops_url"])
         chatops = _chatops(merged["chatops"])
+        groups = merged["release_manager_groups"]
+        if not isinstance(groups, Mapping):
+            raise ConfigurationError("release_tools.release_manager_groups must map instance names to group paths")
+        for instance in groups:
+            if groups[instance] and instance not in instances:
+                raise ConfigurationError(
+                    f"release_tools.release_manager_groups.{instance} names no instance of release_tools.instances"
+                )
         release_managers_file = Path(merged["release_managers_file"])
         if not release_managers_file.is_absolute():
             release_managers_file = ROOT / release_managers_file
@@ -460,6 +475,7 @@ class Settings:
             helm=helm,
             upstream_merge=upstream_merge,
             job_url=(environ.get("CI_JOB_URL") or "").strip(),
+            release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
             _secrets=secrets,
         )
 

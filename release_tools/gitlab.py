@@ -37,6 +37,16 @@ class User:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A direct member of a group."""
+
+    id: int  # the user's id
+    username: str
+    name: str
+    access_level: int
+
+
+@dataclass(frozen=True)
 class Milestone:
     id: int
     title: str
@@ -273,6 +283,44 @@ class GitLab:
                 User(user.id, user.username, getattr(user, "name", "") or "")
                 for user in self._project(project).users.list(iterator=True)
             ]
+
+    # -- group members ---------------------------------------------------------------
+
+    def group_members(self, group: str) -> list[Member]:
+        """The group's direct members (not those it inherits from parent groups), all pages."""
+        with self._errors("listing members", group):
+            return [
+                Member(item.id, item.username, getattr(item, "name", "") or "", int(getattr(item, "access_level", 0) or 0))
+                for item in self.client.groups.get(group, lazy=True).members.list(iterator=True)
+            ]
+
+    def add_group_member(self, group: str, user_id: int, access_level: int) -> bool:
+        """Make a user a direct member; False when they are one already (409)."""
+        import gitlab.exceptions
+
+        with self._errors(f"adding user {user_id}", group):
+            try:
+                self.client.groups.get(group, lazy=True).members.create(
+                    {"user_id": user_id, "access_level": access_level}
+                )
+            except gitlab.exceptions.GitlabCreateError as error:
+                if error.response_code == 409:
+                    return False
+                raise
+        return True
+
+    def remove_group_member(self, group: str, user_id: int) -> bool:
+        """Remove a direct member; False when they are not one (anymore)."""
+        import gitlab.exceptions
+
+        with self._errors(f"removing user {user_id}", group):
+            try:
+                self.client.groups.get(group, lazy=True).members.delete(user_id)
+            except gitlab.exceptions.GitlabDeleteError as error:
+                if error.response_code == 404:
+                    return False
+                raise
+        return True
 
     # -- pipelines ------------------------------------------------------------------
 

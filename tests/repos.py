@@ -499,8 +499,13 @@ class Remotes:
         self.root = root
 
     @classmethod
-    def copy_of(cls, template: Path, root: Path) -> Remotes:
-        shutil.copytree(template, root, symlinks=True)
+    def copy_of(cls, template: Path, root: Path, only: tuple[str, ...] = ()) -> Remotes:
+        """A copy of the template's remotes; `only` (project keys) copies just those."""
+        if only:
+            for key in only:
+                shutil.copytree(template / PROJECTS[key], root / PROJECTS[key], symlinks=True)
+        else:
+            shutil.copytree(template, root, symlinks=True)
         return cls(root)
 
     def __call__(self, project: str, remote: str) -> BareRemote:

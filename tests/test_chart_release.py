@@ -14,7 +14,7 @@ from release_tools.console import collect_results
 from release_tools.errors import ConfigurationError, InvalidVersionError, ReleaseStateError
 from release_tools.helm import ChartVersion
 from release_tools.version import Version
-from tests.repos import MINIO_CHART, SUBCHARTS_DIR
+from tests.repos import MINIO_CHART, SUBCHARTS_DIR, Remotes
 
 TODAY = datetime.date(2018, 7, 25)
 
@@ -45,6 +45,12 @@ def tag_gitlab(remotes, tmp_path, version, gitaly="0.117.0"):
     ee = remotes("ee", "dev")
     ee.commit("master", {"GITALY_SERVER_VERSION": f"{gitaly}\n"}, f"Update Gitaly to {gitaly}", tmp_path)
     ee.git("tag", "-a", "-m", f"Version v{version}-ee", f"v{version}-ee", "master")
+
+
+@pytest.fixture
+def remotes(remotes_template, tmp_path):
+    """The chart's remote, and gitlab-ee's whose tags give the subcharts' component versions."""
+    return Remotes.copy_of(remotes_template, tmp_path / "remotes", only=("helm", "ee"))
 
 
 @pytest.fixture
