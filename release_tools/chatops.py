@@ -35,8 +35,8 @@ from .errors import (
     MissingTokenError,
     NotAuthorizedError,
     ReleaseToolsError,
+    SlackError,
     UsageError,
-    WebhookError,
 )
 from .version import Version
 
@@ -434,7 +434,7 @@ class Chat:
         if settings.dry_run:
             say(f"Dry run: not posting to Slack: {text}")
             return "this is a dry run"
-        from .webhooks import post_message
+        from . import slack
 
         user = self.environ.get("CHAT_USER_ID", "").strip()
         mention = f"<@{user}> " if re.fullmatch(r"[A-Z0-9]+", user) else ""
@@ -442,8 +442,8 @@ class Chat:
         if channel and not channel.startswith("#") and not re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel):
             channel = f"#{channel}"
         try:
-            post_message(url, redact(mention + text), channel=channel or None)
-        except WebhookError as error:
+            slack.post(url, redact(mention + text), channel=channel or None, variable="SLACK_CHATOPS_URL")
+        except SlackError as error:
             say(f"Warning: {error}", "yellow", err=True)
             return str(error)
         return None

@@ -30,10 +30,6 @@ class UsageError(ReleaseToolsError):
     """A command was given arguments it does not take (ChatOps input, for instance)."""
 
 
-class WebhookError(ReleaseToolsError):
-    """A chat webhook refused or failed a message."""
-
-
 class GitLabError(ReleaseToolsError):
     """A GitLab instance refused or failed a request."""
 

@@ -15,11 +15,14 @@ from .errors import SlackError
 TIMEOUT = 10  # seconds; a hung Slack must not hold a release up
 
 
-def post(url: str, text: str, channel: str | None = None, *, timeout: float = TIMEOUT) -> None:
+def post(url: str, text: str, channel: str | None = None, *, timeout: float = TIMEOUT, variable: str = "") -> None:
     """POST `{"text": text[, "channel": channel]}` as JSON to a webhook.
 
-    Raises SlackError when Slack cannot be reached, times out, or answers anything but 2xx.
+    `variable` names where the URL came from (`SLACK_TAG_URL`); errors tell the user to
+    check it. Raises SlackError when Slack cannot be reached, times out, or answers
+    anything but 2xx.
     """
+    check = f": check {variable}" if variable else ""
     payload = {"text": text}
     if channel:
         payload["channel"] = channel
@@ -33,13 +36,13 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
-        raise SlackError(f"Slack refused the message ({error.code} {error.reason})") from None
+        raise SlackError(f"Slack refused the message ({error.code} {error.reason}){check}") from None
     except urllib.error.URLError as error:
-        raise SlackError(f"Slack could not be reached ({_reason(error.reason)})") from None
-    except (TimeoutError, OSError) as error:
-        raise SlackError(f"Slack could not be reached ({_reason(error)})") from None
+        raise SlackError(f"Slack could not be reached ({_reason(error.reason)}){check}") from None
+    except (TimeoutError, OSError, ValueError) as error:
+        raise SlackError(f"Slack could not be reached ({_reason(error)}){check}") from None
     if not 200 <= status < 300:
-        raise SlackError(f"Slack refused the message ({status})")
+        raise SlackError(f"Slack refused the message ({status}){check}")
 
 
 def _reason(reason: object) -> str:
@@ -55,7 +58,7 @@ def tag_message(requester: str, version: str) -> str:
 
 def notify_tag(url: str, requester: str, version: str) -> None:
     """Announce a tagged edition on the tag webhook. Raises SlackError."""
-    post(url, tag_message(requester, version))
+    post(url, tag_message(requester, version), variable="SLACK_TAG_URL")
 
 
 # -- the upstream merge's messages (SPEC §13) -----------------------------------------------

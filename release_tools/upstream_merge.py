@@ -163,7 +163,7 @@ class Notifier:
         from . import slack
 
         try:
-            slack.post(self.url, text)
+            slack.post(self.url, text, variable="SLACK_UPSTREAM_MERGE_URL")
         except SlackError as error:
             result(f"Slack notification failed: {error}", "red")
         else:

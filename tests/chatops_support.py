@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import re
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -173,43 +170,4 @@ def minutes_ago(minutes: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# -- a local stand-in for Slack's incoming webhooks ------------------------------------------------
-
-
-@dataclass
-class WebhookReceiver:
-    url: str
-    messages: list[dict[str, Any]]
-    status: int = 200
-
-
-@pytest.fixture
-def webhook_receiver():
-    """An HTTP server on 127.0.0.1 that records JSON POSTs and answers `status`."""
-    messages: list[dict[str, Any]] = []
-    state = WebhookReceiver("", messages)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            messages.append(json.loads(body))
-            self.send_response(state.status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    state.url = f"http://{host}:{port}/services/T000/B000/secret-hook"
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
-__all__ = ["REPLY", "ChatJob", "ChatResult", "chat_job", "minutes_ago", "webhook_receiver"]
+__all__ = ["REPLY", "ChatJob", "ChatResult", "chat_job", "minutes_ago"]

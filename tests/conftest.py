@@ -24,7 +24,7 @@ DEV_TOKEN = "canary-dev-token-81b2e7"
 
 RELEASE_TASKS = "gitlab-org/release/tasks"
 
-#: More fixtures: the ChatOps job environment (`chat_job`) and a Slack stand-in (`webhook_receiver`).
+#: More fixtures: the ChatOps job environment (`chat_job`).
 pytest_plugins = ["tests.chatops_support"]
 
 

@@ -375,16 +375,16 @@ def test_qa_issue_refuses_refs_that_are_not_refs_before_any_service_runs(chat_jo
 # -- late runs: past GitLab's 30-minute reply window ------------------------------------------------
 
 
-def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(chat_job, fake_gitlab, webhook_receiver):
+def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(chat_job, fake_gitlab, slack):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
     result = chat_job(
-        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=webhook_receiver.url
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=slack.url
     )
 
     assert result.returncode == 0, result.output
     url = created_issue(fake_gitlab)["web_url"]
-    [message] = webhook_receiver.messages
+    [message] = slack.posts
     assert message["channel"] == "#g_delivery"
     assert message["text"].startswith("<@U0RITA> `release_issue 11.1.0` finished after 40 minutes:\n```\n")
     assert f'--> Issue "Release 11.1" created.\n    {url}\n```' in message["text"]
@@ -395,7 +395,7 @@ def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(ch
         "This run ended 40 minutes after the command, past GitLab's 30-minute reply window: "
         "the results were also posted to #g_delivery through Slack.",
     ]
-    assert webhook_receiver.url not in result.output
+    assert slack.url not in result.output
 
 
 def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_job, fake_gitlab):
@@ -410,46 +410,46 @@ def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_j
     )
 
 
-def test_run_ending_just_before_the_window_closes_counts_as_late(chat_job, fake_gitlab, webhook_receiver):
+def test_run_ending_just_before_the_window_closes_counts_as_late(chat_job, fake_gitlab, slack):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
     result = chat_job(
-        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(29), SLACK_CHATOPS_URL=webhook_receiver.url
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(29), SLACK_CHATOPS_URL=slack.url
     )
 
-    assert len(webhook_receiver.messages) == 1
+    assert len(slack.posts) == 1
     assert result.reply[-1].startswith(
         "This run ended 29 minutes after the command, at the end of GitLab's 30-minute reply window: "
     )
 
 
-def test_slack_failure_does_not_fail_the_run_and_never_shows_the_webhook(chat_job, fake_gitlab, webhook_receiver):
+def test_slack_failure_does_not_fail_the_run_and_never_shows_the_webhook(chat_job, fake_gitlab, slack):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
-    webhook_receiver.status = 500
+    slack.fail(500, times=5)
 
     result = chat_job(
-        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(45), SLACK_CHATOPS_URL=webhook_receiver.url
+        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(45), SLACK_CHATOPS_URL=slack.url
     )
 
     assert result.returncode == 0
     assert len(fake_gitlab.table("issues")) == 1
     assert result.reply[-1].endswith(
-        "the results could not be posted to chat (Slack refused the message (500): check SLACK_CHATOPS_URL)."
+        "the results could not be posted to chat (Slack refused the message (500 Internal Server Error): check SLACK_CHATOPS_URL)."
     )
     assert "secret-hook" not in result.output
 
 
-def test_run_within_the_reply_window_posts_nothing_to_slack(chat_job, fake_gitlab, webhook_receiver):
+def test_run_within_the_reply_window_posts_nothing_to_slack(chat_job, fake_gitlab, slack):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
-    result = chat_job("release_issue", "11.1.0", SLACK_CHATOPS_URL=webhook_receiver.url)
+    result = chat_job("release_issue", "11.1.0", SLACK_CHATOPS_URL=slack.url)
 
     assert result.returncode == 0
-    assert webhook_receiver.messages == []
+    assert slack.posts == []
     assert len(result.reply) == 2
 
 
-def test_reply_window_is_configurable(chat_job, fake_gitlab, webhook_receiver):
+def test_reply_window_is_configurable(chat_job, fake_gitlab, slack):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
     result = chat_job(
@@ -457,15 +457,15 @@ def test_reply_window_is_configurable(chat_job, fake_gitlab, webhook_receiver):
         "11.1.0",
         CI_PIPELINE_CREATED_AT=minutes_ago(5),
         INVOKE_RELEASE_TOOLS_CHATOPS_REPLY_WINDOW="300",
-        SLACK_CHATOPS_URL=webhook_receiver.url,
+        SLACK_CHATOPS_URL=slack.url,
     )
 
-    assert len(webhook_receiver.messages) == 1
+    assert len(slack.posts) == 1
     assert "past GitLab's 5-minute reply window" in result.reply[-1]
 
 
-def test_long_command_announces_itself_to_the_channel_before_it_starts(chat_job, webhook_receiver):
-    settings_env = chat_job.environ("11.1.0", SLACK_CHATOPS_URL=webhook_receiver.url)
+def test_long_command_announces_itself_to_the_channel_before_it_starts(chat_job, slack):
+    settings_env = chat_job.environ("11.1.0", SLACK_CHATOPS_URL=slack.url)
     from release_tools.config import Settings
 
     settings = Settings.from_environment(settings_env, bot_tokens=True)
@@ -473,7 +473,7 @@ def test_long_command_announces_itself_to_the_channel_before_it_starts(chat_job,
 
     chatops._announce_long_run(chat, 30)
 
-    [message] = webhook_receiver.messages
+    [message] = slack.posts
     assert message == {
         "channel": "#g_delivery",
         "text": "<@U0RITA> `tag 11.1.0` can take longer than GitLab's 30-minute chat reply window; if it does, "

@@ -43,3 +43,13 @@ def test_tag_message_credits_the_requester_and_names_the_version(slack):
     slack_api.notify_tag(slack.url, "Rita Release", "11.1.0-ee")
 
     assert slack.posts == [{"text": "_Rita Release_ tagged `11.1.0-ee`"}]
+
+
+def test_errors_name_the_variable_holding_the_webhook_never_the_url(slack):
+    slack.fail(404)
+
+    with pytest.raises(SlackError) as raised:
+        slack_api.post(slack.url, "hello", variable="SLACK_CHATOPS_URL")
+
+    assert str(raised.value) == "Slack refused the message (404 Not Found): check SLACK_CHATOPS_URL"
+    assert slack.url not in str(raised.value)

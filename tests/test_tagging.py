@@ -465,7 +465,7 @@ def test_a_failed_slack_post_is_reported_and_the_next_edition_is_still_tagged(re
     lines = release(release_settings({"SLACK_TAG_URL": slack.url}, skip=("omnibus",)), "11.1.1", requester="jane")
 
     assert "v11.1.1" in remotes("ce", "gitlab").tags()
-    assert "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error)" in lines
+    assert "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL" in lines
     assert slack.posts == [{"text": "_jane_ tagged `11.1.1`"}]
     assert not any("canary-slack-secret" in line for line in lines)
 

@@ -50,7 +50,7 @@ def test_patch_and_rc_templates_name_their_deploy_versions(settings, text):
     deploy = f"{version}.ee.0" if version.is_rc else f"{version}-ee.0"
     assert f"bin/takeoff-deploy -v {deploy} -w" in body
     assert f"invoke patch_merge_request {version}" in body
-    assert (f"/due in 7 days" in body) is (not version.is_rc)
+    assert ("/due in 7 days" in body) is (not version.is_rc)
 
 
 def test_security_template_uses_the_previous_ee_tag_or_a_placeholder(settings):

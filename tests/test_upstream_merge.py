@@ -307,7 +307,9 @@ def test_slack_problems_never_stop_the_merge_request(world):
 
     lines = run(world.settings())
 
-    assert lines[0].endswith("created.") and lines[-1].startswith("Slack notification failed: Slack refused the message (500")
+    assert lines[0].endswith("created.")
+    assert lines[-1].startswith("Slack notification failed: Slack refused the message (500")
+    assert lines[-1].endswith(": check SLACK_UPSTREAM_MERGE_URL")
     assert len(world.fake.table("merge_requests")) == 1
 
 
