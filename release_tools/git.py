@@ -406,9 +406,9 @@ class Repository:
         """The blobs `new` has at the paths that differ from `old` (added or modified files)."""
         output = self.git("diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", old, new, "--")
         blobs = []
-        for field in output.split("\0"):
-            if field.startswith(":"):
-                parts = field[1:].split(" ")
+        for entry in output.split("\0"):
+            if entry.startswith(":"):
+                parts = entry[1:].split(" ")
                 if len(parts) >= 5 and parts[1] != "160000" and set(parts[3]) != {"0"}:
                     blobs.append(parts[3])
         return blobs

@@ -125,7 +125,14 @@ def choose_responsible(conflicts: Sequence[Conflict], fallback: Sequence[str], t
 def time_ago(then: datetime.datetime, now: datetime.datetime) -> str:
     """`2 hours ago`: the largest whole unit, pluralised."""
     seconds = max(0, int((now - then).total_seconds()))
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("week", 604_800),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    ):
         if seconds >= size:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
@@ -157,7 +164,11 @@ class Notifier:
             return
         if not self.url:
             if not self.warned:
-                say("SLACK_UPSTREAM_MERGE_URL is not set: Slack is not told about this upstream merge", "yellow", err=True)
+                say(
+                    "SLACK_UPSTREAM_MERGE_URL is not set: Slack is not told about this upstream merge",
+                    "yellow",
+                    err=True,
+                )
                 self.warned = True
             return
         from . import slack
@@ -207,7 +218,9 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
     check_identity()
 
     remotes = [(ORIGIN, ee_url), (UPSTREAM, ce_url)]
-    with Repository.clone(remotes, branch="master", depth=1, filter="blob:none", sparse=(), tags=False, name="gitlab-ee") as repo:
+    with Repository.clone(
+        remotes, branch="master", depth=1, filter="blob:none", sparse=(), tags=False, name="gitlab-ee"
+    ) as repo:
         ce_tip = repo.fetch_branch(UPSTREAM, "master", depth=1)
         ee_tip = repo.head()
         base = repo.merge_base(ee_tip, ce_tip, deepen=True)
@@ -229,9 +242,7 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
         conflicts = merged.conflicts
         if conflicts:
             index = member_index(gitlab.project_users(ee.path))
-            conflicts = tuple(
-                Conflict(c.state, c.path, c.author, map_author(index, c.author)) for c in conflicts
-            )
+            conflicts = tuple(Conflict(c.state, c.path, c.author, map_author(index, c.author)) for c in conflicts)
         responsible = choose_responsible(conflicts, settings.upstream_merge.fallback_assignees, now.date())
         description = render_description(settings, branch, conflicts, responsible)
         mr_title = title(now)
@@ -283,7 +294,9 @@ def merge(repo: Repository, branch: str, base: str, ce_tip: str) -> Merge:
     if outcome.status != "conflicts":
         return Merge(branch, repo.head(), ())
     states = repo.conflicts()
-    say(f"{len(states)} conflicting file{'s' if len(states) != 1 else ''}: committing them with their markers", "yellow")
+    say(
+        f"{len(states)} conflicting file{'s' if len(states) != 1 else ''}: committing them with their markers", "yellow"
+    )
     # `--sparse`: a conflict outside the (top-level only) checkout is staged all the same.
     repo.git("add", "--sparse", "--all", "--", *(path for _, path in states))
     commit = repo.commit(commit_message(branch, states))
@@ -328,7 +341,11 @@ def _assignee(gitlab: Any, responsible: str | None, conflicts: Sequence[Conflict
         return None
     user = gitlab.find_user(responsible)
     if user is None:
-        say(f"{responsible} is not a user on {settings.instance('production').host}: the merge request stays unassigned", "yellow", err=True)
+        say(
+            f"{responsible} is not a user on {settings.instance('production').host}: the merge request stays unassigned",
+            "yellow",
+            err=True,
+        )
         return None
     return user.id
 
@@ -336,7 +353,9 @@ def _assignee(gitlab: Any, responsible: str | None, conflicts: Sequence[Conflict
 def _show(merged: Merge, conflicts: Sequence[Conflict]) -> None:
     say(f"{merged.branch} at {merged.commit[:12]}: {_conflicts_text(conflicts)}")
     for conflict in conflicts:
-        who = f"{conflict.author} ({conflict.username})" if conflict.username else f"{conflict.author} (no member of EE)"
+        who = (
+            f"{conflict.author} ({conflict.username})" if conflict.username else f"{conflict.author} (no member of EE)"
+        )
         say(f"    ({conflict.state}) {conflict.path}: {who}")
 
 

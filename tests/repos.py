@@ -118,7 +118,9 @@ class Work:
         work.path = path
         return work
 
-    def commit(self, message: str, files: dict[str, str | None], author: str | None = None, date: str | None = None) -> None:
+    def commit(
+        self, message: str, files: dict[str, str | None], author: str | None = None, date: str | None = None
+    ) -> None:
         for name, text in files.items():
             file = self.path / name
             if text is None:
@@ -264,13 +266,16 @@ def _seed_chart(work: Work) -> None:
             "changelogs/unreleased/.gitkeep": "",
         },
     )
-    line_100 = {"unicorn": "11.0.0", "gitaly": "0.105.0", "gitlab-shell": "7.1.2"}
+    gitlab_11_0 = {"unicorn": "11.0.0", "gitaly": "0.105.0", "gitlab-shell": "7.1.2"}
     work.branch("0-2-stable")
-    work.commit("Update Chart Version to 0.2.0", chart_files("0.2.0", "11.0.0", line_100))
+    work.commit("Update Chart Version to 0.2.0", chart_files("0.2.0", "11.0.0", gitlab_11_0))
     work.tag("v0.2.0")
     work.commit(
         "Update Chart Version to 0.2.1",
-        {**chart_files("0.2.1", "11.0.1", {**line_100, "unicorn": "11.0.1"}), "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28"))},
+        {
+            **chart_files("0.2.1", "11.0.1", {**gitlab_11_0, "unicorn": "11.0.1"}),
+            "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28")),
+        },
     )
     work.tag("v0.2.1")
     work.checkout("master")
@@ -278,14 +283,14 @@ def _seed_chart(work: Work) -> None:
         "Update Chart Version to 0.2.1",
         {"Chart.yaml": chart_file("0.2.1", "master"), "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28"))},
     )
-    line_111 = {"unicorn": "11.1.0", "gitaly": "0.111.0", "gitlab-shell": "7.1.4"}
+    gitlab_11_1 = {"unicorn": "11.1.0", "gitaly": "0.111.0", "gitlab-shell": "7.1.4"}
     work.branch("0-3-stable")
-    work.commit("Update Chart Version to 0.3.0", chart_files("0.3.0", "11.1.0", line_111))
+    work.commit("Update Chart Version to 0.3.0", chart_files("0.3.0", "11.1.0", gitlab_11_1))
     work.tag("v0.3.0")
     work.commit(
         "Update Chart Version to 0.3.1",
         {
-            **chart_files("0.3.1", "11.1.1", {**line_111, "unicorn": "11.1.1"}),
+            **chart_files("0.3.1", "11.1.1", {**gitlab_11_1, "unicorn": "11.1.1"}),
             "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28")),
         },
     )
@@ -297,7 +302,10 @@ def _seed_chart(work: Work) -> None:
     work.checkout("master")
     work.commit(
         "Update Chart Version to 0.3.1",
-        {"Chart.yaml": chart_file("0.3.1", "master"), "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28"))},
+        {
+            "Chart.yaml": chart_file("0.3.1", "master"),
+            "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28")),
+        },
     )
     work.commit("Fix the ingress annotations", fix)
     work.commit(
@@ -381,11 +389,14 @@ def build_upstream_template(root: Path) -> Path:
     ce.branch("clean")
     ce.commit("Add the new docs", {"doc/new.md": "# New\n"}, author=DANA, date="2018-07-12T10:00:00Z")
     ce.checkout("master")
-    ce.commit("Add the new docs", {"doc/new.md": "# New\n"}, author=DANA, date="2018-07-12T10:00:00Z")
-    ce.commit("Users get names", {"app/models/user.rb": "class User\n  attr_reader :name\nend\n"}, author=CARL, date="2018-07-13T10:00:00Z")
-    ce.commit("Gitlab.com?", {"lib/gitlab.rb": "module Gitlab\n  def self.com?; false; end\nend\n"}, author=CARL, date="2018-07-14T10:00:00Z")
-    ce.commit("Feature flags", {"config/feature.yml": "pages: true\n"}, author=DANA, date="2018-07-15T10:00:00Z")
-    ce.commit("Remove the legacy code", {"lib/legacy.rb": None}, author=STRANGER, date="2018-07-16T10:00:00Z")
+    for day, author, message, files in (
+        (12, DANA, "Add the new docs", {"doc/new.md": "# New\n"}),
+        (13, CARL, "Users get names", {"app/models/user.rb": "class User\n  attr_reader :name\nend\n"}),
+        (14, CARL, "Gitlab.com?", {"lib/gitlab.rb": "module Gitlab\n  def self.com?; false; end\nend\n"}),
+        (15, DANA, "Feature flags", {"config/feature.yml": "pages: true\n"}),
+        (16, STRANGER, "Remove the legacy code", {"lib/legacy.rb": None}),
+    ):
+        ce.commit(message, files, author=author, date=f"2018-07-{day}T10:00:00Z")
     git("fetch", "--quiet", str(ce.path), "master", cwd=ee)
     ee_work.branch("contains-ce")
     git("merge", "--quiet", "--no-edit", "FETCH_HEAD", cwd=ee, check=False)

@@ -63,7 +63,11 @@ def helm(remotes):
 
 @pytest.mark.parametrize(
     "chart_text, app_text, expected",
-    [("0.3.2", "", ("0.3.2", None)), ("", "11.2.0-rc1", (None, "11.2.0-rc1")), (" 0.4.0 ", "11.2.0", ("0.4.0", "11.2.0"))],
+    [
+        ("0.3.2", "", ("0.3.2", None)),
+        ("", "11.2.0-rc1", (None, "11.2.0-rc1")),
+        (" 0.4.0 ", "11.2.0", ("0.4.0", "11.2.0")),
+    ],
     ids=["chart only", "gitlab only", "both"],
 )
 def test_empty_arguments_count_as_absent(chart_text, app_text, expected):
@@ -148,7 +152,9 @@ def test_patch_of_the_newest_line_increments_its_last_tag_and_raises_master(rele
     assert chart(helm, "master") == ("0.3.2", "master")
 
 
-def test_patch_of_an_older_line_builds_on_that_line_and_leaves_masters_version(release_settings, remotes, helm, tmp_path):
+def test_patch_of_an_older_line_builds_on_that_line_and_leaves_masters_version(
+    release_settings, remotes, helm, tmp_path
+):
     tag_gitlab(remotes, tmp_path, "11.0.2")
 
     release(release_settings(), "", "11.0.2")
@@ -173,7 +179,9 @@ def test_chart_only_release_keeps_the_gitlab_version(release_settings, helm):
 def test_patch_without_a_tag_of_its_line_is_refused_before_anything_is_pushed(release_settings, remotes, helm):
     before = helm.digest()
 
-    with pytest.raises(ReleaseStateError, match=r"no chart tag ships GitLab 10\.8\.x.*invoke helm\.tag_chart X\.Y\.Z 10\.8\.7"):
+    with pytest.raises(
+        ReleaseStateError, match=r"no chart tag ships GitLab 10\.8\.x.*invoke helm\.tag_chart X\.Y\.Z 10\.8\.7"
+    ):
         release(release_settings(), "", "10.8.7")
 
     assert helm.digest() == before

@@ -19,7 +19,9 @@ def upstream(upstream_template, tmp_path, fake_gitlab):
     seed(fake_gitlab, release_manager=False)
     config = tmp_path / "upstream.yaml"
     projects = {key: {"remotes": {"dev": "", "gitlab": (root / f"{key}.git").as_uri()}} for key in ("ce", "ee")}
-    config.write_text(yaml.safe_dump({"release_tools": {"projects": projects, "upstream_merge": {"fallback_assignees": FALLBACK}}}))
+    config.write_text(
+        yaml.safe_dump({"release_tools": {"projects": projects, "upstream_merge": {"fallback_assignees": FALLBACK}}})
+    )
     return str(config), BareRemote(root / "ee.git")
 
 

@@ -32,7 +32,9 @@ def instances(fake_gitlab, fake_dev):
     for fake, parent, group in ((fake_gitlab, "gitlab-org", PRODUCTION_GROUP), (fake_dev, "gitlab", DEV_GROUP)):
         add_member(fake, parent, fake.release_manager, OWNER)
         add_group(fake, group)
-    production = {name: add_user(fake_gitlab, name) for name in ("ada-example", "grace-placeholder", "linus", "former-rm")}
+    production = {
+        name: add_user(fake_gitlab, name) for name in ("ada-example", "grace-placeholder", "linus", "former-rm")
+    }
     dev = {name: add_user(fake_dev, name) for name in ("ada", "grace-placeholder", "linus", "old-dev")}
     add_member(fake_gitlab, PRODUCTION_GROUP, production["ada-example"], MAINTAINER)
     add_member(fake_gitlab, PRODUCTION_GROUP, production["former-rm"], MAINTAINER)
@@ -57,7 +59,10 @@ def make_settings(tree, environ, managers_file):
 
 
 def members(fake, group):
-    return {fake.users[m["user_id"]]["username"]: m["access_level"] for m in members_of(fake, "group", fake.find_group(group)["id"])}
+    return {
+        fake.users[m["user_id"]]["username"]: m["access_level"]
+        for m in members_of(fake, "group", fake.find_group(group)["id"])
+    }
 
 
 def run(settings):
@@ -165,7 +170,9 @@ def test_insufficient_permissions_is_one_clear_error(instances, make_settings):
     production, dev = instances
     dev.table("members").remove(next(m for m in dev.table("members") if m["user_id"] == dev.release_manager["id"]))
 
-    with pytest.raises(GitLabAccessError, match=r"denied access to gitlab/release/managers \(403 Forbidden\).*DEV_API_PRIVATE_TOKEN"):
+    with pytest.raises(
+        GitLabAccessError, match=r"denied access to gitlab/release/managers \(403 Forbidden\).*DEV_API_PRIVATE_TOKEN"
+    ):
         run(make_settings())
 
     assert members(dev, DEV_GROUP) == {"ada": MAINTAINER, "old-dev": DEVELOPER}

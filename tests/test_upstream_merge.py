@@ -47,9 +47,7 @@ def make_settings(fake, root: Path, environ=None, **flags) -> Settings:
     tree = {
         "instances": {"production": {"url": fake.url}},
         "env_file": "",
-        "projects": {
-            key: {"remotes": {"dev": "", "gitlab": (root / f"{key}.git").as_uri()}} for key in ("ce", "ee")
-        },
+        "projects": {key: {"remotes": {"dev": "", "gitlab": (root / f"{key}.git").as_uri()}} for key in ("ce", "ee")},
         "upstream_merge": {"fallback_assignees": FALLBACK},
     }
     return Settings.from_mapping(tree, {"GITLAB_API_PRIVATE_TOKEN": PRODUCTION_TOKEN, **(environ or {})}, **flags)
@@ -70,7 +68,9 @@ class World:
     ee: BareRemote
 
     def settings(self, environ=None, **flags):
-        return make_settings(self.fake, self.root, {"SLACK_UPSTREAM_MERGE_URL": self.slack.url, **(environ or {})}, **flags)
+        return make_settings(
+            self.fake, self.root, {"SLACK_UPSTREAM_MERGE_URL": self.slack.url, **(environ or {})}, **flags
+        )
 
 
 @pytest.fixture
@@ -137,7 +137,13 @@ def test_responsible_has_most_conflicts_ties_go_alphabetically_and_fallback_rota
 
 @pytest.mark.parametrize(
     "seconds, text",
-    [(0, "0 seconds ago"), (1, "1 second ago"), (150, "2 minutes ago"), (7200, "2 hours ago"), (86400 * 9, "1 week ago")],
+    [
+        (0, "0 seconds ago"),
+        (1, "1 second ago"),
+        (150, "2 minutes ago"),
+        (7200, "2 hours ago"),
+        (86400 * 9, "1 week ago"),
+    ],
 )
 def test_time_ago_names_the_largest_unit(seconds, text):
     assert um.time_ago(NOW - datetime.timedelta(seconds=seconds), NOW) == text
@@ -192,7 +198,11 @@ def test_conflicted_merge_request_names_the_last_author_of_each_file(conflicted)
     [mr] = fake.table("merge_requests")
 
     assert mr["title"] == "CE upstream - 2018-07-20 15:30 UTC"
-    assert (mr["source_branch"], mr["target_branch"], mr["labels"]) == ("ce-to-ee-2018-07-20", "master", ["CE upstream"])
+    assert (mr["source_branch"], mr["target_branch"], mr["labels"]) == (
+        "ce-to-ee-2018-07-20",
+        "master",
+        ["CE upstream"],
+    )
     assert mr["milestone"]["title"] == "11.2"
     assert [a["username"] for a in mr["assignees"]] == ["carl"]  # two of the four files
     assert mr["force_remove_source_branch"] is True
@@ -239,7 +249,9 @@ def test_clean_merge_is_assigned_to_the_fallback_of_the_day(world):
     [mr] = world.fake.table("merge_requests")
     assert mr["description"].startswith("**No conflicts!** :tada:")
     assert [a["username"] for a in mr["assignees"]] == [FALLBACK[NOW.date().toordinal() % 2]]
-    assert world.ee.messages("ce-to-ee-2018-07-20", 1) == ["Merge remote-tracking branch 'upstream/master' into ce-to-ee-2018-07-20"]
+    assert world.ee.messages("ce-to-ee-2018-07-20", 1) == [
+        "Merge remote-tracking branch 'upstream/master' into ce-to-ee-2018-07-20"
+    ]
     assert world.fake.requests("GET", "/users") and not world.fake.requests("GET", f"/projects/{EE}/users")
     assert world.slack.posts[0]["text"].endswith(f"|{EE}!1> with no conflicts! :tada:")
 
@@ -252,12 +264,18 @@ def test_up_to_date_ee_creates_nothing(world):
 
     assert lines == ["--> EE is already up-to-date with CE. No merge request was created."]
     assert world.ee.digest() == before and world.fake.mutations() == []
-    assert [p["text"] for p in world.slack.posts] == ["EE is already up-to-date with CE. No merge request was created. :tada:"]
+    assert [p["text"] for p in world.slack.posts] == [
+        "EE is already up-to-date with CE. No merge request was created. :tada:"
+    ]
 
 
 def pending_merge_request(world):
     mr = add_merge_request(
-        world.fake, EE, "CE upstream - 2018-07-20 13:30 UTC", labels=["CE upstream"], state="opened",
+        world.fake,
+        EE,
+        "CE upstream - 2018-07-20 13:30 UTC",
+        labels=["CE upstream"],
+        state="opened",
         source_branch="ce-to-ee-2018-07-20",
     )
     mr["created_at"] = "2018-07-20T13:30:00.000Z"
@@ -295,7 +313,9 @@ def test_dry_run_merges_locally_and_pushes_creates_and_posts_nothing(world, caps
 
     lines = run(world.settings(dry_run=True))
 
-    assert lines == ['--> Merge request "CE upstream - 2018-07-20 15:30 UTC" would be created from ce-to-ee-2018-07-20 (4 conflicts).']
+    assert lines == [
+        '--> Merge request "CE upstream - 2018-07-20 15:30 UTC" would be created from ce-to-ee-2018-07-20 (4 conflicts).'
+    ]
     out = capsys.readouterr().out
     assert "# CE upstream - 2018-07-20 15:30 UTC\n\n`master` of gitlab-org/gitlab-ce merged into" in out
     assert "- [ ] @carl [(`UU`) `lib/gitlab.rb`]" in out
