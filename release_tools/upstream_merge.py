@@ -240,13 +240,16 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
 
         # Everything GitLab has to say comes before the push.
         conflicts = merged.conflicts
+        member_ids: dict[str, int] = {}
         if conflicts:
-            index = member_index(gitlab.project_users(ee.path))
+            users = gitlab.project_users(ee.path)
+            member_ids = {user.username: user.id for user in users}
+            index = member_index(users)
             conflicts = tuple(Conflict(c.state, c.path, c.author, map_author(index, c.author)) for c in conflicts)
         responsible = choose_responsible(conflicts, settings.upstream_merge.fallback_assignees, now.date())
         description = render_description(settings, branch, conflicts, responsible)
         mr_title = title(now)
-        assignee = _assignee(gitlab, responsible, conflicts, settings)
+        assignee = _assignee(gitlab, responsible, member_ids, settings)
         milestone = gitlab.current_milestone(ee.path, settings.milestone_group, now.date())
 
         _show(merged, conflicts)
@@ -336,9 +339,12 @@ def render_description(settings: Settings, branch: str, conflicts: Sequence[Conf
     )
 
 
-def _assignee(gitlab: Any, responsible: str | None, conflicts: Sequence[Conflict], settings: Settings) -> int | None:
+def _assignee(gitlab: Any, responsible: str | None, member_ids: Mapping[str, int], settings: Settings) -> int | None:
+    """The user id of `responsible`: known when they are a member, else looked up (a fallback user)."""
     if responsible is None:
         return None
+    if responsible in member_ids:
+        return member_ids[responsible]
     user = gitlab.find_user(responsible)
     if user is None:
         say(

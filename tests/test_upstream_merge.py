@@ -205,6 +205,7 @@ def test_conflicted_merge_request_names_the_last_author_of_each_file(conflicted)
     )
     assert mr["milestone"]["title"] == "11.2"
     assert [a["username"] for a in mr["assignees"]] == ["carl"]  # two of the four files
+    assert [r.path for r in fake.log if r.path == "/users"] == []  # a member: no user lookup needed
     assert mr["force_remove_source_branch"] is True
     blob = f"{fake.url}/{EE}/blob/ce-to-ee-2018-07-20"
     for path, (state, author) in UPSTREAM_CONFLICTS.items():
@@ -252,7 +253,8 @@ def test_clean_merge_is_assigned_to_the_fallback_of_the_day(world):
     assert world.ee.messages("ce-to-ee-2018-07-20", 1) == [
         "Merge remote-tracking branch 'upstream/master' into ce-to-ee-2018-07-20"
     ]
-    assert world.fake.requests("GET", "/users") and not world.fake.requests("GET", f"/projects/{EE}/users")
+    assert [r.query["username"] for r in world.fake.log if r.path == "/users"] == [[mr["assignees"][0]["username"]]]
+    assert not world.fake.requests("GET", f"/projects/{EE}/users")  # no conflicts: no authors to map
     assert world.slack.posts[0]["text"].endswith(f"|{EE}!1> with no conflicts! :tada:")
 
 
