@@ -163,6 +163,38 @@ def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
         tagging.sync(_settings(c, dry_run=dry_run, skip=_skips(skip_ce, skip_ee, skip_omnibus)))
 
 
+@task(
+    help={
+        "version": "the chart version X.Y.Z; '' to derive it from GITLAB_VERSION",
+        "gitlab_version": "the GitLab version X.Y.Z or X.Y.Z-rcN the chart ships; '' to keep the one it has",
+        "dry_run": "prepare everything locally and print the pushes it would make; push nothing (also TEST=true)",
+        "security": "refused: the chart has no dev remote (also SECURITY=true)",
+    }
+)
+def tag_chart(c, version, gitlab_version, dry_run=False, security=False):
+    """Release the Helm chart: stable branch, Chart.yaml versions, changelog, tag vX.Y.Z, master."""
+    with user_errors():
+        from release_tools import chart_release
+
+        chart, app = chart_release.parse_versions(version, gitlab_version)  # before any clone
+        chart_release.tag_chart(_settings(c, dry_run=dry_run, security=security), chart, app)
+
+
+@task(
+    help={
+        "dry_run": "merge locally and print the merge request; push, create and post nothing (also TEST=true)",
+        "force": "merge even though an upstream merge request is still open (also FORCE=true)",
+        "no_mention": "name people in `backticks` instead of @mentioning them (also NO_MENTION=true)",
+    }
+)
+def upstream_merge(c, dry_run=False, force=False, no_mention=False):
+    """Merge CE master into a new EE branch, conflicts and all, and open the merge request."""
+    with user_errors():
+        from release_tools import upstream_merge as merging
+
+        merging.upstream_merge(_settings(c, dry_run=dry_run, force=force, no_mention=no_mention))
+
+
 @task(help={"username": "the gitlab.com username to check (case does not matter)"})
 def auth(c, username):
     """Check that USERNAME is in the release managers file; exit 1 if not."""
@@ -172,6 +204,15 @@ def auth(c, username):
     with user_errors():
         member = check_release_manager(_settings(c), username)
         result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
+
+
+@task(name="sync", help={"dry_run": "print who would be added and removed; change nothing (also TEST=true)"})
+def sync_release_managers(c, dry_run=False):
+    """Make the release managers groups on both instances match the release managers file."""
+    with user_errors():
+        from release_tools import manager_groups
+
+        manager_groups.sync(_settings(c, dry_run=dry_run))
 
 
 ns = Collection(
@@ -185,6 +226,9 @@ ns = Collection(
     tag,
     tag_security,
     sync,
-    Collection("release_managers", auth),
+    upstream_merge,
+    Collection("release_managers", auth, sync_release_managers),
 )
+# Sub-collections do not inherit `tasks.auto_dash_names: false` (invoke.yaml) from the root.
+ns.add_collection(Collection("helm", tag_chart, auto_dash_names=False))
 ns.configure({"release_tools": DEFAULTS})

@@ -178,7 +178,7 @@ def release_date(version: Version, today: datetime.date) -> datetime.date:
     return today
 
 
-def generate(version: Version, entries: Sequence[Entry], today: datetime.date) -> str:
+def generate(version: Version, entries: Sequence[Entry], today: datetime.date, *, date: datetime.date | None = None) -> str:
     """The Markdown section for `version`: header, then the entries grouped by type.
 
     ```
@@ -189,8 +189,11 @@ def generate(version: Version, entries: Sequence[Entry], today: datetime.date) -
     - Fix the thing. !1234 (Joe Smith)
     - Fix the other thing. !1240
     ```
+
+    The header carries `date` when given (a Helm chart release is dated the day it is
+    tagged, whatever its version), else the release date of `version`.
     """
-    lines = [f"## {version.to_patch()} ({release_date(version, today).isoformat()})", ""]
+    lines = [f"## {version.to_patch()} ({(date or release_date(version, today)).isoformat()})", ""]
     if not entries:
         lines += [NO_CHANGES, ""]
     else:
@@ -285,7 +288,15 @@ def release(repo, version: Version, stable_branch: str, *, today: datetime.date 
     return [update(repo, file, file_version, stable_branch, today) for file, file_version in files_for(version)]
 
 
-def update(repo, changelog: ChangelogFile, version: Version, stable_branch: str, today: datetime.date) -> ChangelogUpdate:
+def update(
+    repo,
+    changelog: ChangelogFile,
+    version: Version,
+    stable_branch: str,
+    today: datetime.date,
+    *,
+    date: datetime.date | None = None,
+) -> ChangelogUpdate:
     """Compile one changelog file: entries are read from the stable branch (checked out by
     the caller); the section is written, and the released entries removed, on the stable
     branch then on `master`, one commit each (`Update CHANGELOG.md for 11.1.0`). A branch
@@ -300,7 +311,7 @@ def update(repo, changelog: ChangelogFile, version: Version, stable_branch: str,
             "red",
             err=True,
         )
-    markdown = generate(version, entries, today)
+    markdown = generate(version, entries, today, date=date)
 
     for branch in (stable_branch, "master"):
         if branch == "master":

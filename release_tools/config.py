@@ -119,9 +119,36 @@ DEFAULTS: dict[str, Any] = {
         # How many jobs are started at the same time.
         "concurrency": 4,
     },
+    "helm": {
+        # GitLab's own subcharts, `<folder>/<name>/Chart.yaml`: they get the chart's version.
+        "subcharts_dir": "charts/gitlab/charts",
+        # Where a subchart's appVersion comes from: `gitlab` (the GitLab version the chart
+        # ships) or a version file of gitlab-ee at that version's tag. Others keep theirs;
+        # an empty value removes a shipped entry.
+        "subchart_app_versions": {
+            "gitaly": "GITALY_SERVER_VERSION",
+            "gitlab-shell": "GITLAB_SHELL_VERSION",
+            "migrations": "gitlab",
+            "sidekiq": "gitlab",
+            "unicorn": "gitlab",
+            "task-runner": "gitlab",
+            "geo-logcursor": "gitlab",
+        },
+    },
+    "upstream_merge": {
+        # The remote (of the `ce` and `ee` projects) the merge reads CE from and pushes EE to:
+        # the one on the production instance, where the merge request is opened.
+        "remote": "gitlab",
+        # Who is assigned when no conflicting file's author is a member of EE; the day of
+        # the year picks one, so the duty rotates.
+        "fallback_assignees": ["dzaporozhets", "vsizov", "rymai", "godfat", "winh"],
+    },
     "slack": {"tag_url": "", "upstream_merge_url": "", "chatops_url": ""},
     # Who may run release tasks through ChatOps; a relative path is relative to this checkout.
     "release_managers_file": "config/release_managers.yml",
+    # The group on each instance whose direct members `release_managers.sync` makes match
+    # the release managers file, in the order they are synced; empty leaves an instance out.
+    "release_manager_groups": {"dev": "gitlab/release/managers", "production": "gitlab-org/release/managers"},
     "chatops": {
         # Commands from this chat channel (`CHAT_CHANNEL`) are security releases.
         "security_channel": "security-release",
@@ -213,6 +240,39 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class HelmSettings:
+    """Which files of the Helm chart a chart release updates, and from where."""
+
+    subcharts_dir: str = "charts/gitlab/charts"
+    subchart_app_versions: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> HelmSettings:
+        sources = tree["subchart_app_versions"] or {}
+        if not isinstance(sources, Mapping):
+            raise ConfigurationError("release_tools.helm.subchart_app_versions must map subchart names to sources")
+        return cls(
+            subcharts_dir=str(tree["subcharts_dir"] or ""),
+            subchart_app_versions={str(name): str(source) for name, source in sources.items() if source},
+        )
+
+
+@dataclass(frozen=True)
+class UpstreamMergeSettings:
+    """Where the CE-to-EE merge reads and pushes, and who answers for it by default."""
+
+    remote: str = "gitlab"
+    fallback_assignees: tuple[str, ...] = ()
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> UpstreamMergeSettings:
+        return cls(
+            remote=str(tree["remote"]),
+            fallback_assignees=_names(tree["fallback_assignees"], "upstream_merge.fallback_assignees"),
+        )
+
+
+@dataclass(frozen=True)
 class Project:
     """A project the release touches: its API paths and git remotes."""
 
@@ -275,6 +335,16 @@ class Settings:
     verbose: bool = False
     qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
     publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
+    helm: HelmSettings = field(default_factory=lambda: HelmSettings.from_tree(DEFAULTS["helm"]))
+    upstream_merge: UpstreamMergeSettings = field(
+        default_factory=lambda: UpstreamMergeSettings.from_tree(DEFAULTS["upstream_merge"])
+    )
+    #: The CI job running this task (`CI_JOB_URL`), for messages that send people to its log.
+    job_url: str = ""
+    #: Instance name -> the group `release_managers.sync` keeps in line with the file, in sync order.
+    release_manager_groups: Mapping[str, str] = field(
+        default_factory=lambda: dict(DEFAULTS["release_manager_groups"])
+    )
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -341,6 +411,8 @@ class Settings:
             }
             qa = QaSettings.from_tree(merged["qa"])
             publish = PublishSettings.from_tree(merged["publish"])
+            helm = HelmSettings.from_tree(merged["helm"])
+            upstream_merge = UpstreamMergeSettings.from_tree(merged["upstream_merge"])
         except (KeyError, TypeError, AttributeError) as error:
             raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
         for required in ("production", "dev"):
@@ -366,6 +438,14 @@ class Settings:
         if slack.get("chatops_url"):
             secrets.setdefault("SLACK_CHATOPS_URL", slack["chatops_url"])
         chatops = _chatops(merged["chatops"])
+        groups = merged["release_manager_groups"]
+        if not isinstance(groups, Mapping):
+            raise ConfigurationError("release_tools.release_manager_groups must map instance names to group paths")
+        for instance in groups:
+            if groups[instance] and instance not in instances:
+                raise ConfigurationError(
+                    f"release_tools.release_manager_groups.{instance} names no instance of release_tools.instances"
+                )
         release_managers_file = Path(merged["release_managers_file"])
         if not release_managers_file.is_absolute():
             release_managers_file = ROOT / release_managers_file
@@ -392,6 +472,10 @@ class Settings:
             verbose=bool(verbose),
             qa=qa,
             publish=publish,
+            helm=helm,
+            upstream_merge=upstream_merge,
+            job_url=(environ.get("CI_JOB_URL") or "").strip(),
+            release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
             _secrets=secrets,
         )
 

@@ -42,6 +42,10 @@ class GitLabNotFoundError(GitLabError):
     """404: a project, milestone, ref or object does not exist (or is invisible)."""
 
 
+class UserNotFoundError(GitLabNotFoundError):
+    """A username (e.g. in the release managers file) that the instance does not know."""
+
+
 class MilestoneNotFoundError(GitLabNotFoundError):
     """The release's milestone exists neither in the project nor in its group."""
 

@@ -44,12 +44,16 @@ __all__ = [
     "RemoteRefs",
     "Repository",
     "identity",
+    "list_remote_tags",
     "ls_remote",
     "redact_url",
 ]
 
 #: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
 _CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+
+#: The states `git status` gives unmerged paths.
+_UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
 
 #: Deepening steps for `merge_base(..., deepen=True)`; past the last one the clone is unshallowed.
 DEEPEN_STEPS = (50, 500, 5000)
@@ -140,6 +144,24 @@ def ls_remote(url: str, *, branches: Iterable[str] = (), tags: Iterable[str] = (
             refs.tags[name] = sha
             refs.tag_commits[name] = found.get(f"refs/tags/{name}^{{}}", sha)
     return refs
+
+
+def list_remote_tags(url: str, pattern: str = "*", *, label: str = "ls-remote") -> dict[str, str]:
+    """Every tag of a remote matching the glob `pattern`, with the commit each points to.
+
+    Raises GitError when the remote cannot be read.
+    """
+    output = _run(["ls-remote", "--tags", "--", url, f"refs/tags/{pattern}"], tempfile.gettempdir(), label).stdout
+    objects: dict[str, str] = {}
+    commits: dict[str, str] = {}
+    for line in output.splitlines():
+        sha, _, ref = line.partition("\t")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}"):
+            commits[name[:-3]] = sha
+        else:
+            objects[name] = sha
+    return {name: commits.get(name, sha) for name, sha in objects.items()}
 
 
 @dataclass(frozen=True)
@@ -317,14 +339,20 @@ class Repository:
         format: str = "%H",
         max_count: int | None = None,
         no_merges: bool = False,
+        full_history: bool = False,
     ) -> list[str]:
         """One string per commit, formatted with `format` (`%s` subject, `%B` message, `%an` author),
-        newest first (author date order)."""
+        newest first (author date order).
+
+        With `paths`, git follows only one side of a merge that kept that side's version of
+        them; `full_history` follows every side (who changed a file on *either* branch)."""
         args = ["log", "--author-date-order", f"--format={format}%x00", "--no-color"]
         if max_count is not None:
             args.append(f"--max-count={max_count}")
         if no_merges:
             args.append("--no-merges")
+        if full_history:
+            args.append("--full-history")
         output = self.git(*args, "--end-of-options", revision, "--", *paths)
         return [entry.strip("\n") for entry in output.split("\0")[:-1]]
 
@@ -358,6 +386,32 @@ class Repository:
         if self._filter:
             args.append(f"--filter={self._filter}")
         self.git(*args, "--", remote, *refspecs)
+
+    def fetch_objects(self, remote: str, objects: Iterable[str]) -> None:
+        """Fetch objects (e.g. blobs a partial clone lacks) by name from `remote`.
+
+        A partial clone fetches missing blobs on demand, but only from one promisor remote
+        per batch: when a merge needs blobs that only a second remote has, fetch them first.
+        Raises GitError.
+        """
+        names = sorted(set(objects))
+        if not names:
+            return
+        args = ["-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
+        if self._filter:
+            args.append(f"--filter={self._filter}")
+        self.git(*args, "--stdin", "--", remote, stdin="\n".join(names) + "\n")
+
+    def changed_blobs(self, old: str, new: str) -> list[str]:
+        """The blobs `new` has at the paths that differ from `old` (added or modified files)."""
+        output = self.git("diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", old, new, "--")
+        blobs = []
+        for entry in output.split("\0"):
+            if entry.startswith(":"):
+                parts = entry[1:].split(" ")
+                if len(parts) >= 5 and parts[1] != "160000" and set(parts[3]) != {"0"}:
+                    blobs.append(parts[3])
+        return blobs
 
     def fetch_branch(self, remote: str, branch: str, *, depth: int | None = None) -> str:
         """Fetch `branch` from `remote` into `refs/remotes/<remote>/<branch>`; return its tip."""
@@ -473,6 +527,19 @@ class Repository:
 
     def status(self, short: bool = True) -> str:
         return self.git("status", "--porcelain" if short else "--long")
+
+    def conflicts(self) -> list[tuple[str, str]]:
+        """`(state, path)` of every unmerged path, state as `git status --short` shows it:
+        `UU` both modified, `AA` both added, `DU` deleted by us, `UD` deleted by them, ..."""
+        found = []
+        entries = iter(self.git("status", "--porcelain=v1", "-z", "--untracked-files=no").split("\0"))
+        for entry in entries:
+            state, path = entry[:2], entry[3:]
+            if state[:1] in ("R", "C"):
+                next(entries, None)  # a rename or copy is followed by its source path
+            elif state in _UNMERGED:
+                found.append((state, path))
+        return found
 
     def conflicted_files(self) -> list[str]:
         """Paths with unresolved merge conflicts."""

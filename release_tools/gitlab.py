@@ -9,6 +9,7 @@ one-line ReleaseToolsErrors that name the instance and the project, never the to
 from __future__ import annotations
 
 import contextlib
+import datetime
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,16 @@ class User:
     id: int
     username: str
     name: str = ""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A direct member of a group."""
+
+    id: int  # the user's id
+    username: str
+    name: str
+    access_level: int
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class MergeRequest:
     state: str = "opened"
     source_branch: str = ""
     target_branch: str = ""
+    created_at: str = ""  # ISO 8601, as GitLab sends it
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ def _merge_request(obj: Any, project: str) -> MergeRequest:
         state=attrs.get("state") or "opened",
         source_branch=attrs.get("source_branch") or "",
         target_branch=attrs.get("target_branch") or "",
+        created_at=attrs.get("created_at") or "",
     )
 
 
@@ -255,6 +268,60 @@ class GitLab:
             self._user = User(user.id, user.username, getattr(user, "name", ""))
         return self._user
 
+    def find_user(self, username: str) -> User | None:
+        """The user whose username is `username`, ignoring case; None when there is none."""
+        with self._errors(f"looking up user {username}"):
+            for user in self.client.users.list(username=username, iterator=True):
+                if user.username.lower() == username.lower():
+                    return User(user.id, user.username, getattr(user, "name", ""))
+        return None
+
+    def project_users(self, project: str) -> list[User]:
+        """Everyone with access to `project` (its members and its groups' members), all pages."""
+        with self._errors("listing the project's users", project):
+            return [
+                User(user.id, user.username, getattr(user, "name", "") or "")
+                for user in self._project(project).users.list(iterator=True)
+            ]
+
+    # -- group members ---------------------------------------------------------------
+
+    def group_members(self, group: str) -> list[Member]:
+        """The group's direct members (not those it inherits from parent groups), all pages."""
+        with self._errors("listing members", group):
+            return [
+                Member(item.id, item.username, getattr(item, "name", "") or "", int(getattr(item, "access_level", 0) or 0))
+                for item in self.client.groups.get(group, lazy=True).members.list(iterator=True)
+            ]
+
+    def add_group_member(self, group: str, user_id: int, access_level: int) -> bool:
+        """Make a user a direct member; False when they are one already (409)."""
+        import gitlab.exceptions
+
+        with self._errors(f"adding user {user_id}", group):
+            try:
+                self.client.groups.get(group, lazy=True).members.create(
+                    {"user_id": user_id, "access_level": access_level}
+                )
+            except gitlab.exceptions.GitlabCreateError as error:
+                if error.response_code == 409:
+                    return False
+                raise
+        return True
+
+    def remove_group_member(self, group: str, user_id: int) -> bool:
+        """Remove a direct member; False when they are not one (anymore)."""
+        import gitlab.exceptions
+
+        with self._errors(f"removing user {user_id}", group):
+            try:
+                self.client.groups.get(group, lazy=True).members.delete(user_id)
+            except gitlab.exceptions.GitlabDeleteError as error:
+                if error.response_code == 404:
+                    return False
+                raise
+        return True
+
     # -- pipelines ------------------------------------------------------------------
 
     def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
@@ -286,6 +353,23 @@ class GitLab:
         raise MilestoneNotFoundError(
             f"Milestone {title} not found in {project}{in_group} on {self.instance.host}: create it first"
         )
+
+    def current_milestone(self, project: str, group: str | None, today: datetime.date) -> Milestone | None:
+        """The active milestone (project's or group's) running today, the one due last when
+        several are; None when none is. Milestones without both dates never count."""
+        candidates: list[tuple[str, Milestone]] = []
+        with self._errors("looking up the current milestone", project):
+            for item in self._project(project).milestones.list(state="active", iterator=True):
+                if _runs_on(_attrs(item), today):
+                    candidates.append((_attrs(item)["due_date"], Milestone(item.id, item.title, group=False)))
+        if group:
+            with self._errors("looking up the current milestone", group):
+                for item in self.client.groups.get(group, lazy=True).milestones.list(state="active", iterator=True):
+                    if _runs_on(_attrs(item), today):
+                        candidates.append((_attrs(item)["due_date"], Milestone(item.id, item.title, group=True)))
+        if not candidates:
+            return None
+        return max(candidates, key=lambda pair: pair[0])[1]
 
     # -- issues -------------------------------------------------------------------------
 
@@ -423,6 +507,25 @@ class GitLab:
                     found.append(_merge_request(item, project))
         return found
 
+    def list_merge_requests(
+        self,
+        project: str,
+        *,
+        labels: tuple[str, ...] = (),
+        state: str = "opened",
+        target_branch: str | None = None,
+    ) -> list[MergeRequest]:
+        """Merge requests with all of `labels` (in `state`, into `target_branch`), newest first, all pages."""
+        query: dict[str, Any] = {"state": state}
+        if labels:
+            query["labels"] = ",".join(labels)
+        if target_branch:
+            query["target_branch"] = target_branch
+        with self._errors("listing merge requests", project):
+            return [
+                _merge_request(item, project) for item in self._project(project).mergerequests.list(iterator=True, **query)
+            ]
+
     def find_merge_requests(
         self,
         project: str,
@@ -499,6 +602,15 @@ class GitLab:
         """Start a manual job: one POST, no GET first (lazy objects)."""
         with self._errors(f"playing job {job_id}", project):
             self._project(project).jobs.get(job_id, lazy=True).play()
+
+
+def _runs_on(milestone: dict[str, Any], today: datetime.date) -> bool:
+    try:
+        start = datetime.date.fromisoformat(milestone.get("start_date") or "")
+        due = datetime.date.fromisoformat(milestone.get("due_date") or "")
+    except ValueError:
+        return False
+    return start <= today <= due
 
 
 def _reason(error: Any) -> str:

@@ -59,3 +59,31 @@ def tag_message(requester: str, version: str) -> str:
 def notify_tag(url: str, requester: str, version: str) -> None:
     """Announce a tagged edition on the tag webhook. Raises SlackError."""
     post(url, tag_message(requester, version), variable="SLACK_TAG_URL")
+
+
+# -- the upstream merge's messages (SPEC §13) -----------------------------------------------
+
+
+def link(url: str, text: str) -> str:
+    """A Slack link: `<https://...|gitlab-org/gitlab-ee!4023>`."""
+    return f"<{url}|{text}>"
+
+
+def upstream_pending_message(url: str, reference: str, age: str) -> str:
+    return f"Tried to create a new merge request but {link(url, reference)} from {age} is still pending! :hourglass:"
+
+
+def upstream_up_to_date_message() -> str:
+    return "EE is already up-to-date with CE. No merge request was created. :tada:"
+
+
+def upstream_created_message(url: str, reference: str, conflicts: int) -> str:
+    text = f"Created a new merge request {link(url, reference)}"
+    if conflicts == 0:
+        return text + " with no conflicts! :tada:"
+    return text + f" with {conflicts} conflict{'s' if conflicts != 1 else ''}! :warning:"
+
+
+def upstream_failed_message(job_url: str) -> str:
+    where = f"Please have a look at {job_url}." if job_url else "Please have a look at the job log."
+    return f"The latest upstream merge MR could not be created! {where} :boom:"

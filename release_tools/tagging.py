@@ -130,11 +130,7 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
         say()
     if settings.dry_run:
         say("Dry run: nothing will be pushed and nothing posted.", "yellow")
-    if identity() is None:
-        raise GitError(
-            "git does not know who you are: set user.name and user.email "
-            "(git config --global) or GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL and GIT_COMMITTER_NAME/GIT_COMMITTER_EMAIL"
-        )
+    check_identity()
 
     with contextlib.ExitStack() as clones:
         plans: list[EditionPlan] = []
@@ -194,12 +190,12 @@ def notify(settings: Settings, version: Version, requester: str | None) -> None:
 def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, version: Version) -> ProjectPlan:
     """Clone gitlab-ce/ee and make the release's commits and tags locally; push nothing."""
     project = settings.project(key)
-    remotes = _remotes(settings, project)
+    remotes = project_remotes(settings, project)
     stable = version.stable_branch()
     tag_name = version.tag()
     pre = _next_pre(version) if key == "ce" else None
     tags = [tag_name] + ([f"{pre.tag()}.pre"] if pre else [])
-    label = _label(project)
+    label = project_label(project)
 
     states = read_remotes(remotes, ("master", stable), tags, label)
     say("Prepare repository...")
@@ -228,7 +224,7 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
         plan.updates.append(plan_tag(repo, tags[1], repo.head(), states, created_now=bumped))
         repo.checkout(stable)
 
-    plan.updates[:0] = [_branch_update(repo, stable, states), _branch_update(repo, "master", states)]
+    plan.updates[:0] = [branch_update(repo, stable, states), branch_update(repo, "master", states)]
     connect(repo, plan, states)
     return plan
 
@@ -268,9 +264,9 @@ def prepare_omnibus(
     """
     omnibus = version.to_omnibus(ee=version.ee)
     project = settings.project("omnibus")
-    remotes = _remotes(settings, project)
+    remotes = project_remotes(settings, project)
     stable = omnibus.stable_branch()
-    label = _label(project)
+    label = project_label(project)
 
     states = read_remotes(remotes, ("master", stable), [omnibus.tag], label)
     if shared:
@@ -302,7 +298,7 @@ def prepare_omnibus(
         update_openshift_template(repo, omnibus, "master")
         repo.checkout(stable)
 
-    plan.updates[:0] = [_branch_update(repo, stable, states), _branch_update(repo, "master", states)]
+    plan.updates[:0] = [branch_update(repo, stable, states), branch_update(repo, "master", states)]
     connect(repo, plan, states)
     return plan
 
@@ -348,6 +344,15 @@ def update_openshift_template(repo: Repository, omnibus: OmnibusVersion, branch:
 # -- shared steps ---------------------------------------------------------------------
 
 
+def check_identity() -> None:
+    """Raise GitError unless git knows whom to commit as: better now than after cloning."""
+    if identity() is None:
+        raise GitError(
+            "git does not know who you are: set user.name and user.email "
+            "(git config --global) or GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL and GIT_COMMITTER_NAME/GIT_COMMITTER_EMAIL"
+        )
+
+
 def bump_version(repo: Repository, file: str, value: str) -> bool:
     """Write `value` to `file` and commit `Update <file> to <value>`, unless it holds it already."""
     current = repo.read_file(file)
@@ -358,7 +363,7 @@ def bump_version(repo: Repository, file: str, value: str) -> bool:
     return repo.commit(f"Update {file} to {value}", [file]) is not None
 
 
-def _remotes(settings: Settings, project: Project) -> tuple[tuple[str, str], ...]:
+def project_remotes(settings: Settings, project: Project) -> tuple[tuple[str, str], ...]:
     remotes = project.remotes_for(settings.security)
     if not remotes:
         if settings.security:
@@ -369,7 +374,7 @@ def _remotes(settings: Settings, project: Project) -> tuple[tuple[str, str], ...
     return remotes
 
 
-def _label(project: Project) -> str:
+def project_label(project: Project) -> str:
     return project.path.rstrip("/").split("/")[-1]
 
 
@@ -464,7 +469,7 @@ def prepare_branches(repo: Repository, stable: str, states: dict[str, RemoteRefs
         repo.checkout(stable)
 
 
-def _branch_update(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> RefUpdate:
+def branch_update(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> RefUpdate:
     return RefUpdate(
         f"refs/heads/{branch}",
         repo.git("rev-parse", "--verify", f"refs/heads/{branch}").strip(),
@@ -549,6 +554,11 @@ def _describe(updates: Sequence[RefUpdate], remote: str) -> str:
 
 
 def _tags(plan: ProjectPlan) -> str:
+    """`v11.1.0 (11-1-stable)`; a plan without tags (a release candidate chart) names its branches."""
+    if not plan.tags:
+        branches = [update for update in plan.updates if not update.is_tag]
+        changed = [u for u in branches if any(not u.is_done(remote) for remote in plan.remotes)]
+        return ", ".join(update.name for update in changed or branches)
     return ", ".join(f"{tag} ({branch})" for tag, branch in plan.tags.items())
 
 
@@ -589,14 +599,7 @@ def apply(plan: ProjectPlan) -> None:
         what = _describe(plan.pending(remote), remote)
         say(f"Push {what} to {remote}...")
         try:
-            try:
-                plan.repo.push(remote, refspecs)
-            except PushError as error:
-                # A remote missing history beyond our shallow boundary: fetch it all, once.
-                if "shallow update not allowed" not in error.output or not plan.repo.is_shallow():
-                    raise
-                plan.repo.deepen(None)
-                plan.repo.push(remote, refspecs)
+            push_with_history(plan.repo, remote, refspecs)
         except PushError as error:
             say(f"✗ {plan.label} → {remote}: {what}", "red")
             done = f" ({', '.join(plan.pushed)} already updated)" if plan.pushed else ""
@@ -605,6 +608,18 @@ def apply(plan: ProjectPlan) -> None:
             ) from None
         say(f"✓ {plan.label} → {remote}: {what}", "green")
         plan.pushed.append(remote)
+
+
+def push_with_history(repo: Repository, remote: str, refspecs: Sequence[str]) -> None:
+    """Push atomically; a remote missing history beyond a shallow clone's boundary makes the
+    clone fetch all of it, once, and push again. Raises PushError."""
+    try:
+        repo.push(remote, refspecs)
+    except PushError as error:
+        if "shallow update not allowed" not in error.output or not repo.is_shallow():
+            raise
+        repo.deepen(None)
+        repo.push(remote, refspecs)
 
 
 def verify(plan: ProjectPlan) -> None:
@@ -641,8 +656,8 @@ def sync(settings: Settings) -> None:
 
 
 def sync_project(settings: Settings, project: Project) -> None:
-    remotes = _remotes(settings, project)
-    label = _label(project)
+    remotes = project_remotes(settings, project)
+    label = project_label(project)
     if len(remotes) < 2:
         result(f"{label}: only {remotes[0][0]} is configured; nothing to sync")
         return

@@ -13,7 +13,7 @@ import pytest
 
 from release_tools.config import Settings
 from tests.fake_gitlab import FakeGitLab, add_group, add_project, add_user
-from tests.repos import GIT_ENV, Remotes, build_template
+from tests.repos import GIT_ENV, Remotes, build_template, build_upstream_template
 from tests.slack_receiver import SlackReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +124,13 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
 def remotes_template(tmp_path_factory):
     """Seeded bare remotes, built once per session; tests get copies (see `remotes`)."""
     return build_template(tmp_path_factory.mktemp("remotes-template"))
+
+
+@pytest.fixture(scope="session")
+def upstream_template(tmp_path_factory):
+    """Bare CE and EE remotes for the upstream merge, built once per session (see
+    `build_upstream_template`); copy them before changing them."""
+    return build_upstream_template(tmp_path_factory.mktemp("upstream-template"))
 
 
 @pytest.fixture

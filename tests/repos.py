@@ -13,6 +13,10 @@ gitlab-ce   master: VERSION 11.1.0-pre, CHANGELOG.md (11.0.3 ... 10.8.5), entrie
 gitlab-ee   the same with -ee branches and versions, CHANGELOG-EE.md, ee/ and legacy entries
 omnibus     master, 11-1-stable(-ee), 10-8-stable(-ee): component version files with older
             values, docker/openshift-template.json naming 11.0.3
+charts/gitlab  (the Helm chart; one `gitlab` remote only, as in production)
+            master: Chart.yaml 0.3.1 shipping `master`, subcharts, CHANGELOG.md, entries
+            0-2-stable: tags v0.2.0 (GitLab 11.0.0) and v0.2.1 (11.0.1), a picked entry
+            0-3-stable: tags v0.3.0 (11.1.0) and v0.3.1 (11.1.1), a picked entry
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
 
-PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee", "omnibus": "omnibus-gitlab"}
+PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee", "omnibus": "omnibus-gitlab", "helm": "charts-gitlab"}
 REMOTES = ("dev", "gitlab")
+#: The remotes each project has: the chart lives on gitlab.com only.
+PROJECT_REMOTES = {"ce": REMOTES, "ee": REMOTES, "omnibus": REMOTES, "helm": ("gitlab",)}
 
 COMPONENTS = {
     "GITLAB_SHELL_VERSION": "7.1.4",
@@ -88,11 +94,11 @@ def entry(title: str, mr: object = None, kind: str = "fixed", author: str | None
     return text + f"type: {kind}\n"
 
 
-def git(*args: str, cwd: Path, input: str | None = None) -> str:
+def git(*args: str, cwd: Path, input: str | None = None, check: bool = True) -> str:
     completed = subprocess.run(
         ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, input=input, capture_output=True, text=True
     )
-    if completed.returncode != 0:
+    if check and completed.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{completed.stdout}{completed.stderr}")
     return completed.stdout
 
@@ -105,7 +111,16 @@ class Work:
         path.mkdir(parents=True)
         git("init", "--quiet", "--initial-branch=master", cwd=path)
 
-    def commit(self, message: str, files: dict[str, str | None]) -> None:
+    @classmethod
+    def at(cls, path: Path) -> Work:
+        """An existing working repository (e.g. a clone)."""
+        work = cls.__new__(cls)
+        work.path = path
+        return work
+
+    def commit(
+        self, message: str, files: dict[str, str | None], author: str | None = None, date: str | None = None
+    ) -> None:
         for name, text in files.items():
             file = self.path / name
             if text is None:
@@ -114,7 +129,8 @@ class Work:
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text)
             git("add", "--", name, cwd=self.path)
-        git("commit", "--quiet", "-m", message, cwd=self.path)
+        extra = ([f"--author={author}"] if author else []) + ([f"--date={date}"] if date else [])
+        git("commit", "--quiet", "-m", message, *extra, cwd=self.path)
 
     def branch(self, name: str, start: str = "HEAD") -> None:
         git("checkout", "--quiet", "-b", name, start, cwd=self.path)
@@ -208,19 +224,191 @@ def _seed_omnibus(work: Work) -> None:
     work.commit("Update the build", {"config/software/gitlab-rails.rb": "name 'gitlab-rails'\n# 11.1\n"})
 
 
+def chart_file(version: str, app_version: str, name: str = "gitlab") -> str:
+    return (
+        "apiVersion: v1\n"
+        f"name: {name}\n"
+        f"version: {version}\n"
+        f"appVersion: {app_version}  # the GitLab version this chart ships\n"
+        "description: Web-based Git-repository manager\n"
+    )
+
+
+#: The chart's subcharts and the appVersion each starts with on master.
+SUBCHARTS = {"unicorn": "master", "gitaly": "master", "gitlab-shell": "master", "registry": "v2.6.2"}
+SUBCHARTS_DIR = "charts/gitlab/charts"
+MINIO_CHART = chart_file("0.4.3", "RELEASE.2018-05-25T19-49-13Z", "minio")
+
+CHART_CHANGELOG = "# GitLab chart changelog\n\n"
+
+
+def chart_changelog(*sections: tuple[str, str]) -> str:
+    return CHART_CHANGELOG + "".join(f"## {v} ({day})\n\n- No changes.\n\n" for v, day in sections)
+
+
+def chart_files(version: str, app_version: str, subcharts: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Chart.yaml and every subchart at `version`; subcharts ship `subcharts[name]`."""
+    apps = {**SUBCHARTS, **(subcharts or {})}
+    files: dict[str, str | None] = {"Chart.yaml": chart_file(version, app_version)}
+    for name, app in apps.items():
+        files[f"{SUBCHARTS_DIR}/{name}/Chart.yaml"] = chart_file(version, app, name)
+    return files
+
+
+def _seed_chart(work: Work) -> None:
+    work.commit(
+        "Initial import",
+        {
+            **chart_files("0.2.0", "master"),
+            "charts/minio/Chart.yaml": MINIO_CHART,
+            "templates/_helpers.tpl": "{{/* helpers */}}\n",
+            "CHANGELOG.md": CHART_CHANGELOG,
+            "changelogs/unreleased/.gitkeep": "",
+        },
+    )
+    gitlab_11_0 = {"unicorn": "11.0.0", "gitaly": "0.105.0", "gitlab-shell": "7.1.2"}
+    work.branch("0-2-stable")
+    work.commit("Update Chart Version to 0.2.0", chart_files("0.2.0", "11.0.0", gitlab_11_0))
+    work.tag("v0.2.0")
+    work.commit(
+        "Update Chart Version to 0.2.1",
+        {
+            **chart_files("0.2.1", "11.0.1", {**gitlab_11_0, "unicorn": "11.0.1"}),
+            "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28")),
+        },
+    )
+    work.tag("v0.2.1")
+    work.checkout("master")
+    work.commit(
+        "Update Chart Version to 0.2.1",
+        {"Chart.yaml": chart_file("0.2.1", "master"), "CHANGELOG.md": chart_changelog(("0.2.1", "2018-06-28"))},
+    )
+    gitlab_11_1 = {"unicorn": "11.1.0", "gitaly": "0.111.0", "gitlab-shell": "7.1.4"}
+    work.branch("0-3-stable")
+    work.commit("Update Chart Version to 0.3.0", chart_files("0.3.0", "11.1.0", gitlab_11_1))
+    work.tag("v0.3.0")
+    work.commit(
+        "Update Chart Version to 0.3.1",
+        {
+            **chart_files("0.3.1", "11.1.1", {**gitlab_11_1, "unicorn": "11.1.1"}),
+            "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28")),
+        },
+    )
+    work.tag("v0.3.1")
+    fix = {"changelogs/unreleased/fix-ingress.yml": entry("Fix the ingress annotations", 410)}
+    work.commit("Fix the ingress annotations", fix)
+    work.checkout("0-2-stable")
+    work.commit("Fix the ingress annotations", fix)
+    work.checkout("master")
+    work.commit(
+        "Update Chart Version to 0.3.1",
+        {
+            "Chart.yaml": chart_file("0.3.1", "master"),
+            "CHANGELOG.md": chart_changelog(("0.3.1", "2018-07-10"), ("0.2.1", "2018-06-28")),
+        },
+    )
+    work.commit("Fix the ingress annotations", fix)
+    work.commit(
+        "Add a registry storage setting",
+        {"changelogs/unreleased/registry-storage.yml": entry("Add a registry storage setting", 415, "added")},
+    )
+
+
 def build_template(root: Path) -> Path:
     """Build the seeded bare remotes under `root/<project>/<remote>.git`; return `root`."""
     for key, name in PROJECTS.items():
         work = Work(root / "work" / name)
         if key == "omnibus":
             _seed_omnibus(work)
+        elif key == "helm":
+            _seed_chart(work)
         else:
             _seed_gitlab(work, ee=key == "ee")
-        for remote in REMOTES:
+        for remote in PROJECT_REMOTES[key]:
             bare = root / name / f"{remote}.git"
             git("clone", "--quiet", "--bare", str(work.path), str(bare), cwd=root)
             git("config", "uploadpack.allowFilter", "true", cwd=bare)
             git("remote", "remove", "origin", cwd=bare)
+    shutil.rmtree(root / "work")
+    return root
+
+
+# -- CE and EE for the upstream merge ----------------------------------------------------------
+
+#: Who changed what on CE after EE last merged it (authors as git records them).
+CARL = "Carl Coder <carl@example.com>"
+DANA = "Dana Dev <dana@example.com>"
+STRANGER = "Sam Stranger <sam@example.com>"
+ELLEN = "Ellen Enterprise <ellen@example.com>"
+
+#: The conflicts merging CE master into EE master gives: path -> (state, last author's name).
+UPSTREAM_CONFLICTS = {
+    "app/models/user.rb": ("UU", "Carl Coder"),
+    "config/feature.yml": ("AA", "Dana Dev"),
+    "lib/gitlab.rb": ("UU", "Carl Coder"),
+    "lib/legacy.rb": ("UD", "Sam Stranger"),
+}
+
+
+def build_upstream_template(root: Path) -> Path:
+    """Bare `root/ce.git` and `root/ee.git`, EE a fork of CE that merged it once.
+
+    ce.git  master: changes since that merge, conflicting with EE's in four files
+                    (UPSTREAM_CONFLICTS), plus a new file that merges cleanly
+            clean:  the same base with only the clean change
+    ee.git  master: EE's own changes to the same files
+            contains-ce: EE master with CE master merged and resolved
+    """
+    ce = Work(root / "work" / "ce")
+    ce.commit(
+        "Initial import",
+        {
+            "VERSION": "11.2.0-pre\n",
+            "app/models/user.rb": "class User\nend\n",
+            "lib/gitlab.rb": "module Gitlab\nend\n",
+            "lib/legacy.rb": "# legacy\n",
+        },
+        author=CARL,
+        date="2018-07-01T10:00:00Z",
+    )
+    ee = root / "work" / "ee"
+    git("clone", "--quiet", str(ce.path), str(ee), cwd=root)
+    ee_work = Work.at(ee)
+    ee_work.commit(
+        "EE: licensing, Geo and a legacy fix",
+        {
+            "ee/app/models/license.rb": "class License\nend\n",
+            "app/models/user.rb": "class User\n  prepend EE::User\nend\n",
+            "lib/gitlab.rb": "module Gitlab\n  def self.ee?; true; end\nend\n",
+            "lib/legacy.rb": "# legacy, fixed for EE\n",
+            "config/feature.yml": "geo: true\n",
+        },
+        author=ELLEN,
+        date="2018-07-10T10:00:00Z",
+    )
+    ce.branch("clean")
+    ce.commit("Add the new docs", {"doc/new.md": "# New\n"}, author=DANA, date="2018-07-12T10:00:00Z")
+    ce.checkout("master")
+    for day, author, message, files in (
+        (12, DANA, "Add the new docs", {"doc/new.md": "# New\n"}),
+        (13, CARL, "Users get names", {"app/models/user.rb": "class User\n  attr_reader :name\nend\n"}),
+        (14, CARL, "Gitlab.com?", {"lib/gitlab.rb": "module Gitlab\n  def self.com?; false; end\nend\n"}),
+        (15, DANA, "Feature flags", {"config/feature.yml": "pages: true\n"}),
+        (16, STRANGER, "Remove the legacy code", {"lib/legacy.rb": None}),
+    ):
+        ce.commit(message, files, author=author, date=f"2018-07-{day}T10:00:00Z")
+    git("fetch", "--quiet", str(ce.path), "master", cwd=ee)
+    ee_work.branch("contains-ce")
+    git("merge", "--quiet", "--no-edit", "FETCH_HEAD", cwd=ee, check=False)
+    for path in UPSTREAM_CONFLICTS:
+        git("add", "--all", "--", path, cwd=ee)
+    git("commit", "--quiet", "--no-edit", cwd=ee)
+    ee_work.checkout("master")
+    for name, work in (("ce", ce.path), ("ee", ee)):
+        bare = root / f"{name}.git"
+        git("clone", "--quiet", "--bare", "--no-local", str(work), str(bare), cwd=root)
+        git("config", "uploadpack.allowFilter", "true", cwd=bare)
+        git("remote", "remove", "origin", cwd=bare)
     shutil.rmtree(root / "work")
     return root
 
@@ -322,24 +510,30 @@ class Remotes:
         self.root = root
 
     @classmethod
-    def copy_of(cls, template: Path, root: Path) -> Remotes:
-        shutil.copytree(template, root, symlinks=True)
+    def copy_of(cls, template: Path, root: Path, only: tuple[str, ...] = ()) -> Remotes:
+        """A copy of the template's remotes; `only` (project keys) copies just those."""
+        if only:
+            for key in only:
+                shutil.copytree(template / PROJECTS[key], root / PROJECTS[key], symlinks=True)
+        else:
+            shutil.copytree(template, root, symlinks=True)
         return cls(root)
 
     def __call__(self, project: str, remote: str) -> BareRemote:
         return BareRemote(self.root / PROJECTS[project] / f"{remote}.git")
 
     def all(self) -> list[BareRemote]:
-        return [self(project, remote) for project in PROJECTS for remote in REMOTES]
+        return [self(project, remote) for project in PROJECTS for remote in PROJECT_REMOTES[project]]
 
     def digests(self) -> dict[str, str]:
-        return {f"{p}/{r}": self(p, r).digest() for p in PROJECTS for r in REMOTES}
+        return {f"{p}/{r}": self(p, r).digest() for p in PROJECTS for r in PROJECT_REMOTES[p]}
 
     def tree(self) -> dict:
         """The `release_tools` configuration pointing every project at these remotes."""
         return {
             "projects": {
-                key: {"remotes": {remote: self(key, remote).url for remote in REMOTES}} for key in PROJECTS
+                key: {"remotes": {remote: self(key, remote).url for remote in PROJECT_REMOTES[key]}}
+                for key in PROJECTS
             }
         }
 
@@ -354,5 +548,5 @@ class Remotes:
         return {
             f"INVOKE_RELEASE_TOOLS_PROJECTS_{key.upper()}_REMOTES_{remote.upper()}": self(key, remote).url
             for key in PROJECTS
-            for remote in REMOTES
+            for remote in PROJECT_REMOTES[key]
         }

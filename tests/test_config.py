@@ -109,6 +109,8 @@ def test_every_default_key_is_documented_in_the_readme():
                 yield from keys(children, f"{path}.{placeholder}")
             elif key == "remotes":
                 yield f"{path}.<remote>"
+            elif key == "subchart_app_versions":  # open-ended, like remotes
+                yield f"{path}.<subchart>"
             elif isinstance(value, dict):
                 yield from keys(value, path)
             else:

@@ -165,3 +165,38 @@ def test_playing_a_manual_job_starts_it_once(ee):
     assert played[0] == 200 and played[2]["status"] == "pending"
     assert again[::2] == (400, {"message": "400 Bad request - Unplayable Job"})
     assert call(ee, "POST", f"{P}/jobs/1/play")[0] == 404
+
+
+# -- members -------------------------------------------------------------------------------
+
+
+def test_group_members_need_an_owner_and_answer_409_and_404_like_gitlab(fake_gitlab):
+    from tests.fake_gitlab import add_group, add_member, add_user
+    from tests.fake_gitlab.members import MAINTAINER, OWNER
+
+    add_group(fake_gitlab, "gitlab-org/release/managers")
+    ada = add_user(fake_gitlab, "ada")
+    path = f"/groups/{encoded('gitlab-org/release/managers')}/members"
+    member = {"user_id": ada["id"], "access_level": MAINTAINER}
+
+    assert call(fake_gitlab, "POST", path, member)[0] == 403  # not an owner (yet)
+    add_member(fake_gitlab, "gitlab-org", fake_gitlab.release_manager, OWNER)  # owners of a parent group may
+    status, _, body = call(fake_gitlab, "POST", path, member)
+    assert (status, body["username"], body["access_level"]) == (201, "ada", MAINTAINER)
+    assert call(fake_gitlab, "POST", path, member)[:3:2] == (409, {"message": "Member already exists"})
+    assert call(fake_gitlab, "DELETE", f"{path}/{ada['id']}")[0] == 204
+    assert call(fake_gitlab, "DELETE", f"{path}/{ada['id']}")[0] == 404
+    assert call(fake_gitlab, "GET", path)[2] == []
+
+
+def test_project_users_include_the_members_of_its_groups(fake_gitlab):
+    from tests.fake_gitlab import add_member, add_user
+
+    add_project(fake_gitlab, EE)
+    add_member(fake_gitlab, EE, add_user(fake_gitlab, "carl", "Carl Coder"), project=True)
+    add_member(fake_gitlab, "gitlab-org", add_user(fake_gitlab, "dana", "Dana Dev"))
+    add_user(fake_gitlab, "stranger")
+
+    status, _, users = call(fake_gitlab, "GET", f"{P}/users")
+
+    assert status == 200 and [u["username"] for u in users] == ["carl", "dana"]

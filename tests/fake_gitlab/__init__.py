@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (route registration)
     chat_pipelines,
     groups,
     issues,
+    members,
     merge_requests,
     milestones,
     pipelines,
@@ -23,6 +24,7 @@ from .chat_pipelines import add_chat_pipeline
 from .core import FakeGitLab, Request, Response, encoded, route
 from .groups import add_group
 from .issues import add_issue
+from .members import add_member
 from .merge_requests import add_merge_request
 from .milestones import add_milestone
 from .pipelines import add_job, add_pipeline
@@ -40,6 +42,7 @@ __all__ = [
     "add_group",
     "add_issue",
     "add_job",
+    "add_member",
     "add_merge_request",
     "add_milestone",
     "add_pipeline",

@@ -1,0 +1,395 @@
+"""The CE-to-EE upstream merge (`upstream_merge`): CE's `master` merged into a new branch of
+EE's `master`, conflicts and all, and a merge request asking the right people to resolve them.
+
+One run:
+
+1. unless forced, stops (exit 0) when an upstream merge request is still open;
+2. clones EE `master` (shallow, blobless, only the top-level files checked out) and fetches
+   CE `master` into `refs/remotes/upstream/master` (the original fetched it onto the local
+   `master`), deepening both until their histories meet; stops when EE already contains it;
+3. on `ce-to-ee-<UTC date>` (with the time added when that branch exists already) merges
+   it with `--no-ff`; a conflict is committed with its markers in, the conflicting files
+   listed in the message (no amend through a shell);
+4. names, for each conflicting file, whoever changed it last (`git log`), as `@username`
+   when that name belongs to a member of EE, and picks the member with the most conflicts
+   to answer for the merge request (ties: alphabetical; none: one of the configured
+   fallback users, rotating by the day of the year);
+5. pushes the branch, opens the merge request (`CE upstream - <UTC date and time>`, label
+   `CE upstream`, the current milestone, assigned, source branch removed when merged),
+   and tells Slack (`SLACK_UPSTREAM_MERGE_URL`) how it went.
+
+A dry run does all the local work and the reads, prints the merge request, and pushes,
+creates and posts nothing. Slack problems are reported and never fail the run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .console import result, say
+from .errors import ConfigurationError, GitError, GitLabError, ReleaseStateError, SlackError
+from .git import Repository
+from .tagging import check_identity, push_with_history
+
+#: The CE master lands here, never on a local branch of EE.
+UPSTREAM = "upstream"
+ORIGIN = "origin"
+UPSTREAM_REF = f"refs/remotes/{UPSTREAM}/master"
+DOCS_URL = "https://docs.gitlab.com/ee/development/automatic_ce_ee_merge.html"
+TEMPLATE = "upstream_merge_request.md.j2"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A file the merge could not resolve, and who changed it last."""
+
+    state: str  # as `git status --short` shows it: UU, AA, DU, UD, ...
+    path: str
+    author: str  # git author name of the last (non-merge) commit touching it
+    username: str | None = None  # the EE member that name belongs to
+
+
+@dataclass(frozen=True)
+class Merge:
+    """What the local merge produced."""
+
+    branch: str
+    commit: str
+    conflicts: tuple[Conflict, ...]
+
+
+# -- pure rules ----------------------------------------------------------------------------
+
+
+def branch_name(now: datetime.datetime, taken: Iterable[str] = ()) -> str:
+    """`ce-to-ee-2018-07-20`, or `ce-to-ee-2018-07-20-1530` when that one is taken."""
+    daily = f"ce-to-ee-{now:%Y-%m-%d}"
+    return daily if daily not in set(taken) else f"{daily}-{now:%H%M}"
+
+
+def title(now: datetime.datetime) -> str:
+    return f"CE upstream - {now:%Y-%m-%d %H:%M} UTC"
+
+
+def commit_message(branch: str, conflicts: Sequence[tuple[str, str]]) -> str:
+    """The merge commit's message; a conflicted merge lists its files and skips CI (its
+    markers would fail every job)."""
+    message = f"Merge remote-tracking branch '{UPSTREAM}/master' into {branch}"
+    if not conflicts:
+        return message + "\n"
+    lines = "\n".join(f"    ({state}) {path}" for state, path in conflicts)
+    return f"{message}\n\nConflicts left in for resolution in the merge request:\n{lines}\n\n[ci skip]\n"
+
+
+def normalise_name(name: str) -> str:
+    """How names are compared: parenthesised notes (`(OOO)`) dropped, spaces squeezed, case folded."""
+    name = re.sub(r"\([^)]*\)", " ", name).replace("(", " ").replace(")", " ")
+    return " ".join(name.split()).casefold()
+
+
+def member_index(users: Iterable[Any]) -> dict[str, str | None]:
+    """Normalised display name or username -> username; None marks an ambiguous name."""
+    index: dict[str, str | None] = {}
+    for user in users:
+        for key in {normalise_name(user.name or ""), user.username.casefold()}:
+            if not key:
+                continue
+            if key in index and index[key] != user.username:
+                index[key] = None
+            else:
+                index[key] = user.username
+    return index
+
+
+def map_author(index: Mapping[str, str | None], author: str) -> str | None:
+    return index.get(normalise_name(author))
+
+
+def choose_responsible(conflicts: Sequence[Conflict], fallback: Sequence[str], today: datetime.date) -> str | None:
+    """The member with the most conflicting files (ties: alphabetical); else a fallback user
+    chosen by the day of the year, so that the duty rotates; None when there is neither."""
+    counts = Counter(conflict.username for conflict in conflicts if conflict.username)
+    if counts:
+        return min(counts, key=lambda username: (-counts[username], username.casefold()))
+    if fallback:
+        return fallback[today.toordinal() % len(fallback)]
+    return None
+
+
+def time_ago(then: datetime.datetime, now: datetime.datetime) -> str:
+    """`2 hours ago`: the largest whole unit, pluralised."""
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("week", 604_800),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    ):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return f"{seconds} second{'s' if seconds != 1 else ''} ago"
+
+
+def mention(username: str | None, author: str, no_mention: bool) -> str:
+    """`@rymai`, or `` `rymai` `` with --no-mention; an unknown author keeps their git name."""
+    name = username or author
+    if no_mention:
+        return f"`{name}`"
+    return f"@{username}" if username else name
+
+
+# -- Slack ----------------------------------------------------------------------------------
+
+
+class Notifier:
+    """Posts to SLACK_UPSTREAM_MERGE_URL; a dry run, a missing URL or a failure never stop the run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.secret("SLACK_UPSTREAM_MERGE_URL")
+        self.dry_run = settings.dry_run
+        self.warned = False
+
+    def post(self, text: str) -> None:
+        if self.dry_run:
+            say(f"Slack (not posted: dry run): {text}")
+            return
+        if not self.url:
+            if not self.warned:
+                say(
+                    "SLACK_UPSTREAM_MERGE_URL is not set: Slack is not told about this upstream merge",
+                    "yellow",
+                    err=True,
+                )
+                self.warned = True
+            return
+        from . import slack
+
+        try:
+            slack.post(self.url, text, variable="SLACK_UPSTREAM_MERGE_URL")
+        except SlackError as error:
+            result(f"Slack notification failed: {error}", "red")
+        else:
+            say(f"Slack notified: {text}")
+
+
+# -- the task ---------------------------------------------------------------------------------
+
+
+def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, gitlab: Any | None = None) -> None:
+    """Merge CE `master` into a new EE branch and open its merge request (see the module).
+
+    Raises ConfigurationError (remotes, token), GitError/PushError when git or the push
+    fails, ReleaseStateError when the two masters share no history, GitLabError when
+    GitLab refuses a request. Every check and every read happen before the push.
+    """
+    now = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
+    ee, ce = settings.project("ee"), settings.project("ce")
+    ee_url, ce_url = _remote_url(settings, "ee"), _remote_url(settings, "ce")
+    label = settings.labels["upstream_merge"]
+    notifier = Notifier(settings)
+    settings.token("production")  # needed before anything: the guard and the merge request
+    if gitlab is None:
+        from .gitlab import GitLab
+
+        gitlab = GitLab(settings, "production")
+    if settings.dry_run:
+        say("Dry run: nothing will be pushed, created or posted.", "yellow")
+
+    if settings.force:
+        say("--force: not looking for an open upstream merge request", "yellow")
+    else:
+        pending = gitlab.list_merge_requests(ee.path, labels=(label,), state="opened", target_branch="master")
+        if pending:
+            newest = pending[0]
+            result("--> An upstream merge request already exists.", "red")
+            result(f"    {newest.web_url}")
+            age = time_ago(_parse_time(newest.created_at) or now, now)
+            notifier.post(_slack().upstream_pending_message(newest.web_url, f"{ee.path}!{newest.iid}", age))
+            return
+    check_identity()
+
+    remotes = [(ORIGIN, ee_url), (UPSTREAM, ce_url)]
+    with Repository.clone(
+        remotes, branch="master", depth=1, filter="blob:none", sparse=(), tags=False, name="gitlab-ee"
+    ) as repo:
+        ce_tip = repo.fetch_branch(UPSTREAM, "master", depth=1)
+        ee_tip = repo.head()
+        base = repo.merge_base(ee_tip, ce_tip, deepen=True)
+        if base is None:
+            raise ReleaseStateError(f"{ee.path} master and {ce.path} master share no history: check their remotes")
+        if base == ce_tip:
+            result("--> EE is already up-to-date with CE. No merge request was created.", "green")
+            notifier.post(_slack().upstream_up_to_date_message())
+            return
+
+        daily = branch_name(now)
+        taken = repo.ls_remote(ORIGIN, branches=[daily, branch_name(now, [daily])]).branches
+        branch = branch_name(now, taken)
+        if branch in taken:
+            raise ReleaseStateError(f"{ee.path} already has a branch {branch}: run again in a minute")
+        merged = merge(repo, branch, base, ce_tip)
+
+        # Everything GitLab has to say comes before the push.
+        conflicts = merged.conflicts
+        member_ids: dict[str, int] = {}
+        if conflicts:
+            users = gitlab.project_users(ee.path)
+            member_ids = {user.username: user.id for user in users}
+            index = member_index(users)
+            conflicts = tuple(Conflict(c.state, c.path, c.author, map_author(index, c.author)) for c in conflicts)
+        responsible = choose_responsible(conflicts, settings.upstream_merge.fallback_assignees, now.date())
+        description = render_description(settings, branch, conflicts, responsible)
+        mr_title = title(now)
+        assignee = _assignee(gitlab, responsible, member_ids, settings)
+        milestone = gitlab.current_milestone(ee.path, settings.milestone_group, now.date())
+
+        _show(merged, conflicts)
+        if settings.dry_run:
+            result(f'--> Merge request "{mr_title}" would be created from {branch} ({_conflicts_text(conflicts)}).')
+            say()
+            say(f"# {mr_title}")
+            say()
+            say(description)
+            return
+
+        say(f"Push {branch} to {ORIGIN} ({ee.path})...")
+        try:
+            push_with_history(repo, ORIGIN, [f"{merged.commit}:refs/heads/{branch}"])
+        except GitError:
+            notifier.post(_slack().upstream_failed_message(settings.job_url))
+            raise
+
+    try:
+        created = gitlab.create_merge_request(
+            ee.path,
+            title=mr_title,
+            description=description,
+            source_branch=branch,
+            target_branch="master",
+            labels=(label,),
+            milestone_id=milestone.id if milestone else None,
+            assignee_id=assignee,
+        )
+    except GitLabError:
+        result(f'--> Merge request "{mr_title}" not created.', "yellow")
+        notifier.post(_slack().upstream_failed_message(settings.job_url))
+        raise
+    result(f'--> Merge request "{mr_title}" created.', "green")
+    result(f"    {created.web_url}")
+    notifier.post(_slack().upstream_created_message(created.web_url, f"{ee.path}!{created.iid}", len(conflicts)))
+
+
+def merge(repo: Repository, branch: str, base: str, ce_tip: str) -> Merge:
+    """Merge `ce_tip` into a new `branch` from EE master; commit conflicts as they are."""
+    # The clone fetches missing blobs from EE on demand; CE's new ones must come from CE.
+    repo.fetch_objects(UPSTREAM, repo.changed_blobs(base, ce_tip))
+    repo.checkout(branch, start="master")
+    outcome = repo.merge(ce_tip, no_ff=True, message=commit_message(branch, ()).strip())
+    if outcome.status != "conflicts":
+        return Merge(branch, repo.head(), ())
+    states = repo.conflicts()
+    say(
+        f"{len(states)} conflicting file{'s' if len(states) != 1 else ''}: committing them with their markers", "yellow"
+    )
+    # `--sparse`: a conflict outside the (top-level only) checkout is staged all the same.
+    repo.git("add", "--sparse", "--all", "--", *(path for _, path in states))
+    commit = repo.commit(commit_message(branch, states))
+    if commit is None or repo.conflicted_files():
+        raise GitError(f"the merge of CE into {branch} could not be committed")
+    return Merge(branch, commit, tuple(Conflict(state, path, last_author(repo, path)) for state, path in states))
+
+
+def last_author(repo: Repository, path: str) -> str:
+    """Who changed `path` last, on either side of the merge (git's author name)."""
+    authors = repo.log("HEAD", paths=[path], format="%an", max_count=1, no_merges=True, full_history=True)
+    return authors[0] if authors else "unknown"
+
+
+def render_description(settings: Settings, branch: str, conflicts: Sequence[Conflict], responsible: str | None) -> str:
+    from .templates import render
+
+    ee = settings.project("ee")
+    blob_url = f"{settings.instance('production').url}/{ee.path}/blob/{branch}"
+    return render(
+        settings.templates_dir,
+        TEMPLATE,
+        ce_path=settings.project("ce").path,
+        branch=branch,
+        conflicts=[
+            {
+                "state": conflict.state,
+                "path": conflict.path,
+                "url": f"{blob_url}/{conflict.path}",
+                "who": mention(conflict.username, conflict.author, settings.no_mention),
+            }
+            for conflict in conflicts
+        ],
+        responsible=mention(responsible, responsible, settings.no_mention) if responsible else "",
+        docs_url=DOCS_URL,
+        job_url=settings.job_url,
+    )
+
+
+def _assignee(gitlab: Any, responsible: str | None, member_ids: Mapping[str, int], settings: Settings) -> int | None:
+    """The user id of `responsible`: known when they are a member, else looked up (a fallback user)."""
+    if responsible is None:
+        return None
+    if responsible in member_ids:
+        return member_ids[responsible]
+    user = gitlab.find_user(responsible)
+    if user is None:
+        say(
+            f"{responsible} is not a user on {settings.instance('production').host}: the merge request stays unassigned",
+            "yellow",
+            err=True,
+        )
+        return None
+    return user.id
+
+
+def _show(merged: Merge, conflicts: Sequence[Conflict]) -> None:
+    say(f"{merged.branch} at {merged.commit[:12]}: {_conflicts_text(conflicts)}")
+    for conflict in conflicts:
+        who = (
+            f"{conflict.author} ({conflict.username})" if conflict.username else f"{conflict.author} (no member of EE)"
+        )
+        say(f"    ({conflict.state}) {conflict.path}: {who}")
+
+
+def _conflicts_text(conflicts: Sequence[Conflict]) -> str:
+    if not conflicts:
+        return "no conflicts"
+    return f"{len(conflicts)} conflict{'s' if len(conflicts) != 1 else ''}"
+
+
+def _remote_url(settings: Settings, key: str) -> str:
+    name = settings.upstream_merge.remote
+    for remote, url in settings.project(key).remotes:
+        if remote == name:
+            return url
+    raise ConfigurationError(
+        f"release_tools.projects.{key}.remotes has no `{name}` remote (release_tools.upstream_merge.remote)"
+    )
+
+
+def _parse_time(text: str) -> datetime.datetime | None:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def _slack():
+    from . import slack
+
+    return slack

@@ -1,0 +1,72 @@
+"""`invoke helm.tag_chart`, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def config(remotes, tmp_path):
+    path = tmp_path / "remotes.yaml"
+    path.write_text(remotes.yaml())
+    return str(path)
+
+
+def test_list_shows_the_helm_namespace(invoke):
+    result = invoke("--list", "--list-format", "json")
+
+    helm = {c["name"]: c for c in json.loads(result.stdout)["collections"]}["helm"]
+    assert [task["name"] for task in helm["tasks"]] == ["tag_chart"]
+
+
+@pytest.mark.parametrize(
+    "args, detail",
+    [
+        (("", ""), "(give the chart version, the GitLab version, or both)"),
+        (("v0.3.2", ""), "(got 'v0.3.2' as the chart version)"),
+        (("", "eleven"), "(got 'eleven' as the GitLab version)"),
+    ],
+    ids=["neither", "bad chart", "bad gitlab"],
+)
+def test_invalid_versions_are_one_line_and_touch_nothing(invoke, config, remotes, args, detail):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "helm.tag_chart", *args)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: Version number must be in the following format: X.Y.Z")
+    assert result.stderr.count("\n") == 1 and detail in result.stderr
+    assert remotes.digests() == before
+
+
+def test_chart_release_with_the_legacy_test_switch_pushes_nothing(invoke, config, remotes):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "helm.tag_chart", "0.3.2", "", env={"TEST": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Chart release\n")
+    assert "charts/gitlab: would push 0-3-stable, master, tag v0.3.2 to gitlab\n" in result.stdout
+    assert remotes.digests() == before
+
+
+def test_chart_release_tags_the_chart(invoke, config, remotes):
+    result = invoke("-f", config, "helm.tag_chart", "0.3.2", "")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("charts/gitlab: v0.3.2 (0-3-stable) pushed to gitlab\n")
+    assert "v0.3.2" in remotes("helm", "gitlab").tags()
+
+
+def test_security_chart_release_is_refused_in_one_line(invoke, config, remotes):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "helm.tag_chart", "0.3.2", "11.1.2", env={"SECURITY": "true"})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: the Helm chart (charts/gitlab) has no dev remote")
+    assert result.stderr.count("\n") == 1
+    assert remotes.digests() == before

@@ -1,0 +1,53 @@
+"""`invoke upstream_merge`, run as the scheduled CI job runs it, legacy switches included."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from tests.fake_gitlab import add_merge_request
+from tests.repos import BareRemote
+from tests.test_upstream_merge import EE, FALLBACK, seed
+
+
+@pytest.fixture
+def upstream(upstream_template, tmp_path, fake_gitlab):
+    root = tmp_path / "upstream"
+    shutil.copytree(upstream_template, root)
+    seed(fake_gitlab, release_manager=False)
+    config = tmp_path / "upstream.yaml"
+    projects = {key: {"remotes": {"dev": "", "gitlab": (root / f"{key}.git").as_uri()}} for key in ("ce", "ee")}
+    config.write_text(
+        yaml.safe_dump({"release_tools": {"projects": projects, "upstream_merge": {"fallback_assignees": FALLBACK}}})
+    )
+    return str(config), BareRemote(root / "ee.git")
+
+
+def test_dry_run_with_the_legacy_switches_mentions_nobody_and_changes_nothing(invoke, upstream, fake_gitlab):
+    config, ee = upstream
+    before = ee.digest()
+
+    result = invoke("-f", config, "upstream_merge", env={"TEST": "true", "NO_MENTION": "1"})
+
+    assert result.returncode == 0, result.stderr
+    assert "- [ ] `carl` [(`UU`) `lib/gitlab.rb`]" in result.stdout and "@carl" not in result.stdout
+    assert "SLACK_UPSTREAM_MERGE_URL" not in result.stderr  # a dry run posts nothing, so it needs no URL
+    assert ee.digest() == before and fake_gitlab.mutations() == []
+
+
+def test_pending_merge_request_stops_the_job_and_force_goes_on(invoke, upstream, fake_gitlab):
+    config, ee = upstream
+    mr = add_merge_request(fake_gitlab, EE, "CE upstream - earlier", labels=["CE upstream"], state="opened")
+
+    stopped = invoke("-f", config, "upstream_merge")
+    forced = invoke("-f", config, "upstream_merge", env={"FORCE": "yes"})
+
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.endswith(f"--> An upstream merge request already exists.\n    {mr['web_url']}\n")
+    assert forced.returncode == 0, forced.stderr
+    assert "SLACK_UPSTREAM_MERGE_URL is not set" in forced.stderr
+    created = fake_gitlab.table("merge_requests")[-1]
+    assert forced.stdout.endswith(f'--> Merge request "{created["title"]}" created.\n    {created["web_url"]}\n')
+    assert created["source_branch"] in ee.branches()
