@@ -48,20 +48,16 @@ from .helm import (
 from .tagging import (
     CLONE_OPTIONS,
     ProjectPlan,
-    apply,
     branch_update,
+    carry_out,
     check_identity,
     connect,
-    describe_dry_run,
-    describe_outcome,
     integrate,
     plan_tag,
     prepare_branches,
     project_label,
     project_remotes,
     read_remotes,
-    show,
-    verify,
 )
 from .version import Version
 
@@ -144,13 +140,7 @@ def tag_chart(
         states = read_remotes(remotes, ("master", stable), [chart.tag], label)
         prepare_branches(repo, stable, states)
         plan = prepare(settings, repo, label, [remote for remote, _ in remotes], chart, app, states, today)
-        show(plan)
-        if settings.dry_run:
-            result(describe_dry_run(plan))
-            return
-        apply(plan)
-        verify(plan)
-        result(describe_outcome(plan))
+        carry_out(settings, plan)
 
 
 # -- the next chart version --------------------------------------------------------------

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import changelog
@@ -586,6 +586,19 @@ def describe_outcome(plan: ProjectPlan) -> str:
     return text
 
 
+def carry_out(settings: Settings, plan: ProjectPlan, outcome: Callable[[], str] | None = None) -> None:
+    """Run one project's plan: show it; in a dry run, print what would be pushed; otherwise
+    push it, read the remotes back, and print the outcome line (`describe_outcome` unless
+    `outcome` says otherwise)."""
+    show(plan)
+    if settings.dry_run:
+        result(describe_dry_run(plan))
+        return
+    apply(plan)
+    verify(plan)
+    result(outcome() if outcome else describe_outcome(plan))
+
+
 def apply(plan: ProjectPlan) -> None:
     """Push each remote what it lacks, in one atomic push per remote, canonical first.
 
@@ -671,10 +684,4 @@ def sync_project(settings: Settings, project: Project) -> None:
         assert master is not None  # every remote has master (read_remotes)
         plan = ProjectPlan(label, repo, list(tips), [RefUpdate("refs/heads/master", master, dict(tips))])
         connect(repo, plan, states)
-        show(plan)
-        if settings.dry_run:
-            result(describe_dry_run(plan))
-            return
-        apply(plan)
-        verify(plan)
-        result(f"{label}: master {master[:12]} pushed to {', '.join(plan.pushed)}")
+        carry_out(settings, plan, lambda: f"{label}: master {master[:12]} pushed to {', '.join(plan.pushed)}")

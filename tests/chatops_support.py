@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN
+from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, Result
 from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
 
 RELEASE_TOOLS = "gitlab-org/release-tools"
@@ -39,15 +39,8 @@ REPLY = re.compile(
 )
 
 
-@dataclass
-class ChatResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+class ChatResult(Result):
+    """A job's result, read the way GitLab reads it for chat."""
 
     @property
     def reply(self) -> list[str]:
