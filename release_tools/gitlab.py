@@ -250,7 +250,11 @@ class GitLab:
                 ) from None
             reason = _reason(error)
             if code == 404:
-                raise GitLabNotFoundError(f"{host}:{where or ' resource'} not found ({reason}) while {doing}") from None
+                # GitLab also answers 404 for what exists but the token's user may not see.
+                raise GitLabNotFoundError(
+                    f"{host}:{where or ' resource'} not found ({reason}) while {doing}: "
+                    f"check the path, and that the user of {variable} can see it"
+                ) from None
             raise GitLabError(f"{host} failed while {doing}{' in' + where if where else ''}: {reason}") from None
         except requests.RequestException as error:
             raise GitLabError(

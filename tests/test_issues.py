@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from release_tools import issues
-from release_tools.errors import GitLabAccessError, MilestoneNotFoundError, MissingTokenError
+from release_tools.errors import GitLabAccessError, GitLabNotFoundError, MilestoneNotFoundError, MissingTokenError
 from release_tools.gitlab import GitLab
 from release_tools.version import Version
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
@@ -181,8 +181,14 @@ def test_unknown_project_is_a_clear_404(settings, fake_gitlab):
         projects={**settings.projects, "release_tasks": settings.project("release_tasks").__class__("release_tasks", "gitlab-org/nowhere", "", ())}
     )
 
-    with pytest.raises(Exception, match=r"gitlab-org/nowhere not found \(404 Project Not Found\)"):
+    with pytest.raises(GitLabNotFoundError) as error:
         issues.ensure_issue(moved, issues.monthly_issue(moved, Version.parse("11.1.0")))
+
+    # GitLab answers 404 for a project the token's user may not see, too: name the variable.
+    message = str(error.value)
+    assert "\n" not in message and PRODUCTION_TOKEN not in message
+    assert message.startswith(f"{moved.instance('production').host}: gitlab-org/nowhere not found (404 Project Not Found)")
+    assert message.endswith("check the path, and that the user of GITLAB_API_PRIVATE_TOKEN can see it")
 
 
 def test_missing_token_fails_before_any_request(settings, fake_gitlab):
