@@ -466,6 +466,28 @@ def test_security_qa_reads_the_refs_on_dev_only(settings, fake_gitlab, fake_dev)
     assert f"({dev.url}/gitlab/gitlab-ee/merge_requests/31)" in com.table("issues")[0]["description"]
 
 
+def test_security_qa_issue_is_confidential_and_found_again(settings, fake_gitlab, fake_dev, capsys):
+    # It lists unpublished security fixes: the public tasks project must not show them.
+    com, dev = fake_gitlab, fake_dev
+    dev_ee = "gitlab/gitlab-ee"
+    add_project(dev, dev_ee)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    add_commit(dev, dev_ee, "start")
+    add_tag(dev, dev_ee, "v11.1.3-ee")
+    add_merge_request(dev, dev_ee, "[11.1] Security fix", iid=31, labels=["security"])
+    add_commit(dev, dev_ee, f"Merge\n\nSee merge request {dev_ee}!31")
+    add_tag(dev, dev_ee, "v11.1.4-ee")
+    security = settings.with_changes(security=True)
+
+    qa.ensure_qa_issue(security, "v11.1.3", "v11.1.4")
+    qa.ensure_qa_issue(security, "v11.1.3", "v11.1.4")
+
+    [issue] = com.table("issues")
+    assert issue["confidential"] is True
+    assert issue["labels"] == ["QA task", "security"]
+    assert "already exists; no new merge requests to add." in capsys.readouterr().out
+
+
 def test_dry_run_on_an_existing_issue_shows_the_update_and_comment_and_writes_nothing(settings, world, capsys):
     com, dev = world
     milestone = add_milestone(com, RELEASE_TASKS, "11.1")
