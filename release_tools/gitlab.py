@@ -183,6 +183,8 @@ class GitLab:
     instance_name: str = "production"
     _client: Any = field(default=None, init=False, repr=False)
     _user: User | None = field(default=None, init=False, repr=False)
+    # Group milestones found, by (group, title): CE and EE fall back to the same one.
+    _group_milestones: dict[tuple[str, str], Milestone] = field(default_factory=dict, init=False, repr=False)
     _requests: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -338,7 +340,7 @@ class GitLab:
     # -- milestones -----------------------------------------------------------------
 
     def find_milestone(self, project: str, title: str, group: str | None = None) -> Milestone:
-        """The milestone titled `title` in `project`, else in `group`.
+        """The milestone titled `title` in `project`, else in `group` (memoised once found).
 
         Raises MilestoneNotFoundError when neither has it.
         """
@@ -348,11 +350,15 @@ class GitLab:
                 if milestone.title == title:
                     return Milestone(milestone.id, milestone.title, group=False)
         if group:
+            if (group, title) in self._group_milestones:
+                return self._group_milestones[group, title]
             with self._errors(f"looking up milestone {title}", group):
                 handle = self.client.groups.get(group, lazy=True)
                 for milestone in handle.milestones.list(title=title, iterator=True):
                     if milestone.title == title:
-                        return Milestone(milestone.id, milestone.title, group=True)
+                        found = Milestone(milestone.id, milestone.title, group=True)
+                        self._group_milestones[group, title] = found
+                        return found
         in_group = f" or in group {group}" if group else ""
         raise MilestoneNotFoundError(
             f"Milestone {title} not found in {project}{in_group} on {self.instance.host}: create it first"
