@@ -156,6 +156,25 @@ def test_pipelines_and_manual_jobs_filter_like_gitlab(ee):
     assert call(ee, "GET", f"{P}/pipelines/{new['id']}/jobs?scope[]=bogus")[0] == 400
 
 
+def test_pipeline_lists_are_sparser_than_a_single_pipeline(ee):
+    from tests.fake_gitlab import add_chat_pipeline
+
+    tagged = add_pipeline(ee, EE, "11.1.0+ee.0")
+    chat = add_chat_pipeline(ee, EE, "release-manager")
+
+    listed = call(ee, "GET", f"{P}/pipelines")[2]
+    singles = [call(ee, "GET", f"{P}/pipelines/{p['id']}") for p in (tagged, chat)]
+
+    # As GitLab answers: lists name nobody; a single pipeline says who started it.
+    list_shape = {"id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url"}
+    assert [set(item) for item in listed] == [list_shape, list_shape]
+    for status, _, single in singles:
+        assert status == 200 and set(single) >= list_shape | {"tag", "user", "before_sha", "started_at", "duration"}
+    assert [s[2]["user"]["username"] for s in singles] == ["release-manager", "release-manager"]
+    assert [s[2]["tag"] for s in singles] == [True, False]
+    assert singles[0][2]["web_url"] == f"{ee.url}/{EE}/-/pipelines/{tagged['id']}"
+
+
 def test_playing_a_manual_job_starts_it_once(ee):
     job = add_job(ee, add_pipeline(ee, EE, "11.1.0+ce.0"), "Ubuntu-16.04-release", "package-release")
 

@@ -118,7 +118,7 @@ def test_nothing_to_play_says_so_with_the_pipeline_url(settings, omnibus, capsys
     publish(settings, Version.parse("11.1.2"))
 
     out = capsys.readouterr().out
-    assert out.startswith(f"Nothing to be done for 11.1.2+ee.0: {omnibus.url}/{OMNIBUS}/pipelines/{ee_pipeline['id']}\n--> 11.1.2+ce.0\n")
+    assert out.startswith(f"Nothing to be done for 11.1.2+ee.0: {ee_pipeline['web_url']}\n--> 11.1.2+ce.0\n")
     assert played_ids(omnibus) == sorted(j["id"] for j in ce_jobs)
 
 
