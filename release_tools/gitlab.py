@@ -158,7 +158,7 @@ def _commit(attrs: dict[str, Any]) -> Commit:
 
 
 def _issue(obj: Any) -> Issue:
-    attrs = obj.attributes if hasattr(obj, "attributes") else obj
+    attrs = _attrs(obj)
     return Issue(
         iid=attrs["iid"],
         title=attrs["title"],
@@ -220,7 +220,7 @@ class GitLab:
             self._client.session.hooks["response"].append(self._count)
         return self._client
 
-    def _project(self, path: str) -> Any:
+    def _project(self, path: str | int) -> Any:
         return self.client.projects.get(path, lazy=True)
 
     # -- error translation --------------------------------------------------------
@@ -333,7 +333,7 @@ class GitLab:
     def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
         """One pipeline of `project` (a path or a numeric id), with the user who started it."""
         with self._errors(f"reading pipeline {pipeline_id}", str(project)):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             attrs = handle.pipelines.get(pipeline_id).attributes
         return _pipeline(attrs)
 
@@ -345,7 +345,7 @@ class GitLab:
         Raises MilestoneNotFoundError when neither has it.
         """
         with self._errors(f"looking up milestone {title}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             for milestone in handle.milestones.list(title=title, iterator=True):
                 if milestone.title == title:
                     return Milestone(milestone.id, milestone.title, group=False)
@@ -396,7 +396,7 @@ class GitLab:
         if milestone:
             query["milestone"] = milestone
         with self._errors(f"searching for issue {title!r}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             for issue in handle.issues.list(iterator=True, **query):
                 if issue.title == title and not set(without_labels) & set(issue.labels):
                     return _issue(issue)
@@ -424,12 +424,12 @@ class GitLab:
         if assignee_id is not None:
             data["assignee_ids"] = [assignee_id]
         with self._errors(f"creating issue {title!r}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             return _issue(handle.issues.create(data))
 
     def update_issue_description(self, project: str, iid: int, description: str) -> Issue:
         with self._errors(f"updating issue #{iid}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             issue = handle.issues.get(iid, lazy=True)
             issue.description = description
             issue.save()  # the PUT response refreshes the object
@@ -437,7 +437,7 @@ class GitLab:
 
     def add_issue_note(self, project: str, iid: int, body: str) -> None:
         with self._errors(f"commenting on issue #{iid}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             handle.issues.get(iid, lazy=True).notes.create({"body": body})
 
     # -- repository ---------------------------------------------------------------------
