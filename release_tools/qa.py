@@ -248,7 +248,6 @@ def plan_qa_issue(
 
     tasks = settings.project(RELEASE_TASKS).path
     title = f"{version.to_ce()} QA Issue"
-    # A security release's QA issue lists fixes that are not public yet: it is confidential.
     labels = (settings.labels["qa"], settings.labels["security"]) if settings.security else (settings.labels["qa"],)
     plan = functools.partial(QaPlan, title, tasks, labels, version.milestone_name, confidential=settings.security)
     existing = gitlabs["production"].find_issue(tasks, title, labels, version.milestone_name)
