@@ -158,7 +158,7 @@ def _commit(attrs: dict[str, Any]) -> Commit:
 
 
 def _issue(obj: Any) -> Issue:
-    attrs = obj.attributes if hasattr(obj, "attributes") else obj
+    attrs = _attrs(obj)
     return Issue(
         iid=attrs["iid"],
         title=attrs["title"],
@@ -183,6 +183,8 @@ class GitLab:
     instance_name: str = "production"
     _client: Any = field(default=None, init=False, repr=False)
     _user: User | None = field(default=None, init=False, repr=False)
+    # Group milestones found, by (group, title): CE and EE fall back to the same one.
+    _group_milestones: dict[tuple[str, str], Milestone] = field(default_factory=dict, init=False, repr=False)
     _requests: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -218,7 +220,7 @@ class GitLab:
             self._client.session.hooks["response"].append(self._count)
         return self._client
 
-    def _project(self, path: str) -> Any:
+    def _project(self, path: str | int) -> Any:
         return self.client.projects.get(path, lazy=True)
 
     # -- error translation --------------------------------------------------------
@@ -250,7 +252,11 @@ class GitLab:
                 ) from None
             reason = _reason(error)
             if code == 404:
-                raise GitLabNotFoundError(f"{host}:{where or ' resource'} not found ({reason}) while {doing}") from None
+                # GitLab also answers 404 for what exists but the token's user may not see.
+                raise GitLabNotFoundError(
+                    f"{host}:{where or ' resource'} not found ({reason}) while {doing}: "
+                    f"check the path, and that the user of {variable} can see it"
+                ) from None
             raise GitLabError(f"{host} failed while {doing}{' in' + where if where else ''}: {reason}") from None
         except requests.RequestException as error:
             raise GitLabError(
@@ -294,6 +300,20 @@ class GitLab:
                 for item in self.client.groups.get(group, lazy=True).members.list(iterator=True)
             ]
 
+    def group_access(self, group: str, user_ids: Iterable[int]) -> dict[int, int]:
+        """The access level each of these users has to the group, inherited from parent
+        groups included (the highest one); users without any are left out. One request
+        per 100 users."""
+        wanted = sorted(set(user_ids))
+        access: dict[int, int] = {}
+        with self._errors("reading members", group):
+            handle = self.client.groups.get(group, lazy=True)
+            for start in range(0, len(wanted), BATCH_SIZE):
+                batch = wanted[start : start + BATCH_SIZE]
+                for item in handle.members_all.list(user_ids=batch, iterator=True):
+                    access[item.id] = max(access.get(item.id, 0), int(getattr(item, "access_level", 0) or 0))
+        return access
+
     def add_group_member(self, group: str, user_id: int, access_level: int) -> bool:
         """Make a user a direct member; False when they are one already (409)."""
         import gitlab.exceptions
@@ -327,28 +347,32 @@ class GitLab:
     def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
         """One pipeline of `project` (a path or a numeric id), with the user who started it."""
         with self._errors(f"reading pipeline {pipeline_id}", str(project)):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             attrs = handle.pipelines.get(pipeline_id).attributes
         return _pipeline(attrs)
 
     # -- milestones -----------------------------------------------------------------
 
     def find_milestone(self, project: str, title: str, group: str | None = None) -> Milestone:
-        """The milestone titled `title` in `project`, else in `group`.
+        """The milestone titled `title` in `project`, else in `group` (memoised once found).
 
         Raises MilestoneNotFoundError when neither has it.
         """
         with self._errors(f"looking up milestone {title}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             for milestone in handle.milestones.list(title=title, iterator=True):
                 if milestone.title == title:
                     return Milestone(milestone.id, milestone.title, group=False)
         if group:
+            if (group, title) in self._group_milestones:
+                return self._group_milestones[group, title]
             with self._errors(f"looking up milestone {title}", group):
                 handle = self.client.groups.get(group, lazy=True)
                 for milestone in handle.milestones.list(title=title, iterator=True):
                     if milestone.title == title:
-                        return Milestone(milestone.id, milestone.title, group=True)
+                        found = Milestone(milestone.id, milestone.title, group=True)
+                        self._group_milestones[group, title] = found
+                        return found
         in_group = f" or in group {group}" if group else ""
         raise MilestoneNotFoundError(
             f"Milestone {title} not found in {project}{in_group} on {self.instance.host}: create it first"
@@ -386,7 +410,7 @@ class GitLab:
         if milestone:
             query["milestone"] = milestone
         with self._errors(f"searching for issue {title!r}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             for issue in handle.issues.list(iterator=True, **query):
                 if issue.title == title and not set(without_labels) & set(issue.labels):
                     return _issue(issue)
@@ -414,12 +438,12 @@ class GitLab:
         if assignee_id is not None:
             data["assignee_ids"] = [assignee_id]
         with self._errors(f"creating issue {title!r}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             return _issue(handle.issues.create(data))
 
     def update_issue_description(self, project: str, iid: int, description: str) -> Issue:
         with self._errors(f"updating issue #{iid}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             issue = handle.issues.get(iid, lazy=True)
             issue.description = description
             issue.save()  # the PUT response refreshes the object
@@ -427,7 +451,7 @@ class GitLab:
 
     def add_issue_note(self, project: str, iid: int, body: str) -> None:
         with self._errors(f"commenting on issue #{iid}", project):
-            handle = self.client.projects.get(project, lazy=True)
+            handle = self._project(project)
             handle.issues.get(iid, lazy=True).notes.create({"body": body})
 
     # -- repository ---------------------------------------------------------------------

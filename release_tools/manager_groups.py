@@ -8,6 +8,8 @@ production, as the original did):
   nobody past them was ever removed);
 - everyone in the file who is missing is looked up by their exact username on that
   instance (any case) and added as a Maintainer (access level 40);
+- someone in the file who already has Maintainer access or more through a parent group
+  is a member already: GitLab refuses a direct membership below an inherited one;
 - every direct member who is not in the file is removed, except the token's own user (a
   sync must not lock itself out); members inherited from parent groups are left alone.
 
@@ -28,6 +30,7 @@ from .errors import UserNotFoundError
 
 #: The access level the original gave release managers: Maintainer.
 MAINTAINER = 40
+ROLES = {MAINTAINER: "Maintainer", 50: "Owner"}
 
 
 @dataclass
@@ -39,6 +42,7 @@ class GroupPlan:
     add: list[Any] = field(default_factory=list)  # gitlab.User
     remove: list[Any] = field(default_factory=list)  # gitlab.Member
     kept: list[Any] = field(default_factory=list)  # gitlab.Member: the token's own user
+    inherited: list[tuple[Any, int]] = field(default_factory=list)  # (gitlab.User, access level)
 
 
 def sync(settings: Settings, connect: Callable[[str], Any] | None = None) -> None:
@@ -91,6 +95,10 @@ def plan_group(gitlab: Any, instance: str, group: str, usernames: Sequence[str],
             f"{', '.join(missing)} not found on {gitlab.instance.host}: fix {source}; "
             f"nothing was changed in {group} on {instance}"
         )
+    if plan.add:
+        access = gitlab.group_access(group, [user.id for user in plan.add])
+        plan.inherited = [(user, access[user.id]) for user in plan.add if access.get(user.id, 0) >= MAINTAINER]
+        plan.add = [user for user in plan.add if access.get(user.id, 0) < MAINTAINER]
 
     strangers = [member for member in members if member.username.casefold() not in wanted]
     if strangers:
@@ -116,5 +124,8 @@ def apply(gitlab: Any, plan: GroupPlan, dry_run: bool = False) -> None:
             gitlab.remove_group_member(plan.group, member.id)
     for member in plan.kept:
         result(f"    Keeping {member.username} in {plan.group}: it is the user of this token", "yellow")
+    for user, level in plan.inherited:
+        role = ROLES.get(level, f"level {level}")
+        result(f"    {user.username} already has {role} access to {plan.group} through a parent group")
     if not plan.add and not plan.remove:
         result(f"    {plan.group} already matches the release managers file")

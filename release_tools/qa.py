@@ -13,11 +13,14 @@ Differences from the original, on purpose:
 - a merge request without `merged_by` (GitLab leaves it null for old merges) is credited
   to its author instead of crashing the task;
 - an existing issue gets the new merge requests appended and a comment mentioning their
-  people; rerunning with nothing new changes nothing.
+  people; rerunning with nothing new changes nothing;
+- a security release's QA issue (read from the dev instance) is confidential and also
+  labelled `security`, since the fixes it lists are not public yet.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -191,6 +194,7 @@ class QaPlan:
     existing: Any | None  # gitlab.Issue
     items: tuple[QaItem, ...]  # the merge requests this run adds
     comment: str | None  # posted on an existing issue that gets new items
+    confidential: bool = False  # a security release's: its fixes are not public yet
 
 
 def plan_qa_issue(
@@ -244,18 +248,19 @@ def plan_qa_issue(
 
     tasks = settings.project(RELEASE_TASKS).path
     title = f"{version.to_ce()} QA Issue"
-    labels = (settings.labels["qa"],)
+    labels = (settings.labels["qa"], settings.labels["security"]) if settings.security else (settings.labels["qa"],)
+    plan = functools.partial(QaPlan, title, tasks, labels, version.milestone_name, confidential=settings.security)
     existing = gitlabs["production"].find_issue(tasks, title, labels, version.milestone_name)
     context = _context(version, from_ref, to_ref)
     if existing is None:
         description = _render(settings, context, existing=None, groups=group_items(settings, items))
-        return QaPlan(title, tasks, labels, version.milestone_name, description, None, tuple(items), None)
+        return plan(description, None, tuple(items), None)
 
     new = [item for item in items if not is_listed(existing.description, item.merge_request)]
     if not new:
-        return QaPlan(title, tasks, labels, version.milestone_name, existing.description, existing, (), None)
+        return plan(existing.description, existing, (), None)
     description = _render(settings, context, existing=existing.description, groups=group_items(settings, new))
-    return QaPlan(title, tasks, labels, version.milestone_name, description, existing, tuple(new), mention_comment(new))
+    return plan(description, existing, tuple(new), mention_comment(new))
 
 
 def _fetch_all(settings: Settings, gitlabs: Mapping[str, Any], mentions: list[Mention], source: str, fetch: Fetch) -> list[Any]:
@@ -363,6 +368,7 @@ def apply_qa_plan(settings: Settings, plan: QaPlan, gitlab: Any) -> None:
             labels=plan.labels,
             milestone_id=milestone.id,
             assignee_id=gitlab.current_user().id,
+            confidential=plan.confidential,
         )
         result(f'--> Issue "{plan.title}" created with {_count(plan.items)}.', "green")
         result(f"    {created.web_url}")

@@ -156,6 +156,25 @@ def test_pipelines_and_manual_jobs_filter_like_gitlab(ee):
     assert call(ee, "GET", f"{P}/pipelines/{new['id']}/jobs?scope[]=bogus")[0] == 400
 
 
+def test_pipeline_lists_are_sparser_than_a_single_pipeline(ee):
+    from tests.fake_gitlab import add_chat_pipeline
+
+    tagged = add_pipeline(ee, EE, "11.1.0+ee.0")
+    chat = add_chat_pipeline(ee, EE, "release-manager")
+
+    listed = call(ee, "GET", f"{P}/pipelines")[2]
+    singles = [call(ee, "GET", f"{P}/pipelines/{p['id']}") for p in (tagged, chat)]
+
+    # As GitLab answers: lists name nobody; a single pipeline says who started it.
+    list_shape = {"id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url"}
+    assert [set(item) for item in listed] == [list_shape, list_shape]
+    for status, _, single in singles:
+        assert status == 200 and set(single) >= list_shape | {"tag", "user", "before_sha", "started_at", "duration"}
+    assert [s[2]["user"]["username"] for s in singles] == ["release-manager", "release-manager"]
+    assert [s[2]["tag"] for s in singles] == [True, False]
+    assert singles[0][2]["web_url"] == f"{ee.url}/{EE}/-/pipelines/{tagged['id']}"
+
+
 def test_playing_a_manual_job_starts_it_once(ee):
     job = add_job(ee, add_pipeline(ee, EE, "11.1.0+ce.0"), "Ubuntu-16.04-release", "package-release")
 
@@ -200,3 +219,28 @@ def test_project_users_include_the_members_of_its_groups(fake_gitlab):
     status, _, users = call(fake_gitlab, "GET", f"{P}/users")
 
     assert status == 200 and [u["username"] for u in users] == ["carl", "dana"]
+
+
+def test_a_direct_membership_below_an_inherited_one_is_refused_and_members_all_shows_the_highest(fake_gitlab):
+    from tests.fake_gitlab import add_group, add_member, add_user
+    from tests.fake_gitlab.members import DEVELOPER, MAINTAINER, OWNER
+
+    add_member(fake_gitlab, "gitlab-org", fake_gitlab.release_manager, OWNER)
+    add_group(fake_gitlab, "gitlab-org/release/managers")
+    boss, dev = add_user(fake_gitlab, "boss"), add_user(fake_gitlab, "dev")
+    add_member(fake_gitlab, "gitlab-org", boss, OWNER)
+    add_member(fake_gitlab, "gitlab-org", dev, DEVELOPER)
+    path = f"/groups/{encoded('gitlab-org/release/managers')}/members"
+
+    # GitLab refuses a direct membership lower than one inherited from a parent group.
+    refused = call(fake_gitlab, "POST", path, {"user_id": boss["id"], "access_level": MAINTAINER})
+    raised = call(fake_gitlab, "POST", path, {"user_id": dev["id"], "access_level": MAINTAINER})
+    everyone = call(fake_gitlab, "GET", f"{path}/all?user_ids[]={boss['id']}&user_ids[]={dev['id']}")[2]
+
+    assert refused[::2] == (
+        400,
+        {"message": {"access_level": ["should be greater than or equal to Owner inherited membership from group gitlab-org"]}},
+    )
+    assert raised[0] == 201
+    assert sorted((m["username"], m["access_level"]) for m in everyone) == [("boss", OWNER), ("dev", MAINTAINER)]
+    assert [m["username"] for m in call(fake_gitlab, "GET", path)[2]] == ["dev"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from release_tools import issues
-from release_tools.errors import GitLabAccessError, MilestoneNotFoundError, MissingTokenError
+from release_tools.errors import GitLabAccessError, GitLabNotFoundError, MilestoneNotFoundError, MissingTokenError
 from release_tools.gitlab import GitLab
 from release_tools.version import Version
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
@@ -56,11 +56,10 @@ def test_existing_issue_is_found_beyond_the_first_page(settings, fake_gitlab, ca
 
     issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
 
-    assert "already exists" in capsys.readouterr().out
+    assert capsys.readouterr().out == f'--> Issue "Release 11.1" already exists.\n    {target["web_url"]}\n'
     assert fake_gitlab.mutations() == []
     pages = fake_gitlab.requests("GET", "/issues")
     assert len(pages) == 2 and all(p.query["per_page"] == ["100"] for p in pages)
-    assert target["iid"] == 1
 
 
 def test_security_issue_is_confidential_with_both_labels(settings, fake_gitlab):
@@ -181,8 +180,14 @@ def test_unknown_project_is_a_clear_404(settings, fake_gitlab):
         projects={**settings.projects, "release_tasks": settings.project("release_tasks").__class__("release_tasks", "gitlab-org/nowhere", "", ())}
     )
 
-    with pytest.raises(Exception, match=r"gitlab-org/nowhere not found \(404 Project Not Found\)"):
+    with pytest.raises(GitLabNotFoundError) as error:
         issues.ensure_issue(moved, issues.monthly_issue(moved, Version.parse("11.1.0")))
+
+    # GitLab answers 404 for a project the token's user may not see, too: name the variable.
+    message = str(error.value)
+    assert "\n" not in message and PRODUCTION_TOKEN not in message
+    assert message.startswith(f"{moved.instance('production').host}: gitlab-org/nowhere not found (404 Project Not Found)")
+    assert message.endswith("check the path, and that the user of GITLAB_API_PRIVATE_TOKEN can see it")
 
 
 def test_missing_token_fails_before_any_request(settings, fake_gitlab):

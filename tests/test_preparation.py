@@ -78,6 +78,15 @@ def test_patch_creates_both_branches_and_merge_requests(settings, repos, capsys)
     assert f'--> Merge Request "WIP: Prepare 11.1.2-ee release" created.\n    {ee["web_url"]}\n' in out
 
 
+def test_no_request_is_sent_twice(settings, repos):
+    # CE and EE both fall back to the same group milestone: it is read once.
+    ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
+
+    sent = [(r.method, r.path, sorted(r.query.items())) for r in repos.log]
+    assert [r for r in sent if sent.count(r) > 1] == []
+    assert len(repos.requests("GET", "/groups/gitlab-org/milestones")) == 1
+
+
 def test_rc_merge_requests_link_the_rc_issue_not_the_monthly_one(settings, repos):
     ensure_preparation_merge_requests(settings, Version.parse("11.1.0-rc2"))
 

@@ -442,28 +442,51 @@ def test_cli_help_documents_every_argument_of_the_new_tasks(invoke, name, argume
     assert "TEST=true" in result.stdout
 
 
-def test_security_qa_reads_the_refs_on_dev_only(settings, fake_gitlab, fake_dev):
+DEV_EE = "gitlab/gitlab-ee"
+
+
+@pytest.fixture
+def security_world(fake_gitlab, fake_dev):
+    """A security fix merged on dev between v11.1.3-ee and v11.1.4-ee of dev's EE."""
     com, dev = fake_gitlab, fake_dev
-    dev_ee = "gitlab/gitlab-ee"
-    add_project(dev, dev_ee)
+    add_project(dev, DEV_EE)
     add_milestone(com, "gitlab-org", "11.1", group=True)
-    add_commit(dev, dev_ee, "start")
-    add_tag(dev, dev_ee, "v11.1.3-ee")
-    add_merge_request(dev, dev_ee, "[11.1] Security fix", iid=31, labels=["security"])
-    add_commit(dev, dev_ee, f"Merge\n\nSee merge request {dev_ee}!31")
-    add_tag(dev, dev_ee, "v11.1.4-ee")
+    add_commit(dev, DEV_EE, "start")
+    add_tag(dev, DEV_EE, "v11.1.3-ee")
+    add_merge_request(dev, DEV_EE, "[11.1] Security fix", iid=31, labels=["security"])
+    add_commit(dev, DEV_EE, f"Merge\n\nSee merge request {DEV_EE}!31")
+    add_tag(dev, DEV_EE, "v11.1.4-ee")
     com.clear_log()
+    return com, dev
+
+
+def test_security_qa_reads_the_refs_on_dev_only(settings, security_world):
+    com, dev = security_world
 
     qa.ensure_qa_issue(settings.with_changes(security=True), "v11.1.3", "v11.1.4")
 
     assert [r.path for r in dev.log] == [
-        f"/projects/{dev_ee}/repository/commits/v11.1.3-ee",
-        f"/projects/{dev_ee}/repository/commits/v11.1.4-ee",
-        f"/projects/{dev_ee}/repository/compare",
-        f"/projects/{dev_ee}/merge_requests",
+        f"/projects/{DEV_EE}/repository/commits/v11.1.3-ee",
+        f"/projects/{DEV_EE}/repository/commits/v11.1.4-ee",
+        f"/projects/{DEV_EE}/repository/compare",
+        f"/projects/{DEV_EE}/merge_requests",
     ]
     assert all("/repository/" not in r.path and "/merge_requests" not in r.path for r in com.log)
     assert f"({dev.url}/gitlab/gitlab-ee/merge_requests/31)" in com.table("issues")[0]["description"]
+
+
+def test_security_qa_issue_is_confidential_and_found_again(settings, security_world, capsys):
+    # It lists unpublished security fixes: the public tasks project must not show them.
+    com, _ = security_world
+    security = settings.with_changes(security=True)
+
+    qa.ensure_qa_issue(security, "v11.1.3", "v11.1.4")
+    qa.ensure_qa_issue(security, "v11.1.3", "v11.1.4")
+
+    [issue] = com.table("issues")
+    assert issue["confidential"] is True
+    assert issue["labels"] == ["QA task", "security"]
+    assert "already exists; no new merge requests to add." in capsys.readouterr().out
 
 
 def test_dry_run_on_an_existing_issue_shows_the_update_and_comment_and_writes_nothing(settings, world, capsys):

@@ -9,7 +9,6 @@ Each API area is a module; importing this package registers every route.
 """
 
 from . import (  # noqa: F401  (route registration)
-    chat_pipelines,
     groups,
     issues,
     members,
@@ -20,14 +19,13 @@ from . import (  # noqa: F401  (route registration)
     repository,
     users,
 )
-from .chat_pipelines import add_chat_pipeline
 from .core import FakeGitLab, Request, Response, encoded, route
 from .groups import add_group
 from .issues import add_issue
 from .members import add_member
 from .merge_requests import add_merge_request
 from .milestones import add_milestone
-from .pipelines import add_job, add_pipeline
+from .pipelines import add_chat_pipeline, add_job, add_pipeline
 from .projects import add_project
 from .repository import add_branch, add_commit, add_tag
 from .users import add_user

@@ -129,6 +129,9 @@ class FakeGitLab:
         self.log: list[Request] = []
         self.faults: list[Fault] = []
         self.latency = 0.0
+        #: The most requests it was serving at the same time (latency makes them overlap).
+        self.max_in_flight = 0
+        self._in_flight = 0
         self.tokens: dict[str, int] = {}
         self.users: dict[int, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
@@ -271,8 +274,18 @@ class FakeGitLab:
             return self.users.get(user_id) if user_id is not None else None
 
     def dispatch(self, method: str, raw_target: str, headers: Any, raw_body: bytes) -> Response:
-        if self.latency:
-            time.sleep(self.latency)
+        with self.lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            return self._dispatch(method, raw_target, headers, raw_body)
+        finally:
+            with self.lock:
+                self._in_flight -= 1
+
+    def _dispatch(self, method: str, raw_target: str, headers: Any, raw_body: bytes) -> Response:
         split = urlsplit(raw_target)
         raw_path = split.path[len(API_PREFIX) :] if split.path.startswith(API_PREFIX) else split.path
         req = Request(

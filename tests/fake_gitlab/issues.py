@@ -73,42 +73,48 @@ def _create(fake, project, author, title, description, labels, milestone, assign
     return issue
 
 
-def _matches(issue: dict[str, Any], req: Request, fake: FakeGitLab) -> bool:
+def matches_common_filters(item: dict[str, Any], req: Request) -> bool:
+    """The list filters issues and merge requests share: `labels` (all of them, or
+    `None` / `Any`), `not[labels]`, `milestone` (a title, `None` or `Any`), `state`,
+    `iids[]` and `search` (in `in`, default title and description)."""
     labels = _labels(req.arg("labels"))
     if labels == ["None"]:
-        if issue["labels"]:
+        if item["labels"]:
             return False
     elif labels == ["Any"]:
-        if not issue["labels"]:
+        if not item["labels"]:
             return False
-    elif not set(labels) <= set(issue["labels"]):
+    elif not set(labels) <= set(item["labels"]):
         return False
     excluded = _labels(req.arg("not[labels]"))
-    if excluded and set(excluded) & set(issue["labels"]):
+    if excluded and set(excluded) & set(item["labels"]):
         return False
     milestone = req.arg("milestone")
     if milestone is not None:
-        title = issue["milestone"]["title"] if issue["milestone"] else None
+        title = item["milestone"]["title"] if item["milestone"] else None
         if milestone == "None" and title is not None:
             return False
         if milestone not in ("None", "Any") and title != milestone:
             return False
     state = req.arg("state")
-    if state not in (None, "", "all") and issue["state"] != state:
-        return False
-    confidential = req.flag("confidential")
-    if confidential is not None and issue["confidential"] != confidential:
+    if state not in (None, "", "all") and item["state"] != state:
         return False
     iids = req.args("iids")
-    if iids and str(issue["iid"]) not in iids:
+    if iids and str(item["iid"]) not in iids:
         return False
     search = (req.arg("search") or "").lower()
     if search:
         fields = _labels(req.arg("in")) or ["title", "description"]
-        haystacks = [str(issue.get(f) or "").lower() for f in fields]
-        if not any(search in h for h in haystacks):
+        if not any(search in str(item.get(f) or "").lower() for f in fields):
             return False
     return True
+
+
+def _matches(issue: dict[str, Any], req: Request) -> bool:
+    confidential = req.flag("confidential")
+    if confidential is not None and issue["confidential"] != confidential:
+        return False
+    return matches_common_filters(issue, req)
 
 
 def _project_issues(fake: FakeGitLab, project: dict[str, Any]) -> list[dict[str, Any]]:
@@ -126,7 +132,7 @@ def _find(fake: FakeGitLab, req: Request) -> dict[str, Any]:
 @route("GET", "/projects/<project>/issues")
 def list_issues(fake: FakeGitLab, req: Request) -> Response:
     project = fake.find_project(req.params["project"])
-    issues = [i for i in _project_issues(fake, project) if _matches(i, req, fake)]
+    issues = [i for i in _project_issues(fake, project) if _matches(i, req)]
     reverse = (req.arg("sort") or "desc") == "desc"
     order = req.arg("order_by") or "created_at"
     key = "id" if order == "created_at" else order

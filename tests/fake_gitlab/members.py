@@ -1,5 +1,5 @@
-"""Members: a group's direct members (list, add, remove) and a project's users (its own
-members and those of the groups above it).
+"""Members: a group's direct members (list, add, remove), all its members (inherited from
+parent groups too) and a project's users (its own members and those of the groups above it).
 
 Adding or removing group members needs an Owner of the group (or of a group above it),
 as on gitlab.com; anyone authenticated may read them.
@@ -13,6 +13,7 @@ from .core import FakeGitLab, HTTPError, Request, Response, bad_request, now, ro
 from .users import basic
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+ROLES = {GUEST: "Guest", REPORTER: "Reporter", DEVELOPER: "Developer", MAINTAINER: "Maintainer", OWNER: "Owner"}
 
 
 def add_member(
@@ -57,6 +58,16 @@ def _ancestors(fake: FakeGitLab, group: dict[str, Any]) -> list[dict[str, Any]]:
     return chain
 
 
+def _inherited(fake: FakeGitLab, group: dict[str, Any], user_id: int) -> tuple[int, dict[str, Any] | None]:
+    """The highest access `user_id` has to `group` through its parent groups, and where from."""
+    best: tuple[int, dict[str, Any] | None] = (0, None)
+    for ancestor in _ancestors(fake, group)[1:]:
+        for member in members_of(fake, "group", ancestor["id"]):
+            if member["user_id"] == user_id and member["access_level"] > best[0]:
+                best = (member["access_level"], ancestor)
+    return best
+
+
 def _check_owner(fake: FakeGitLab, req: Request, group: dict[str, Any]) -> None:
     for ancestor in _ancestors(fake, group):
         for member in members_of(fake, "group", ancestor["id"]):
@@ -91,7 +102,25 @@ def add_group_member(fake: FakeGitLab, req: Request) -> Response:
     user = fake.find_user(str(req.arg("user_id")))
     if any(m["user_id"] == user["id"] for m in members_of(fake, "group", group["id"])):
         raise HTTPError(409, "Member already exists")
+    inherited, parent = _inherited(fake, group, user["id"])
+    if inherited > access_level:
+        reason = f"should be greater than or equal to {ROLES[inherited]} inherited membership from group {parent['name']}"
+        raise bad_request({"access_level": [reason]})
     return Response(201, _json(fake, _add(fake, "group", group["id"], user, access_level)))
+
+
+@route("GET", "/groups/<group>/members/all")
+def list_all_group_members(fake: FakeGitLab, req: Request) -> Response:
+    """Direct and inherited members, each once with their highest access level."""
+    group = fake.find_group(req.params["group"])
+    best: dict[int, dict[str, Any]] = {}
+    for ancestor in _ancestors(fake, group):
+        for member in members_of(fake, "group", ancestor["id"]):
+            if member["user_id"] not in best or member["access_level"] > best[member["user_id"]]["access_level"]:
+                best[member["user_id"]] = member
+    wanted = {str(i) for i in req.args("user_ids")}
+    found = [m for user_id, m in sorted(best.items()) if not wanted or str(user_id) in wanted]
+    return fake.paginate(req, [_json(fake, m) for m in found])
 
 
 @route("DELETE", "/groups/<group>/members/<user_id>")

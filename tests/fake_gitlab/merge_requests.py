@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, now, route
-from .issues import _assignees, _labels, _milestone
+from .issues import _assignees, _labels, _milestone, matches_common_filters
 from .users import basic
 
 STATES = ("opened", "closed", "locked", "merged")
@@ -146,44 +146,14 @@ def _detail(mr: dict[str, Any]) -> dict[str, Any]:
 
 
 def _matches(mr: dict[str, Any], req: Request) -> bool:
-    state = req.arg("state")
-    if state not in (None, "", "all") and mr["state"] != state:
-        return False
-    labels = _labels(req.arg("labels"))
-    if labels == ["None"]:
-        if mr["labels"]:
-            return False
-    elif labels == ["Any"]:
-        if not mr["labels"]:
-            return False
-    elif not set(labels) <= set(mr["labels"]):
-        return False
-    excluded = _labels(req.arg("not[labels]"))
-    if excluded and set(excluded) & set(mr["labels"]):
-        return False
-    iids = req.args("iids")
-    if iids and str(mr["iid"]) not in iids:
-        return False
     for key in ("source_branch", "target_branch"):
         value = req.arg(key)
         if value is not None and mr[key] != value:
             return False
-    milestone = req.arg("milestone")
-    if milestone is not None:
-        title = mr["milestone"]["title"] if mr["milestone"] else None
-        if milestone == "None" and title is not None:
-            return False
-        if milestone not in ("None", "Any") and title != milestone:
-            return False
     author = req.arg("author_username")
     if author is not None and mr["author"]["username"] != author:
         return False
-    search = (req.arg("search") or "").lower()
-    if search:
-        fields = _labels(req.arg("in")) or ["title", "description"]
-        if not any(search in str(mr.get(f) or "").lower() for f in fields):
-            return False
-    return True
+    return matches_common_filters(mr, req)
 
 
 @route("GET", "/projects/<project>/merge_requests")

@@ -1,5 +1,5 @@
-"""CI pipelines and jobs: pipelines list (scope, ref, status, sha), a pipeline's jobs
-(`scope` / `scope[]`), one job, and playing a manual job."""
+"""CI pipelines and jobs: pipelines list (scope, ref, status, sha, source), one pipeline
+(who started it), a pipeline's jobs (`scope` / `scope[]`), one job, and playing a manual job."""
 
 from __future__ import annotations
 
@@ -31,10 +31,17 @@ def add_pipeline(
     tag: bool = True,
     status: str = "success",
     sha: str | None = None,
+    source: str = "push",
+    user: dict[str, Any] | str | None = None,
 ) -> dict[str, Any]:
-    """A pipeline of `ref` (a tag unless `tag=False`); add jobs with `add_job`."""
+    """A pipeline of `ref` (a tag unless `tag=False`) started by `user` (a user or a
+    username; default: the first user); add jobs with `add_job`."""
     with fake.lock:
         project = fake.find_project(project_path)
+        if user is None:
+            user = next(iter(fake.users.values()))
+        elif isinstance(user, str):
+            user = fake.find_user(user)
         pipeline_id = fake.next_id("pipeline", 86189)
         stamp = now()
         pipeline = {
@@ -44,14 +51,29 @@ def add_pipeline(
             "sha": sha or hashlib.sha1(f"{project['id']}:{ref}:{pipeline_id}".encode()).hexdigest(),
             "ref": ref,
             "status": status,
-            "source": "push",
+            "source": source,
             "created_at": stamp,
             "updated_at": stamp,
-            "web_url": f"{project['web_url']}/pipelines/{pipeline_id}",
+            "web_url": f"{project['web_url']}/-/pipelines/{pipeline_id}",
+            "before_sha": "0" * 40,
             "tag": tag,
+            "yaml_errors": None,
+            "user": basic(user),
+            "started_at": stamp if status not in ("created", "pending") else None,
+            "finished_at": stamp if status in ("success", "failed", "canceled") else None,
+            "committed_at": None,
+            "duration": None,
+            "queued_duration": None,
+            "coverage": None,
         }
         fake.table("pipelines").append(pipeline)
         return pipeline
+
+
+def add_chat_pipeline(fake: FakeGitLab, project: str, user: dict[str, Any] | str, **kwargs: Any) -> dict[str, Any]:
+    """The pipeline of a chat command: on `master`, running, started by `user`."""
+    options = {"source": "chat", "status": "running", "ref": "master", "tag": False, **kwargs}
+    return add_pipeline(fake, project, options.pop("ref"), user=user, **options)
 
 
 def add_job(fake: FakeGitLab, pipeline: dict[str, Any], name: str, stage: str, *, status: str = "manual") -> dict[str, Any]:
@@ -103,8 +125,20 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in job.items() if key != "project_id"}
 
 
-def _public_pipeline(pipeline: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in pipeline.items() if key != "tag"}
+#: What a pipeline list says of each pipeline; a single pipeline says more (who, when).
+LIST_FIELDS = ("id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url")
+
+
+def _list_item(pipeline: dict[str, Any]) -> dict[str, Any]:
+    return {key: pipeline[key] for key in LIST_FIELDS}
+
+
+def _pipeline(fake: FakeGitLab, req: Request) -> dict[str, Any]:
+    project = fake.find_project(req.params["project"])
+    for pipeline in fake.table("pipelines"):
+        if pipeline["project_id"] == project["id"] and str(pipeline["id"]) == req.params["pipeline"]:
+            return pipeline
+    raise HTTPError(404, "404 Not found")
 
 
 @route("GET", "/projects/<project>/pipelines")
@@ -128,18 +162,17 @@ def list_pipelines(fake: FakeGitLab, req: Request) -> Response:
             found = [p for p in found if p[key] == value]
     order = req.arg("order_by") or "id"
     found.sort(key=lambda p: (p.get(order) or 0, p["id"]), reverse=(req.arg("sort") or "desc") == "desc")
-    return fake.paginate(req, [_public_pipeline(p) for p in found])
+    return fake.paginate(req, [_list_item(p) for p in found])
+
+
+@route("GET", "/projects/<project>/pipelines/<pipeline>")
+def get_pipeline(fake: FakeGitLab, req: Request) -> Response:
+    return Response(200, _pipeline(fake, req))
 
 
 @route("GET", "/projects/<project>/pipelines/<pipeline>/jobs")
 def list_pipeline_jobs(fake: FakeGitLab, req: Request) -> Response:
-    project = fake.find_project(req.params["project"])
-    pipeline = next(
-        (p for p in fake.table("pipelines") if p["project_id"] == project["id"] and str(p["id"]) == req.params["pipeline"]),
-        None,
-    )
-    if pipeline is None:
-        raise HTTPError(404, "404 Not found")
+    pipeline = _pipeline(fake, req)
     scopes = req.args("scope")
     if any(scope not in JOB_STATUSES for scope in scopes):
         raise HTTPError(400, "scope does not have a valid value", key="error")
