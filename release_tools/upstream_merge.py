@@ -18,6 +18,9 @@ One run:
    `CE upstream`, the current milestone, assigned, source branch removed when merged),
    and tells Slack (`SLACK_UPSTREAM_MERGE_URL`) how it went.
 
+It refuses to run in security mode (SECURITY): it would push to the public EE and open a
+public merge request.
+
 A dry run does all the local work and the reads, prints the merge request, and pushes,
 creates and posts nothing. Slack problems are reported and never fail the run.
 """
@@ -187,10 +190,17 @@ class Notifier:
 def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, gitlab: Any | None = None) -> None:
     """Merge CE `master` into a new EE branch and open its merge request (see the module).
 
-    Raises ConfigurationError (remotes, token), GitError/PushError when git or the push
+    Raises ConfigurationError (remotes, token, security mode), GitError/PushError when git or the push
     fails, ReleaseStateError when the two masters share no history, GitLabError when
     GitLab refuses a request. Every check and every read happen before the push.
     """
+    if settings.security:
+        # It pushes to EE and opens a merge request on the production instance: exactly what
+        # a security release must not touch.
+        raise ConfigurationError(
+            "the upstream merge works on the public projects and opens a public merge request, "
+            "so it does not run in security mode: unset SECURITY"
+        )
     now = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
     ee, ce = settings.project("ee"), settings.project("ce")
     ee_url, ce_url = _remote_url(settings, "ee"), _remote_url(settings, "ce")

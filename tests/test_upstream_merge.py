@@ -13,7 +13,7 @@ import pytest
 from release_tools import upstream_merge as um
 from release_tools.config import Settings
 from release_tools.console import collect_results
-from release_tools.errors import GitLabError
+from release_tools.errors import ConfigurationError, GitLabError
 from release_tools.gitlab import User
 from tests.conftest import PRODUCTION_TOKEN
 from tests.fake_gitlab import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
@@ -355,3 +355,14 @@ def test_refused_merge_request_is_announced_and_fails_the_run(world):
         "The latest upstream merge MR could not be created! "
         "Please have a look at https://gitlab.com/gitlab-org/release-tools/-/jobs/42. :boom:"
     ]
+
+
+def test_security_mode_refuses_before_touching_a_remote_or_gitlab(world, capsys):
+    before = (world.ee.digest(), world.ce.digest())
+
+    with pytest.raises(ConfigurationError, match=r"^the upstream merge works on the public .* security mode: unset SECURITY$"):
+        run(world.settings(environ={"SECURITY": "true"}))
+
+    assert (world.ee.digest(), world.ce.digest()) == before
+    assert world.fake.log == [] and world.slack.posts == []
+    assert "git " not in capsys.readouterr().out
