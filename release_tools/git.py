@@ -50,7 +50,8 @@ __all__ = [
 ]
 
 #: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
-_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+#: Up to the *last* `@` before the path: a password with an unescaped `@` is hidden whole.
+_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"]+@")
 
 #: The states `git status` gives unmerged paths.
 _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
