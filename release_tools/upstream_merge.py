@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -338,7 +339,8 @@ def render_description(settings: Settings, branch: str, conflicts: Sequence[Conf
             {
                 "state": conflict.state,
                 "path": conflict.path,
-                "url": f"{blob_url}/{conflict.path}",
+                # Quoted: a space or parenthesis in the path would end the Markdown link.
+                "url": f"{blob_url}/{urllib.parse.quote(conflict.path)}",
                 "who": mention(conflict.username, conflict.author, settings.no_mention),
             }
             for conflict in conflicts

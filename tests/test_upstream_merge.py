@@ -239,6 +239,16 @@ def test_no_mention_wraps_every_name_in_backticks(conflicted):
     assert "`carl` answers for this merge request" in description and "@" not in description
 
 
+def test_conflict_links_survive_spaces_and_parentheses_in_paths(conflicted):
+    settings = conflicted.world.settings()
+    conflicts = [um.Conflict("UU", "doc/user guide (draft).md", "Carl Coder", "carl")]
+
+    description = um.render_description(settings, "ce-to-ee-2018-07-20", conflicts, "carl")
+
+    blob = f"{conflicted.world.fake.url}/{EE}/blob/ce-to-ee-2018-07-20"
+    assert f"[(`UU`) `doc/user guide (draft).md`]({blob}/doc/user%20guide%20%28draft%29.md)" in description
+
+
 # -- other outcomes ----------------------------------------------------------------------------
 
 
