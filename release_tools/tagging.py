@@ -206,14 +206,7 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
 
     if not version.is_rc:
         for update in changelog.release(repo, version, stable):
-            for branch in update.commits:
-                say(f"Updated {update.file} on {branch} for {update.version} ({len(update.entries)} entries)")
-            if update.invalid:
-                result(
-                    f"{label}: {len(update.invalid)} changelog entr{'y' if len(update.invalid) == 1 else 'ies'} "
-                    f"not released, left in place: " + ", ".join(problem.path for problem in update.invalid),
-                    "red",
-                )
+            changelog.report(label, update)
     bump_version(repo, "VERSION", str(version))
 
     marks = {tag_name: stable, **({tags[1]: "master"} if pre else {})}
