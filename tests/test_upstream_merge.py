@@ -360,7 +360,7 @@ def test_refused_merge_request_is_announced_and_fails_the_run(world):
     with pytest.raises(GitLabError, match="while creating merge request 'CE upstream - 2018-07-20 15:30 UTC'"):
         run(world.settings(environ={"CI_JOB_URL": "https://gitlab.com/gitlab-org/release-tools/-/jobs/42"}))
 
-    assert "ce-to-ee-2018-07-20" in world.ee.branches()  # pushed: a rerun --force can pick it up
+    assert "ce-to-ee-2018-07-20" in world.ee.branches()  # pushed before the request failed
     assert [p["text"] for p in world.slack.posts] == [
         "The latest upstream merge MR could not be created! "
         "Please have a look at https://gitlab.com/gitlab-org/release-tools/-/jobs/42. :boom:"
