@@ -191,9 +191,9 @@ class Notifier:
 def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, gitlab: Any | None = None) -> None:
     """Merge CE `master` into a new EE branch and open its merge request (see the module).
 
-    Raises ConfigurationError (remotes, token, security mode), GitError/PushError when git or the push
-    fails, ReleaseStateError when the two masters share no history, GitLabError when
-    GitLab refuses a request. Every check and every read happen before the push.
+    Raises ConfigurationError (remotes, token, security mode), GitError/PushError when git
+    or the push fails, ReleaseStateError when the two masters share no history, GitLabError
+    when GitLab refuses a request. Every check and every read happen before the push.
     """
     if settings.security:
         # It pushes to EE and opens a merge request on the production instance: exactly what
