@@ -269,7 +269,7 @@ def check_pushes(source: Path) -> list[tuple[str, bool, float, str]]:
                     tagging.bump_version(repo, "VERSION", "99.0.0")
                     plan = tagging.ProjectPlan("bench", repo, ["dev", "gitlab"], stable_branch=stable, tags={"v99.0.0": stable})
                     plan.updates = [
-                        tagging._branch_update(repo, stable, states),
+                        tagging.branch_update(repo, stable, states),
                         tagging.plan_tag(repo, "v99.0.0", repo.head(), states),
                     ]
                     tagging.connect(repo, plan, states)

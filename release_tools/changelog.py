@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .console import say
+from .console import result, say
 from .errors import ChangelogEntryError
 from .version import Version
 
@@ -271,6 +271,20 @@ class ChangelogUpdate:
     invalid: list[InvalidEntry] = field(default_factory=list)
     commits: dict[str, str] = field(default_factory=dict)  # branch -> commit
     missing: list[str] = field(default_factory=list)  # branches without the file
+
+
+def report(label: str, update: ChangelogUpdate) -> None:
+    """Say what compiling a changelog did; entries it could not release get a result line
+    (`gitlab-ce: 1 changelog entry not released, left in place: ...`), in red."""
+    for branch in update.commits:
+        say(f"Updated {update.file} on {branch} for {update.version} ({len(update.entries)} entries)")
+    if update.invalid:
+        count = len(update.invalid)
+        result(
+            f"{label}: {count} changelog entr{'y' if count == 1 else 'ies'} not released, left in place: "
+            + ", ".join(problem.path for problem in update.invalid),
+            "red",
+        )
 
 
 def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:

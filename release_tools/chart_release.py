@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from . import changelog
 from .config import Project, Settings
-from .console import result, say
+from .console import say
 from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError
 from .git import Repository, list_remote_tags, ls_remote
 from .helm import (
@@ -265,14 +265,7 @@ def prepare(
         today = today or datetime.date.today()
         chart_as_version = Version(chart.major, chart.minor, chart.patch)
         update = changelog.update(repo, changelog.CE_CHANGELOG, chart_as_version, stable, today, date=today)
-        for branch in update.commits:
-            say(f"Updated {update.file} on {branch} for {chart} ({len(update.entries)} entries)")
-        if update.invalid:
-            result(
-                f"{label}: {len(update.invalid)} changelog entr{'y' if len(update.invalid) == 1 else 'ies'} "
-                "not released, left in place: " + ", ".join(problem.path for problem in update.invalid),
-                "red",
-            )
+        changelog.report(label, update)
 
     bump_chart(repo, chart, app, subcharts, components, settings.helm.subchart_app_versions)
 

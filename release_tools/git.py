@@ -50,7 +50,8 @@ __all__ = [
 ]
 
 #: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
-_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+#: Up to the *last* `@` before the path: a password with an unescaped `@` is hidden whole.
+_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"]+@")
 
 #: The states `git status` gives unmerged paths.
 _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
@@ -261,11 +262,6 @@ class Repository:
     def _try(self, *args: str) -> subprocess.CompletedProcess:
         return _run(args, self.path, self.name, check=False)
 
-    @property
-    def canonical(self) -> str:
-        """The remote the repository was cloned from."""
-        return next(iter(self.remotes))
-
     # -- refs and history -------------------------------------------------------------
 
     def rev_parse(self, ref: str) -> str | None:
@@ -285,9 +281,6 @@ class Repository:
         if completed.returncode != 0:
             return None
         return completed.stdout.strip() or None
-
-    def has_branch(self, branch: str) -> bool:
-        return self.rev_parse(f"refs/heads/{branch}") is not None
 
     def is_shallow(self) -> bool:
         return self.git("rev-parse", "--is-shallow-repository").strip() == "true"
@@ -476,19 +469,6 @@ class Repository:
         else:
             args.append(branch)
         self.git(*args, "--")
-
-    def ensure_branch(self, branch: str, base: str = "master", *, remote: str | None = None) -> bool:
-        """Check out `branch`: the local one, else `remote`'s (the canonical by default), else a
-        new one from `base`. Returns True when it had to be created."""
-        if self.has_branch(branch):
-            self.checkout(branch)
-            return False
-        remote = remote or self.canonical
-        if branch in self.ls_remote(remote, branches=[branch]).branches:
-            self.checkout(branch, start=self.fetch_branch(remote, branch))
-            return False
-        self.checkout(branch, start=base)
-        return True
 
     def set_branch(self, branch: str, commit: str) -> None:
         """Point `branch` at `commit` (creating it), updating the working tree if it is checked out."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from .errors import SlackError
@@ -19,10 +20,13 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
     """POST `{"text": text[, "channel": channel]}` as JSON to a webhook.
 
     `variable` names where the URL came from (`SLACK_TAG_URL`); errors tell the user to
-    check it. Raises SlackError when Slack cannot be reached, times out, or answers
-    anything but 2xx.
+    check it. Raises SlackError when the URL is not http(s), Slack cannot be reached,
+    times out, or answers anything but 2xx.
     """
     check = f": check {variable}" if variable else ""
+    # urllib would read a file:// URL, and reject one without a scheme in an error quoting it.
+    if urllib.parse.urlsplit(url or "").scheme.lower() not in ("http", "https"):
+        raise SlackError(f"The Slack webhook is not an http(s) URL{check}")
     payload = {"text": text}
     if channel:
         payload["channel"] = channel

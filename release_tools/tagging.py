@@ -97,6 +97,7 @@ class ProjectPlan:
     tags: dict[str, str] = field(default_factory=dict)  # tag -> the branch whose commit it marks
     stable_branch: str = ""
     pushed: list[str] = field(default_factory=list)  # remotes this run pushed to
+    tagged: list[str] = field(default_factory=list)  # remotes this run pushed a tag to
 
     def pending(self, remote: str) -> list[RefUpdate]:
         return [update for update in self.updates if not update.is_done(remote)]
@@ -164,7 +165,9 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
                 apply(project)
                 verify(project)
                 result(describe_outcome(project))
-            if any(project.pushed for project in plan.projects):
+            # Announced when this run tagged something, not when it only brought a branch
+            # up to date (a re-run after a remote's master moved on).
+            if any(project.tagged for project in plan.projects):
                 notify(settings, plan.version, requester)
 
 
@@ -203,14 +206,7 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
 
     if not version.is_rc:
         for update in changelog.release(repo, version, stable):
-            for branch in update.commits:
-                say(f"Updated {update.file} on {branch} for {update.version} ({len(update.entries)} entries)")
-            if update.invalid:
-                result(
-                    f"{label}: {len(update.invalid)} changelog entr{'y' if len(update.invalid) == 1 else 'ies'} "
-                    f"not released, left in place: " + ", ".join(problem.path for problem in update.invalid),
-                    "red",
-                )
+            changelog.report(label, update)
     bump_version(repo, "VERSION", str(version))
 
     marks = {tag_name: stable, **({tags[1]: "master"} if pre else {})}
@@ -579,8 +575,14 @@ def describe_outcome(plan: ProjectPlan) -> str:
     """The outcome line of a real run: the tags, and the remotes this run brought them to."""
     if not plan.pushed:
         return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; nothing to push"
-    text = f"{plan.label}: {_tags(plan)} pushed to {', '.join(plan.pushed)}"
-    before = [remote for remote in plan.remotes if remote not in plan.pushed]
+    if plan.tags and not plan.tagged:
+        branches = "; ".join(
+            f"{_describe(plan.pending(remote), remote)} pushed to {remote}" for remote in plan.pushed
+        )
+        return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; {branches}"
+    reached = plan.tagged if plan.tags else plan.pushed
+    text = f"{plan.label}: {_tags(plan)} pushed to {', '.join(reached)}"
+    before = [remote for remote in plan.remotes if remote not in reached]
     if before:
         text += f"; {', '.join(before)} already had {'it' if len(plan.tags) == 1 else 'them'}"
     return text
@@ -621,6 +623,8 @@ def apply(plan: ProjectPlan) -> None:
             ) from None
         say(f"✓ {plan.label} → {remote}: {what}", "green")
         plan.pushed.append(remote)
+        if any(update.is_tag for update in plan.pending(remote)):
+            plan.tagged.append(remote)
 
 
 def push_with_history(repo: Repository, remote: str, refspecs: Sequence[str]) -> None:

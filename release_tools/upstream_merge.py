@@ -18,6 +18,9 @@ One run:
    `CE upstream`, the current milestone, assigned, source branch removed when merged),
    and tells Slack (`SLACK_UPSTREAM_MERGE_URL`) how it went.
 
+It refuses to run in security mode (SECURITY): it would push to the public EE and open a
+public merge request.
+
 A dry run does all the local work and the reads, prints the merge request, and pushes,
 creates and posts nothing. Slack problems are reported and never fail the run.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,10 +191,17 @@ class Notifier:
 def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, gitlab: Any | None = None) -> None:
     """Merge CE `master` into a new EE branch and open its merge request (see the module).
 
-    Raises ConfigurationError (remotes, token), GitError/PushError when git or the push
-    fails, ReleaseStateError when the two masters share no history, GitLabError when
-    GitLab refuses a request. Every check and every read happen before the push.
+    Raises ConfigurationError (remotes, token, security mode), GitError/PushError when git
+    or the push fails, ReleaseStateError when the two masters share no history, GitLabError
+    when GitLab refuses a request. Every check and every read happen before the push.
     """
+    if settings.security:
+        # It pushes to EE and opens a merge request on the production instance: exactly what
+        # a security release must not touch.
+        raise ConfigurationError(
+            "the upstream merge works on the public projects and opens a public merge request, "
+            "so it does not run in security mode: unset SECURITY"
+        )
     now = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
     ee, ce = settings.project("ee"), settings.project("ce")
     ee_url, ce_url = _remote_url(settings, "ee"), _remote_url(settings, "ce")
@@ -328,7 +339,8 @@ def render_description(settings: Settings, branch: str, conflicts: Sequence[Conf
             {
                 "state": conflict.state,
                 "path": conflict.path,
-                "url": f"{blob_url}/{conflict.path}",
+                # Quoted: a space or parenthesis in the path would end the Markdown link.
+                "url": f"{blob_url}/{urllib.parse.quote(conflict.path)}",
                 "who": mention(conflict.username, conflict.author, settings.no_mention),
             }
             for conflict in conflicts

@@ -51,3 +51,15 @@ def test_pending_merge_request_stops_the_job_and_force_goes_on(invoke, upstream,
     created = fake_gitlab.table("merge_requests")[-1]
     assert forced.stdout.endswith(f'--> Merge request "{created["title"]}" created.\n    {created["web_url"]}\n')
     assert created["source_branch"] in ee.branches()
+
+
+def test_security_mode_is_refused_in_one_line_before_any_request(invoke, upstream, fake_gitlab):
+    config, ee = upstream
+    before = ee.digest()
+
+    result = invoke("-f", config, "upstream_merge", env={"SECURITY": "true"})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: the upstream merge works on the public projects")
+    assert result.stderr.count("\n") == 1
+    assert ee.digest() == before and fake_gitlab.log == []

@@ -78,8 +78,10 @@ def test_credentials_in_remote_urls_never_show(tmp_path, capsys):
         ("ssh://git@host:22/x.git", "ssh://<hidden>@host:22/x.git"),
         ("git@gitlab.com:gitlab-org/gitlab-ce.git", "git@gitlab.com:gitlab-org/gitlab-ce.git"),
         ("fatal: unable to access 'https://oauth2:abc@gitlab.com/': 401", "fatal: unable to access 'https://<hidden>@gitlab.com/': 401"),
+        ("https://bot:p@ss@w0rd@host/x.git", "https://<hidden>@host/x.git"),
+        ("'https://u:pw@host/x.git' and mail@example.com", "'https://<hidden>@host/x.git' and mail@example.com"),
     ],
-    ids=["https", "ssh-url", "scp-like", "in-a-message"],
+    ids=["https", "ssh-url", "scp-like", "in-a-message", "unescaped-at-in-password", "at-sign-later-in-the-text"],
 )
 def test_redact_url_hides_userinfo_only(text, expected):
     assert redact_url(text) == expected

@@ -53,3 +53,15 @@ def test_errors_name_the_variable_holding_the_webhook_never_the_url(slack):
 
     assert str(raised.value) == "Slack refused the message (404 Not Found): check SLACK_CHATOPS_URL"
     assert slack.url not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["hooks.slack.com/services/T0/B0/secret-x", "file:///etc/hostname", "ftp://127.0.0.1:9/services/secret-x", ""],
+    ids=["no-scheme", "file", "ftp", "empty"],
+)
+def test_a_webhook_that_is_not_an_http_url_is_a_slack_error_that_hides_it(url):
+    with pytest.raises(SlackError) as raised:
+        slack_api.post(url, "hello", variable="SLACK_TAG_URL")
+
+    assert str(raised.value) == "The Slack webhook is not an http(s) URL: check SLACK_TAG_URL"

@@ -352,6 +352,23 @@ def test_rerun_finds_everything_done_and_changes_nothing(monthly, git_identity, 
     assert slack.posts == []  # nothing was tagged this time
 
 
+def test_rerun_that_only_brings_a_master_up_to_date_says_so_and_announces_nothing(
+    remotes, release_settings, slack, tmp_path
+):
+    settings = release_settings({"SLACK_TAG_URL": slack.url}, skip=("ee",))
+    release(settings, "11.1.1")
+    tip = remotes("omnibus", "dev").commit("master", {"later.rb": "x\n"}, "A later change on dev", tmp_path)
+
+    lines = release(settings, "11.1.1")
+
+    assert remotes("omnibus", "gitlab").sha("master") == tip
+    assert lines[-2:] == [
+        "gitlab-ce: v11.1.1 (11-1-stable) already on dev, gitlab; nothing to push",
+        "omnibus-gitlab: 11.1.1+ce.0 (11-1-stable) already on dev, gitlab; master pushed to gitlab",
+    ]
+    assert [post["text"] for post in slack.posts] == ["_Rita Release_ tagged `11.1.1`"]  # the first run's only
+
+
 def test_a_run_stopped_by_a_refused_push_finishes_when_run_again(remotes, release_settings, slack):
     settings = release_settings({"SLACK_TAG_URL": slack.url}, skip=("omnibus",))
     remotes("ee", "gitlab").refuse_next_push("protected branch hook declined")

@@ -13,7 +13,7 @@ import pytest
 from release_tools import upstream_merge as um
 from release_tools.config import Settings
 from release_tools.console import collect_results
-from release_tools.errors import GitLabError
+from release_tools.errors import ConfigurationError, GitLabError
 from release_tools.gitlab import User
 from tests.conftest import PRODUCTION_TOKEN
 from tests.fake_gitlab import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
@@ -239,6 +239,16 @@ def test_no_mention_wraps_every_name_in_backticks(conflicted):
     assert "`carl` answers for this merge request" in description and "@" not in description
 
 
+def test_conflict_links_survive_spaces_and_parentheses_in_paths(conflicted):
+    settings = conflicted.world.settings()
+    conflicts = [um.Conflict("UU", "doc/user guide (draft).md", "Carl Coder", "carl")]
+
+    description = um.render_description(settings, "ce-to-ee-2018-07-20", conflicts, "carl")
+
+    blob = f"{conflicted.world.fake.url}/{EE}/blob/ce-to-ee-2018-07-20"
+    assert f"[(`UU`) `doc/user guide (draft).md`]({blob}/doc/user%20guide%20%28draft%29.md)" in description
+
+
 # -- other outcomes ----------------------------------------------------------------------------
 
 
@@ -350,8 +360,19 @@ def test_refused_merge_request_is_announced_and_fails_the_run(world):
     with pytest.raises(GitLabError, match="while creating merge request 'CE upstream - 2018-07-20 15:30 UTC'"):
         run(world.settings(environ={"CI_JOB_URL": "https://gitlab.com/gitlab-org/release-tools/-/jobs/42"}))
 
-    assert "ce-to-ee-2018-07-20" in world.ee.branches()  # pushed: a rerun --force can pick it up
+    assert "ce-to-ee-2018-07-20" in world.ee.branches()  # pushed before the request failed
     assert [p["text"] for p in world.slack.posts] == [
         "The latest upstream merge MR could not be created! "
         "Please have a look at https://gitlab.com/gitlab-org/release-tools/-/jobs/42. :boom:"
     ]
+
+
+def test_security_mode_refuses_before_touching_a_remote_or_gitlab(world, capsys):
+    before = (world.ee.digest(), world.ce.digest())
+
+    with pytest.raises(ConfigurationError, match=r"^the upstream merge works on the public .* security mode: unset SECURITY$"):
+        run(world.settings(environ={"SECURITY": "true"}))
+
+    assert (world.ee.digest(), world.ce.digest()) == before
+    assert world.fake.log == [] and world.slack.posts == []
+    assert "git " not in capsys.readouterr().out
