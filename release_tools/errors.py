@@ -34,6 +34,10 @@ class GitLabError(ReleaseToolsError):
     """A GitLab instance refused or failed a request."""
 
 
+class GitLabTransientError(GitLabError):
+    """A 5xx answer or a lost connection: the request may or may not have taken effect."""
+
+
 class GitLabAccessError(GitLabError):
     """401 or 403: the token is wrong or lacks permission."""
 

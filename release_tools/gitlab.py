@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +22,13 @@ from .errors import (
     GitLabConflictError,
     GitLabError,
     GitLabNotFoundError,
+    GitLabTransientError,
     MilestoneNotFoundError,
 )
 
 USER_AGENT = "release-tools (python-gitlab)"
+#: Tries of a create that must not happen twice; each failure is followed by a lookup.
+CREATE_ATTEMPTS = 4
 #: GitLab caps `per_page` at 100, and so many `iids[]` keep a list URL short.
 BATCH_SIZE = 100
 
@@ -257,11 +261,10 @@ class GitLab:
                     f"{host}:{where or ' resource'} not found ({reason}) while {doing}: "
                     f"check the path, and that the user of {variable} can see it"
                 ) from None
-            raise GitLabError(f"{host} failed while {doing}{' in' + where if where else ''}: {reason}") from None
+            failure = GitLabTransientError if code is not None and 500 <= code < 600 else GitLabError
+            raise failure(f"{host} failed while {doing}{' in' + where if where else ''}: {reason}") from None
         except requests.RequestException as error:
-            raise GitLabError(
-                f"cannot reach {host} while {doing}: {type(error).__name__}"
-            ) from None
+            raise GitLabTransientError(f"cannot reach {host} while {doing}: {type(error).__name__}") from None
 
     # -- users ----------------------------------------------------------------------
 
@@ -437,9 +440,33 @@ class GitLab:
             data["milestone_id"] = milestone_id
         if assignee_id is not None:
             data["assignee_ids"] = [assignee_id]
-        with self._errors(f"creating issue {title!r}", project):
-            handle = self._project(project)
-            return _issue(handle.issues.create(data))
+        handle = self._project(project)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                with self._errors(f"creating issue {title!r}", project):
+                    # Not python-gitlab's retry: it would send the POST again even when GitLab
+                    # created the issue and only the answer was lost (a 502 from a proxy),
+                    # and the release would get two task issues.
+                    return _issue(handle.issues.create(data, retry_transient_errors=False))
+            except GitLabTransientError:
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+                created = self._find_created_issue(project, title, labels, confidential)
+                if created is not None:
+                    return created
+        raise AssertionError("unreachable")
+
+    def _find_created_issue(
+        self, project: str, title: str, labels: tuple[str, ...], confidential: bool
+    ) -> Issue | None:
+        """The issue an unanswered create may have made: this title, exactly these labels."""
+        query = {"labels": ",".join(labels), "search": title, "in": "title", "state": "opened"}
+        with self._errors(f"checking whether issue {title!r} was created", project):
+            for issue in self._project(project).issues.list(iterator=True, **query):
+                if issue.title == title and set(issue.labels) == set(labels) and bool(issue.confidential) == confidential:
+                    return _issue(issue)
+        return None
 
     def update_issue_description(self, project: str, iid: int, description: str) -> Issue:
         with self._errors(f"updating issue #{iid}", project):

@@ -231,3 +231,43 @@ def test_outcome_lines_are_collected_for_chat_replies_and_progress_is_not(settin
     url = fake_gitlab.table("issues")[0]["web_url"]
     assert lines == ['--> Issue "Release 11.1" created.', f"    {url}"]
     assert capsys.readouterr().out == "\n".join(lines) + "\n"
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_repeated(settings, fake_gitlab, capsys):
+    # GitLab created the issue, but a proxy answered 502: sending the POST again (as
+    # python-gitlab's transient retry would) makes a second task issue.
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    fake_gitlab.fail(502, times=1, method="POST", path="/issues", after=True)
+
+    issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    [created] = issues_in(fake_gitlab)
+    assert [r.status for r in fake_gitlab.requests("POST")] == [502]
+    assert capsys.readouterr().out == f'--> Issue "Release 11.1" created.\n    {created["web_url"]}\n'
+
+
+def test_a_lost_create_is_not_confused_with_the_security_issue_of_the_same_title(settings, fake_gitlab):
+    milestone = add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    add_issue(fake_gitlab, RELEASE_TASKS, "Release 11.1.2", labels=["Release", "security"], milestone=milestone, confidential=True)
+    fake_gitlab.fail(502, times=1, method="POST", path="/issues")
+
+    issues.ensure_issue(settings, issues.patch_issue(settings, Version.parse("11.1.2")))
+
+    assert [(i["labels"], i["confidential"]) for i in issues_in(fake_gitlab)] == [
+        (["Release", "security"], True),
+        (["Release"], False),
+    ]
+
+
+def test_gitlab_failing_every_create_is_one_line_and_leaves_no_issue(settings, fake_gitlab):
+    from release_tools.errors import GitLabError
+
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    fake_gitlab.fail(503, times=10, method="POST", path="/issues")
+
+    with pytest.raises(GitLabError) as error:
+        issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+
+    assert "\n" not in str(error.value) and "503" in str(error.value)
+    assert issues_in(fake_gitlab) == []
+    assert len(fake_gitlab.requests("POST")) == 4

@@ -110,6 +110,7 @@ class Fault:
     times: int
     method: str | None
     path: str | None  # a substring of the decoded path
+    after: bool = False  # the request takes effect, then its answer is lost
 
 
 def now() -> str:
@@ -177,10 +178,16 @@ class FakeGitLab:
 
     # -- faults and inspection ------------------------------------------------------------
 
-    def fail(self, status: int = 502, times: int = 1, method: str | None = None, path: str | None = None) -> None:
-        """Answer the next `times` matching requests with `status` (e.g. two 502s)."""
+    def fail(
+        self, status: int = 502, times: int = 1, method: str | None = None, path: str | None = None, after: bool = False
+    ) -> None:
+        """Answer the next `times` matching requests with `status` (e.g. two 502s).
+
+        With `after=True` each request is carried out first and only its answer is
+        replaced, as when a proxy times out while GitLab completes the request.
+        """
         with self.lock:
-            self.faults.append(Fault(status, times, method, path))
+            self.faults.append(Fault(status, times, method, path, after))
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
         """Logged requests, optionally filtered by method and a substring of the path."""
@@ -309,9 +316,12 @@ class FakeGitLab:
             )
             if fault is not None:
                 fault.times -= 1
-                req.status = fault.status
-                return Response(fault.status, {"message": f"{fault.status} injected fault"})
+                if not fault.after:
+                    req.status = fault.status
+                    return Response(fault.status, {"message": f"{fault.status} injected fault"})
         response = self._route(req, headers, split.path)
+        if fault is not None and fault.after:
+            response = Response(fault.status, {"message": f"{fault.status} injected fault"})
         req.status = response.status
         return response
 
