@@ -6,10 +6,40 @@ service in `release_tools`; errors become one line and exit 1.
 Run `invoke --list` for the tasks and `invoke --help <task>` for their arguments.
 """
 
-from invoke import Collection, task
+from invoke import Collection, Task
+from invoke import task as invoke_task
 
 from release_tools.config import DEFAULTS
 from release_tools.errors import user_errors
+
+#: The only short flags, each meaning the same in every task. invoke would otherwise pick
+#: the first free letter of each name, task by task: `-s` was --security in `tag` but
+#: --skip-ce in `tag_security` and `sync`, and `-i`/`-k` skipped different projects.
+SHORT_FLAGS = {
+    "dry_run": "d",
+    "security": "s",
+    "force": "f",
+    "no_mention": "n",
+    "verbose": "e",
+    "version": "v",
+    "gitlab_version": "g",
+    "to_ref": "t",
+    "username": "u",
+}
+
+
+class ReleaseTask(Task):
+    """An invoke task whose short flags come from SHORT_FLAGS only."""
+
+    def arg_opts(self, name, default, taken_names):
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        opts["names"] = [opts["names"][0], *([short] if short else [])]
+        return opts
+
+
+def task(*args, **kwargs):
+    return invoke_task(*args, klass=ReleaseTask, **kwargs)
 
 VERSION_HELP = "X.Y.Z or X.Y.Z-rcN (an -ee suffix is accepted and ignored)"
 DRY_RUN_HELP = "print what would happen; change nothing (also TEST=true)"

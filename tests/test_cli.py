@@ -172,3 +172,43 @@ def test_listing_tasks_imports_neither_python_gitlab_nor_jinja2():
 
 def test_dry_run_does_not_import_python_gitlab():
     assert _imported_modules("monthly_issue", "11.1.0", env={"TEST": "1"}) == {"jinja2"}
+
+
+def _arguments(name: str):
+    """The task's invoke Arguments, leaving the task as it was (invoke's get_arguments
+    pops each help text it uses)."""
+    import copy
+
+    import tasks
+
+    task = copy.copy(tasks.ns[name])
+    task.help = dict(task.help)
+    return task.get_arguments()
+
+
+def _short_flags() -> dict[str, set[str]]:
+    """Short flag -> the long flags it stands for, over every task."""
+    import tasks
+
+    meanings: dict[str, set[str]] = {}
+    for name in tasks.ns.task_names:
+        for argument in _arguments(name):
+            for short in (n for n in argument.names if len(n) == 1):
+                meanings.setdefault(short, set()).add(argument.name)
+    return meanings
+
+
+def test_a_short_flag_means_the_same_thing_in_every_task():
+    # `invoke tag -s` is a security release; it must not skip CE in `tag_security` or `sync`.
+    ambiguous = {short: longs for short, longs in _short_flags().items() if len(longs) > 1}
+
+    assert ambiguous == {}
+
+
+def test_every_task_documents_itself_and_every_argument():
+    import tasks
+
+    for name in tasks.ns.task_names:
+        assert (tasks.ns[name].__doc__ or "").strip(), f"{name} has no docstring"
+        undocumented = [a.name for a in _arguments(name) if not (a.help or "").strip()]
+        assert undocumented == [], f"{name}: no help for {undocumented}"
