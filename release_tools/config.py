@@ -418,6 +418,13 @@ class Settings:
         for required in ("production", "dev"):
             if required not in instances:
                 raise ConfigurationError(f"release_tools.instances.{required} is missing from the configuration")
+        for instance in instances.values():
+            if urlsplit(instance.url).scheme not in ("http", "https") or not urlsplit(instance.url).netloc:
+                raise ConfigurationError(
+                    f"release_tools.instances.{instance.name}.url must be an http(s) URL such as "
+                    f"https://gitlab.com (got {instance.url!r})"
+                )
+        api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
 
         skipped = set(skip)
         for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
@@ -425,6 +432,8 @@ class Settings:
                 skipped.add(key)
 
         templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
+        if not templates_dir.is_dir():
+            raise ConfigurationError(f"release_tools.templates_dir {templates_dir} is not a folder")
         secrets = _read_secrets(
             environ,
             Path(merged["env_file"]) if merged["env_file"] else None,
@@ -462,7 +471,7 @@ class Settings:
             labels=dict(merged["labels"]),
             release_managers_file=release_managers_file,
             templates_dir=templates_dir,
-            api_timeout=float(merged["api"]["timeout"]),
+            api_timeout=api_timeout,
             chatops=chatops,
             dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
             security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),
@@ -549,14 +558,22 @@ def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_varia
     return secrets
 
 
+def _seconds(value: Any, where: str) -> float:
+    """A positive number of seconds from configuration; raises ConfigurationError."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0
+    if not seconds > 0:
+        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {value!r})")
+    return seconds
+
+
 def _chatops(tree: Mapping[str, Any]) -> ChatOps:
     relays = tree.get("trusted_relays") or ""
     if isinstance(relays, str):
         relays = relays.replace(",", " ").split()
-    try:
-        window = float(tree.get("reply_window", 1800))
-    except (TypeError, ValueError):
-        raise ConfigurationError("release_tools.chatops.reply_window must be a number of seconds") from None
+    window = _seconds(tree.get("reply_window", 1800), "chatops.reply_window")
     return ChatOps(
         security_channel=str(tree.get("security_channel") or ""),
         trusted_relays=frozenset(str(name).lower() for name in relays),
