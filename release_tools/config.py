@@ -611,13 +611,15 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
     """The `release_tools` tree as `invoke` run in `project_dir` would see it.
 
     Layers, lowest first: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml` (HOME
-    taken from `environ`), `project_dir/invoke.yaml`, then `INVOKE_RELEASE_TOOLS_<PATH>`
-    variables from `environ`, cast like invoke casts them.
+    taken from `environ`), `project_dir/invoke.yaml`, `INVOKE_RELEASE_TOOLS_<PATH>`
+    variables from `environ` (cast like invoke casts them), then the runtime file named by
+    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads).
     Raises ConfigurationError for an unreadable file or an uncastable variable.
     """
     from invoke import Config
 
     home = environ.get("HOME")
+    runtime_path = environ.get("INVOKE_RUNTIME_CONFIG") or None
     try:
         config = Config(
             project_location=str(project_dir),
@@ -629,10 +631,16 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
         config.load_project(merge=False)
         config.merge()
         tree = _merge(config.get("release_tools") or {}, {})
+        # The runtime file outranks the variables, so it is read on its own and laid on top.
+        runtime = Config(runtime_path=runtime_path, lazy=True)
+        runtime.load_runtime()
+        runtime_tree = runtime.get("release_tools") or {}
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
         raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
     _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
-    return tree
+    if not isinstance(runtime_tree, Mapping):
+        raise ConfigurationError(f"release_tools in {runtime_path} must be a mapping of settings")
+    return _merge(tree, runtime_tree)
 
 
 def _apply_variables(tree: dict[str, Any], environ: Mapping[str, str], prefix: str) -> None:
