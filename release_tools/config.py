@@ -664,4 +664,5 @@ def _cast(old: Any, new: str, variable: str) -> Any:
     try:
         return type(old)(new)
     except (TypeError, ValueError):
-        raise ConfigurationError(f"{variable} must be a {type(old).__name__}, not {new!r}") from None
+        kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
+        raise ConfigurationError(f"{variable} must be {kind}, not {new!r}") from None

@@ -61,7 +61,7 @@ def test_booleans_from_variables_follow_invokes_rule(home, value, expected):
 
 
 def test_a_variable_that_does_not_fit_its_key_is_a_clear_error(home):
-    with pytest.raises(ConfigurationError, match=r"^INVOKE_RELEASE_TOOLS_API_TIMEOUT must be a int, not 'soon'$"):
+    with pytest.raises(ConfigurationError, match=r"^INVOKE_RELEASE_TOOLS_API_TIMEOUT must be a whole number, not 'soon'$"):
         invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_API_TIMEOUT": "soon"})
 
 
