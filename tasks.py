@@ -57,11 +57,14 @@ def _version(text):
     return Version.parse(text)
 
 
-def _ensure_issue(c, build, version, dry_run, **kwargs):
+def _ensure_issue(c, build, version, dry_run, security=None):
+    """`security` is given for release_issue only: its --security flag, which SECURITY=true
+    and `release_tools.security` turn on as well."""
     from release_tools import issues
 
     parsed = _version(version)  # bad input fails before anything else
-    settings = _settings(c, dry_run=dry_run)
+    settings = _settings(c, dry_run=dry_run, security=bool(security))
+    kwargs = {} if security is None else {"security": settings.security}
     issues.ensure_issue(settings, getattr(issues, build)(settings, parsed, **kwargs))
 
 
@@ -89,7 +92,7 @@ def security_patch_issue(c, version, dry_run=False):
 @task(
     help={
         "version": VERSION_HELP,
-        "security": "create the confidential security release issue instead",
+        "security": "create the confidential security release issue instead (also SECURITY=true)",
         "dry_run": DRY_RUN_HELP,
     }
 )

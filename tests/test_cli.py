@@ -51,6 +51,17 @@ def test_dry_run_flag_works_like_the_test_variable(invoke, fake_gitlab):
     assert fake_gitlab.log == []
 
 
+@pytest.mark.parametrize(
+    "switch", [{"SECURITY": "true"}, {"INVOKE_RELEASE_TOOLS_SECURITY": "1"}], ids=["SECURITY", "setting"]
+)
+def test_release_issue_in_security_mode_is_the_confidential_issue_not_a_public_patch_issue(invoke, fake_gitlab, switch):
+    # A public "Release 11.1.2" patch issue would announce the security release.
+    result = invoke("release_issue", "11.1.2", env={"TEST": "true", **switch})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("\n# Release 11.1.2\n\n## Ground rules")
+
+
 @pytest.mark.parametrize("name", ISSUE_TASKS)
 @pytest.mark.parametrize("bad", ["wow", "v11.1.0", "11.1.0.rc1", "11.1.0-rc"])
 def test_bad_version_exits_1_with_one_line_and_no_request(invoke, fake_gitlab, name, bad):
