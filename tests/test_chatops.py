@@ -319,6 +319,26 @@ def test_malformed_input_is_one_error_line(chat_job, fake_gitlab, chat_input, er
     assert fake_gitlab.mutations() == []
 
 
+@pytest.mark.parametrize(
+    "chat_input, title, confidential",
+    [
+        ("11.1.2 \u2014security", "Release 11.1.2", True),  # macOS and iOS turn -- into an em dash
+        ("11.1.2 \u2013security", "Release 11.1.2", True),
+        ("\u201c11.1.0\u201d", "Release 11.1", False),  # and "..." into curly quotes
+        ("\u201811.1.0\u2019", "Release 11.1", False),
+    ],
+    ids=["em-dash", "en-dash", "double-curly-quotes", "single-curly-quotes"],
+)
+def test_punctuation_that_chat_clients_autocorrect_reads_as_typed(chat_job, fake_gitlab, chat_input, title, confidential):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job("release_issue", chat_input)
+
+    assert result.returncode == 0, result.output
+    issue = created_issue(fake_gitlab)
+    assert (issue["title"], issue["confidential"]) == (title, confidential)
+
+
 def test_publish_refuses_the_security_flag_it_does_not_take(chat_job, fake_gitlab):
     result = chat_job("publish", "11.1.0 --security")
 
@@ -534,6 +554,19 @@ def test_trigger_style_without_release_version_says_so(chat_job, fake_gitlab):
     assert result.returncode == 1
     assert result.reply == ["Error: RELEASE_VERSION required! (or CHAT_INPUT: patch_issue VERSION)"]
     assert fake_gitlab.mutations() == []
+
+
+def test_no_command_at_all_says_how_to_give_one(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0")
+
+    result = chat_job.run(environ=environ, in_process=True)
+
+    assert result.returncode == 1
+    assert result.reply == [
+        "Error: No command: run `python -m release_tools.chatops COMMAND` or set TASK. "
+        "Commands: publish, qa_issue, release_issue, tag"
+    ]
+    assert fake_gitlab.log == []
 
 
 def test_trigger_style_unknown_task_uses_the_originals_words(chat_job, fake_gitlab):
