@@ -111,7 +111,9 @@ def test_release_candidate_issue_uses_the_release_candidate_template(chat_job, f
     chat_job("release_issue", "11.1.0-rc5")
 
     description = created_issue(fake_gitlab)["description"]
-    assert "RC5" in description or "rc5" in description
+    # The patch template interpolates the version too; only the RC one points at unstable packages.
+    assert "https://packages.gitlab.com/gitlab/unstable" in description
+    assert "## References" not in description
 
 
 def test_release_issue_that_exists_is_shown_not_duplicated(chat_job, fake_gitlab):

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from release_tools.chatops import COMMANDS
-from tests.chatops_support import REPLY, ChatJob
+from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
+from tests.fake_gitlab import add_milestone, add_project
+from tests.repos import GIT_ENV
 
 pytestmark = pytest.mark.ci_emulator
 
@@ -166,14 +168,7 @@ def test_release_issue_job_keeps_shell_metacharacters_inert(checkout, chat_job, 
 
 
 def test_publish_job_dry_run(checkout, chat_job, fake_dev):
-    pytest.importorskip("release_tools.publish")
-    pipelines = pytest.importorskip("tests.fake_gitlab.pipelines")
-    from tests.fake_gitlab import add_project
-
-    add_project(fake_dev, "gitlab/omnibus-gitlab")
-    for edition in ("ee", "ce"):
-        pipeline = pipelines.add_pipeline(fake_dev, "gitlab/omnibus-gitlab", f"11.1.0+{edition}.0")
-        pipelines.add_job(fake_dev, pipeline, "Ubuntu-16.04-release", "package-release")
+    add_release_pipelines(fake_dev)
     variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
 
     run = emulate(checkout, "publish", variables=variables, env=env)
@@ -184,16 +179,9 @@ def test_publish_job_dry_run(checkout, chat_job, fake_dev):
 
 
 def test_qa_issue_job_dry_run(checkout, chat_job, fake_gitlab):
-    pytest.importorskip("release_tools.qa")
-    repository = pytest.importorskip("tests.fake_gitlab.repository")
-    from tests.fake_gitlab import add_milestone, add_project
-
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
-    add_project(fake_gitlab, "gitlab-org/gitlab-ee")
-    repository.add_commit(fake_gitlab, "gitlab-org/gitlab-ee", "Start")
-    repository.add_tag(fake_gitlab, "gitlab-org/gitlab-ee", "v11.1.0-rc1-ee")
-    repository.add_commit(fake_gitlab, "gitlab-org/gitlab-ee", "More")
-    repository.add_tag(fake_gitlab, "gitlab-org/gitlab-ee", "v11.1.0-rc2-ee")
+    add_project(fake_gitlab, EE)
+    add_ee_range(fake_gitlab, "More")
     variables, env = chat_variables(chat_job, "v11.1.0-rc1..v11.1.0-rc2", TEST="true")
 
     run = emulate(checkout, "qa_issue", variables=variables, env=env)
@@ -203,15 +191,12 @@ def test_qa_issue_job_dry_run(checkout, chat_job, fake_gitlab):
     assert fake_gitlab.mutations() == []
 
 
-def test_tag_job_dry_run(checkout, chat_job, request):
-    pytest.importorskip("release_tools.tagging")
-    repos = pytest.importorskip("tests.repos")
-    remotes = request.getfixturevalue("remotes")
+def test_tag_job_dry_run(checkout, chat_job, remotes):
     before = remotes.digests()
     variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
 
-    run = emulate(checkout, "tag", variables=variables, env={**env, **remotes.env(), **repos.GIT_ENV})
+    run = emulate(checkout, "tag", variables=variables, env={**env, **remotes.env(), **GIT_ENV})
 
     assert run.returncode == 0, run.output
-    assert run.reply("tag")
+    assert "gitlab-ee: would push 11-1-stable-ee, master, tag v11.1.0-ee to dev, gitlab" in run.reply("tag")
     assert remotes.digests() == before
