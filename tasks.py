@@ -70,21 +70,30 @@ def _ensure_issue(c, build, version, dry_run, security=None):
 
 @task(help={"version": "X.Y.Z: the issue is titled 'Release X.Y'", "dry_run": DRY_RUN_HELP})
 def monthly_issue(c, version, dry_run=False):
-    """Create the monthly release task issue ('Release X.Y'), or show it if it exists."""
+    """Create the monthly release task issue ('Release X.Y'), or show it if it exists.
+
+    Usage: invoke monthly_issue VERSION, e.g. invoke monthly_issue 11.1.0
+    """
     with user_errors():
         _ensure_issue(c, "monthly_issue", version, dry_run)
 
 
 @task(help={"version": VERSION_HELP, "dry_run": DRY_RUN_HELP})
 def patch_issue(c, version, dry_run=False):
-    """Create the patch (or, for -rcN, release-candidate) task issue, or show it."""
+    """Create the patch (or, for -rcN, release-candidate) task issue, or show it.
+
+    Usage: invoke patch_issue VERSION, e.g. invoke patch_issue 11.1.2 or 11.1.0-rc2
+    """
     with user_errors():
         _ensure_issue(c, "patch_issue", version, dry_run)
 
 
 @task(help={"version": "X.Y.Z", "dry_run": DRY_RUN_HELP})
 def security_patch_issue(c, version, dry_run=False):
-    """Create the confidential security release task issue, or show it."""
+    """Create the confidential security release task issue, or show it.
+
+    Usage: invoke security_patch_issue VERSION, e.g. invoke security_patch_issue 11.1.2
+    """
     with user_errors():
         _ensure_issue(c, "security_patch_issue", version, dry_run)
 
@@ -97,7 +106,10 @@ def security_patch_issue(c, version, dry_run=False):
     }
 )
 def release_issue(c, version, security=False, dry_run=False):
-    """Create the issue a release needs: monthly for X.Y.0, patch or RC otherwise."""
+    """Create the issue a release needs: monthly for X.Y.0, patch or RC otherwise.
+
+    Usage: invoke release_issue [--security] VERSION, e.g. invoke release_issue 11.1.0
+    """
     with user_errors():
         _ensure_issue(c, "release_issue", version, dry_run, security=security)
 
@@ -112,7 +124,10 @@ def release_issue(c, version, security=False, dry_run=False):
     }
 )
 def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
-    """Create the QA issue listing the merge requests between two refs, or add new ones to it."""
+    """Create the QA issue listing the merge requests between two refs, or add new ones to it.
+
+    Usage: invoke qa_issue FROM_REF TO_REF [--version V], e.g. invoke qa_issue v11.1.0-rc1 v11.1.0-rc2
+    """
     with user_errors():
         from release_tools import qa
 
@@ -129,7 +144,10 @@ def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
     }
 )
 def publish(c, version, dry_run=False, verbose=False):
-    """Play the manual release jobs of the EE and CE omnibus tag pipelines on dev."""
+    """Play the manual release jobs of the EE and CE omnibus tag pipelines on dev.
+
+    Usage: invoke publish VERSION, e.g. invoke publish 11.1.0
+    """
     with user_errors():
         from release_tools import publish as publishing
 
@@ -139,7 +157,10 @@ def publish(c, version, dry_run=False, verbose=False):
 
 @task(help={"version": VERSION_HELP, "dry_run": "show the merge requests; create no branch and no merge request (also TEST=true)"})
 def patch_merge_request(c, version, dry_run=False):
-    """Create the CE and EE preparation branches and merge requests of a patch or RC."""
+    """Create the CE and EE preparation branches and merge requests of a patch or RC.
+
+    Usage: invoke patch_merge_request VERSION, e.g. invoke patch_merge_request 11.1.2
+    """
     with user_errors():
         from release_tools import preparation
 
@@ -175,14 +196,20 @@ TAG_HELP = {
 
 @task(aliases=("release",), help={**TAG_HELP, "security": "push only to the dev remotes (also SECURITY=true)"})
 def tag(c, version, dry_run=False, security=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
-    """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes."""
+    """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes.
+
+    Usage: invoke tag VERSION, e.g. invoke tag 11.1.0 (or, to try it first, invoke tag --dry-run 11.1.0)
+    """
     with user_errors():
         _tag(c, version, dry_run, security, _skips(skip_ce, skip_ee, skip_omnibus))
 
 
 @task(aliases=("security_release",), help=TAG_HELP)
 def tag_security(c, version, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
-    """Tag a security release: like `tag`, pushing only to the dev remotes."""
+    """Tag a security release: like `tag`, pushing only to the dev remotes.
+
+    Usage: invoke tag_security VERSION, e.g. invoke tag_security 11.1.2
+    """
     with user_errors():
         _tag(c, version, dry_run, True, _skips(skip_ce, skip_ee, skip_omnibus))
 
@@ -205,7 +232,11 @@ def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
     }
 )
 def tag_chart(c, version, gitlab_version, dry_run=False, security=False):
-    """Release the Helm chart: stable branch, Chart.yaml versions, changelog, tag vX.Y.Z, master."""
+    """Release the Helm chart: stable branch, Chart.yaml versions, changelog, tag vX.Y.Z, master.
+
+    Usage: invoke helm.tag_chart VERSION GITLAB_VERSION, chart version first,
+    e.g. invoke helm.tag_chart 0.3.2 11.1.2, or '' for the one left out: invoke helm.tag_chart '' 11.1.2
+    """
     with user_errors():
         from release_tools import chart_release
 
@@ -230,7 +261,10 @@ def upstream_merge(c, dry_run=False, force=False, no_mention=False):
 
 @task(help={"username": "the gitlab.com username to check (case does not matter)"})
 def auth(c, username):
-    """Check that USERNAME is in the release managers file; exit 1 if not."""
+    """Check that USERNAME is in the release managers file; exit 1 if not.
+
+    Usage: invoke release_managers.auth USERNAME
+    """
     from release_tools.console import result
     from release_tools.release_managers import check_release_manager
 

@@ -223,3 +223,19 @@ def test_every_task_documents_itself_and_every_argument():
         assert (tasks.ns[name].__doc__ or "").strip(), f"{name} has no docstring"
         undocumented = [a.name for a in _arguments(name) if not (a.help or "").strip()]
         assert undocumented == [], f"{name}: no help for {undocumented}"
+
+
+def test_help_shows_the_order_of_positional_arguments():
+    # invoke's own usage line hides them ("helm.tag_chart [--options]"), and swapping
+    # helm.tag_chart's VERSION and GITLAB_VERSION still gives two valid versions.
+    import tasks
+
+    for name in tasks.ns.task_names:
+        positional = [a.name.upper() for a in _arguments(name) if a.positional]
+        if not positional:
+            continue
+        usage = [line.strip() for line in tasks.ns[name].__doc__.splitlines() if line.strip().startswith("Usage:")]
+        assert usage, f"{name}: no Usage line in its docstring"
+        words = [word.strip(",.") for word in usage[0].split()]
+        assert words[1:3] == ["invoke", name.replace("-", "_")], usage[0]
+        assert [w for w in words if w in positional] == positional, usage[0]
