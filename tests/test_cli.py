@@ -239,3 +239,26 @@ def test_help_shows_the_order_of_positional_arguments():
         words = [word.strip(",.") for word in usage[0].split()]
         assert words[1:3] == ["invoke", name.replace("-", "_")], usage[0]
         assert [w for w in words if w in positional] == positional, usage[0]
+
+
+def test_the_declared_dependencies_are_exactly_what_the_code_imports():
+    import ast
+    import configparser
+    import importlib.metadata
+    import re
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    requirements = setup["options"]["install_requires"].strip().splitlines()
+    declared = {re.split(r"[<>=!~ ;\[]", line.strip())[0].lower() for line in requirements}
+    modules = set()
+    for path in [ROOT / "tasks.py", *(ROOT / "release_tools").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    distributions = importlib.metadata.packages_distributions()
+    third_party = modules - set(sys.stdlib_module_names) - {"release_tools", "tasks"}
+
+    assert {distributions[module][0].lower() for module in third_party} == declared
