@@ -6,7 +6,7 @@ service in `release_tools`; errors become one line and exit 1.
 Run `invoke --list` for the tasks and `invoke --help <task>` for their arguments.
 """
 
-from invoke import Collection, Task
+from invoke import Collection, Executor, Task
 from invoke import task as invoke_task
 
 from release_tools.config import DEFAULTS
@@ -40,6 +40,19 @@ class ReleaseTask(Task):
 
 def task(*args, **kwargs):
     return invoke_task(*args, klass=ReleaseTask, **kwargs)
+
+
+class ReleaseExecutor(Executor):
+    """invoke's executor (`tasks.executor_class` in invoke.yaml), which first checks the
+    configuration it is about to merge, so that a malformed file or variable is one line
+    naming the key, not invoke's traceback."""
+
+    def execute(self, *tasks):
+        with user_errors():
+            from release_tools.config import check_layers
+
+            check_layers(self.config.get("release_tools"))
+        return super().execute(*tasks)
 
 VERSION_HELP = "X.Y.Z or X.Y.Z-rcN (an -ee suffix is accepted and ignored)"
 DRY_RUN_HELP = "print what would happen; change nothing (also TEST=true)"

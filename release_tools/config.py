@@ -607,6 +607,38 @@ def with_bot_tokens(environ: Mapping[str, str], tree: Mapping[str, Any]) -> dict
     return mapped
 
 
+def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Check what invoke is about to merge onto the defaults, naming the culprit.
+
+    `files_tree` is the `release_tools` part of invoke's configuration files (`/etc`,
+    `~/.invoke.yaml`, the project's, `-f FILE`), before the defaults are merged in;
+    `environ` (the process environment by default) holds `INVOKE_RELEASE_TOOLS_*`.
+    invoke itself reports a value where a mapping belongs (or the reverse), and a
+    variable that does not fit its key's type, as a traceback that names neither.
+    Raises ConfigurationError.
+    """
+    environ = os.environ if environ is None else environ
+    if files_tree is None:
+        files_tree = {}
+    if not isinstance(files_tree, Mapping):
+        raise ConfigurationError(f"release_tools must be a mapping of settings, not {files_tree!r}")
+    _check_shape(files_tree, DEFAULTS, "release_tools")
+    _apply_variables(_merge(DEFAULTS, files_tree), environ, "INVOKE_RELEASE_TOOLS")
+
+
+def _check_shape(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: str) -> None:
+    for key, value in tree.items():
+        if key not in defaults:
+            continue  # open-ended (another instance, project or remote) or unknown: invoke merges it
+        default = defaults[key]
+        if isinstance(default, Mapping) and isinstance(value, Mapping):
+            _check_shape(value, default, f"{path}.{key}")
+        elif isinstance(default, Mapping):
+            raise ConfigurationError(f"{path}.{key} must be a mapping of settings, not {value!r}")
+        elif isinstance(value, Mapping):
+            raise ConfigurationError(f"{path}.{key} must be a single value or a list, not {dict(value)!r}")
+
+
 def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
     """The `release_tools` tree as `invoke` run in `project_dir` would see it.
 
@@ -621,26 +653,26 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
     home = environ.get("HOME")
     runtime_path = environ.get("INVOKE_RUNTIME_CONFIG") or None
     try:
-        config = Config(
+        files = Config(
             project_location=str(project_dir),
             user_prefix=os.path.join(home, ".") if home else None,
             lazy=True,
         )
-        config.load_collection({"release_tools": _merge(DEFAULTS, {})}, merge=False)
-        config.load_base_conf_files()
-        config.load_project(merge=False)
-        config.merge()
-        tree = _merge(config.get("release_tools") or {}, {})
+        files.load_base_conf_files()
+        files.load_project(merge=False)
+        files.merge()
+        files_tree = files.get("release_tools")
         # The runtime file outranks the variables, so it is read on its own and laid on top.
         runtime = Config(runtime_path=runtime_path, lazy=True)
         runtime.load_runtime()
-        runtime_tree = runtime.get("release_tools") or {}
+        runtime_tree = runtime.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
         raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+    for layer in (files_tree, runtime_tree):
+        check_layers(layer, {})
+    tree = _merge(DEFAULTS, files_tree or {})
     _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
-    if not isinstance(runtime_tree, Mapping):
-        raise ConfigurationError(f"release_tools in {runtime_path} must be a mapping of settings")
-    return _merge(tree, runtime_tree)
+    return _merge(tree, runtime_tree or {})
 
 
 def _apply_variables(tree: dict[str, Any], environ: Mapping[str, str], prefix: str) -> None:

@@ -164,6 +164,27 @@ def test_user_configuration_and_environment_variables_override_the_defaults(invo
     assert [i["labels"] for i in fake_gitlab.table("issues")] == [["FromHome"], ["FromEnv"]]
 
 
+@pytest.mark.parametrize(
+    "user_file, env, error",
+    [
+        ("release_tools:\n  labels: Release\n", {}, "Error: release_tools.labels must be a mapping of settings, not 'Release'"),
+        ("release_tools:\n  api:\n    timeout:\n      read: 5\n", {},
+         "Error: release_tools.api.timeout must be a single value or a list, not {'read': 5}"),
+        ("", {"INVOKE_RELEASE_TOOLS_API_TIMEOUT": "soon"},
+         "Error: INVOKE_RELEASE_TOOLS_API_TIMEOUT must be a whole number, not 'soon'"),
+    ],
+    ids=["value-for-mapping", "mapping-for-value", "variable-of-wrong-type"],
+)
+def test_configuration_invoke_cannot_merge_is_one_line_not_a_traceback(invoke, fake_gitlab, tmp_path, user_file, env, error):
+    (tmp_path / "home" / ".invoke.yaml").write_text(user_file)
+
+    result = invoke("monthly_issue", "11.1.0", env={"TEST": "true", **env})
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == error + "\n"
+
+
 def _imported_modules(*argv: str, env: dict[str, str] | None = None) -> set[str]:
     code = (
         "import sys\n"

@@ -151,3 +151,14 @@ def test_a_broken_runtime_file_is_a_clear_error(home, tmp_path):
 
     with pytest.raises(ConfigurationError, match="^invoke configuration cannot be read"):
         invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUNTIME_CONFIG": str(runtime)})
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["user-file", "runtime-file"])
+def test_a_value_where_a_mapping_belongs_names_the_key(home, tmp_path, runtime):
+    text = "release_tools:\n  labels:\n    release: Release\n  projects:\n    ce: gitlab-org/gitlab-ce\n"
+    path = tmp_path / "release.yaml" if runtime else home / ".invoke.yaml"
+    path.write_text(text)
+    environ = {**NO_ENV_FILE, "HOME": str(home), **({"INVOKE_RUNTIME_CONFIG": str(path)} if runtime else {})}
+
+    with pytest.raises(ConfigurationError, match=r"^release_tools\.projects\.ce must be a mapping of settings, not 'gitlab-org/gitlab-ce'$"):
+        invoke_tree(environ)
