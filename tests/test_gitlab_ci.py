@@ -21,7 +21,8 @@ import pytest
 from release_tools.chatops import COMMANDS
 from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
-from tests.fake_gitlab import add_milestone, add_project
+from tests.fake_gitlab import add_group, add_member, add_milestone, add_project, add_user
+from tests.fake_gitlab.members import OWNER
 from tests.repos import GIT_ENV
 
 pytestmark = pytest.mark.ci_emulator
@@ -114,6 +115,40 @@ def test_chat_jobs_run_only_in_chat_pipelines_and_the_tests_only_for_pushes(chec
     assert listed_jobs(checkout, CI_PIPELINE_SOURCE="merge_request_event") == {"test"}
     assert listed_jobs(checkout, CI_PIPELINE_SOURCE="trigger", TASK="tag") == {"chatops"}
     assert listed_jobs(checkout, CI_PIPELINE_SOURCE="schedule") == set()
+
+
+@pytest.mark.parametrize(
+    "task, job",
+    [("upstream_merge", "scheduled-upstream-merge"), ("release_managers.sync", "scheduled-release-managers-sync")],
+)
+def test_a_schedule_runs_only_the_task_it_names(checkout, task, job):
+    # The original ran both scheduled jobs on every schedule.
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="schedule", SCHEDULED_TASK=task) == {job}
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="push", SCHEDULED_TASK=task) == {"test"}
+
+
+def test_scheduled_release_managers_sync_dry_run(checkout, chat_job, fake_gitlab, fake_dev):
+    for fake, group in ((fake_gitlab, "gitlab-org/release/managers"), (fake_dev, "gitlab/release/managers")):
+        add_group(fake, group)
+        add_member(fake, group, fake.release_manager, OWNER)
+    add_user(fake_dev, "rita")
+    add_user(fake_dev, "other-manager")
+    variables = {"CI_PIPELINE_SOURCE": "schedule", "SCHEDULED_TASK": "release_managers.sync", "TEST": "true"}
+    env = {
+        "GITLAB_API_PRIVATE_TOKEN": PRODUCTION_TOKEN,
+        "DEV_API_PRIVATE_TOKEN": DEV_TOKEN,
+        "INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL": fake_gitlab.url,
+        "INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL": fake_dev.url,
+        "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(chat_job.managers_file),
+    }
+
+    run = emulate(checkout, "scheduled-release-managers-sync", variables=variables, env=env)
+
+    assert run.returncode == 0, run.output
+    output = run.job_output("scheduled-release-managers-sync")
+    assert "--> Syncing dev" in output and "--> Syncing production" in output
+    assert "Adding rita to gitlab/release/managers" in output
+    assert fake_gitlab.mutations() == [] and fake_dev.mutations() == []
 
 
 def chat_variables(chat_job: ChatJob, chat_input: str, **overrides: str) -> tuple[dict[str, str], dict[str, str]]:
