@@ -23,6 +23,10 @@ from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, Result
 from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
 from tests.fake_gitlab.pipelines import add_job, add_pipeline
 from tests.fake_gitlab.repository import add_commit, add_tag
+from tests.slack_receiver import WEBHOOK_PATH
+
+#: The part of every test webhook URL that is secret.
+SLACK_SECRET = WEBHOOK_PATH.rsplit("/", 1)[1]
 
 RELEASE_TOOLS = "gitlab-org/release-tools"
 
@@ -136,8 +140,8 @@ class ChatJob:
             )
             # Bytes, not text=True: universal newlines would turn the markers' \r into \n.
             result = ChatResult(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
-        for token in (PRODUCTION_TOKEN, DEV_TOKEN):
-            assert token not in result.output, "a token leaked into the output"
+        for secret in (PRODUCTION_TOKEN, DEV_TOKEN, SLACK_SECRET):
+            assert secret not in result.output, "a token or webhook leaked into the output"
         return result
 
     def __call__(self, command: str, chat_input: str | None, *, in_process: bool = True, **kwargs: Any) -> ChatResult:
