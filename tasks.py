@@ -54,6 +54,7 @@ class ReleaseExecutor(Executor):
             check_layers(self.config.get("release_tools"))
         return super().execute(*tasks)
 
+
 VERSION_HELP = "X.Y.Z or X.Y.Z-rcN (an -ee suffix is accepted and ignored)"
 DRY_RUN_HELP = "print what would happen; change nothing (also TEST=true)"
 
