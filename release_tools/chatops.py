@@ -237,7 +237,7 @@ COMMANDS: dict[str, Command] = {
         Command(
             "tag",
             "tag VERSION [--security]",
-            "Tag VERSION: gitlab-ee, then gitlab-ce, then omnibus-gitlab. This can take longer "
+            "Tag VERSION: gitlab-ee and its omnibus-gitlab package, then gitlab-ce and its package. This can take longer "
             "than GitLab waits to reply in chat; late results are posted to the channel through Slack.",
             _run_tag,
             options=(("--security", "security release: tag and push to the dev remotes only"),),
