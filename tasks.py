@@ -6,10 +6,54 @@ service in `release_tools`; errors become one line and exit 1.
 Run `invoke --list` for the tasks and `invoke --help <task>` for their arguments.
 """
 
-from invoke import Collection, task
+from invoke import Collection, Executor, Task
+from invoke import task as invoke_task
 
 from release_tools.config import DEFAULTS
 from release_tools.errors import user_errors
+
+#: The only short flags, each meaning the same in every task. invoke would otherwise pick
+#: the first free letter of each name, task by task: `-s` was --security in `tag` but
+#: --skip-ce in `tag_security` and `sync`, and `-i`/`-k` skipped different projects.
+SHORT_FLAGS = {
+    "dry_run": "d",
+    "security": "s",
+    "force": "f",
+    "no_mention": "n",
+    "verbose": "e",
+    "version": "v",
+    "gitlab_version": "g",
+    "to_ref": "t",
+    "username": "u",
+}
+
+
+class ReleaseTask(Task):
+    """An invoke task whose short flags come from SHORT_FLAGS only."""
+
+    def arg_opts(self, name, default, taken_names):
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        opts["names"] = [opts["names"][0], *([short] if short else [])]
+        return opts
+
+
+def task(*args, **kwargs):
+    return invoke_task(*args, klass=ReleaseTask, **kwargs)
+
+
+class ReleaseExecutor(Executor):
+    """invoke's executor (`tasks.executor_class` in invoke.yaml), which first checks the
+    configuration it is about to merge, so that a malformed file or variable is one line
+    naming the key, not invoke's traceback."""
+
+    def execute(self, *tasks):
+        with user_errors():
+            from release_tools.config import check_layers
+
+            check_layers(self.config.get("release_tools"))
+        return super().execute(*tasks)
+
 
 VERSION_HELP = "X.Y.Z or X.Y.Z-rcN (an -ee suffix is accepted and ignored)"
 DRY_RUN_HELP = "print what would happen; change nothing (also TEST=true)"
@@ -27,31 +71,43 @@ def _version(text):
     return Version.parse(text)
 
 
-def _ensure_issue(c, build, version, dry_run, **kwargs):
+def _ensure_issue(c, build, version, dry_run, security=None):
+    """`security` is given for release_issue only: its --security flag, which SECURITY=true
+    and `release_tools.security` turn on as well."""
     from release_tools import issues
 
     parsed = _version(version)  # bad input fails before anything else
-    settings = _settings(c, dry_run=dry_run)
+    settings = _settings(c, dry_run=dry_run, security=bool(security))
+    kwargs = {} if security is None else {"security": settings.security}
     issues.ensure_issue(settings, getattr(issues, build)(settings, parsed, **kwargs))
 
 
 @task(help={"version": "X.Y.Z: the issue is titled 'Release X.Y'", "dry_run": DRY_RUN_HELP})
 def monthly_issue(c, version, dry_run=False):
-    """Create the monthly release task issue ('Release X.Y'), or show it if it exists."""
+    """Create the monthly release task issue ('Release X.Y'), or show it if it exists.
+
+    Usage: invoke monthly_issue VERSION, e.g. invoke monthly_issue 11.1.0
+    """
     with user_errors():
         _ensure_issue(c, "monthly_issue", version, dry_run)
 
 
 @task(help={"version": VERSION_HELP, "dry_run": DRY_RUN_HELP})
 def patch_issue(c, version, dry_run=False):
-    """Create the patch (or, for -rcN, release-candidate) task issue, or show it."""
+    """Create the patch (or, for -rcN, release-candidate) task issue, or show it.
+
+    Usage: invoke patch_issue VERSION, e.g. invoke patch_issue 11.1.2 or 11.1.0-rc2
+    """
     with user_errors():
         _ensure_issue(c, "patch_issue", version, dry_run)
 
 
 @task(help={"version": "X.Y.Z", "dry_run": DRY_RUN_HELP})
 def security_patch_issue(c, version, dry_run=False):
-    """Create the confidential security release task issue, or show it."""
+    """Create the confidential security release task issue, or show it.
+
+    Usage: invoke security_patch_issue VERSION, e.g. invoke security_patch_issue 11.1.2
+    """
     with user_errors():
         _ensure_issue(c, "security_patch_issue", version, dry_run)
 
@@ -59,12 +115,15 @@ def security_patch_issue(c, version, dry_run=False):
 @task(
     help={
         "version": VERSION_HELP,
-        "security": "create the confidential security release issue instead",
+        "security": "create the confidential security release issue instead (also SECURITY=true)",
         "dry_run": DRY_RUN_HELP,
     }
 )
 def release_issue(c, version, security=False, dry_run=False):
-    """Create the issue a release needs: monthly for X.Y.0, patch or RC otherwise."""
+    """Create the issue a release needs: monthly for X.Y.0, patch or RC otherwise.
+
+    Usage: invoke release_issue [--security] VERSION, e.g. invoke release_issue 11.1.0
+    """
     with user_errors():
         _ensure_issue(c, "release_issue", version, dry_run, security=security)
 
@@ -79,7 +138,10 @@ def release_issue(c, version, security=False, dry_run=False):
     }
 )
 def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
-    """Create the QA issue listing the merge requests between two refs, or add new ones to it."""
+    """Create the QA issue listing the merge requests between two refs, or add new ones to it.
+
+    Usage: invoke qa_issue FROM_REF TO_REF [--version V], e.g. invoke qa_issue v11.1.0-rc1 v11.1.0-rc2
+    """
     with user_errors():
         from release_tools import qa
 
@@ -96,7 +158,10 @@ def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
     }
 )
 def publish(c, version, dry_run=False, verbose=False):
-    """Play the manual release jobs of the EE and CE omnibus tag pipelines on dev."""
+    """Play the manual release jobs of the EE and CE omnibus tag pipelines on dev.
+
+    Usage: invoke publish VERSION, e.g. invoke publish 11.1.0
+    """
     with user_errors():
         from release_tools import publish as publishing
 
@@ -106,7 +171,10 @@ def publish(c, version, dry_run=False, verbose=False):
 
 @task(help={"version": VERSION_HELP, "dry_run": "show the merge requests; create no branch and no merge request (also TEST=true)"})
 def patch_merge_request(c, version, dry_run=False):
-    """Create the CE and EE preparation branches and merge requests of a patch or RC."""
+    """Create the CE and EE preparation branches and merge requests of a patch or RC.
+
+    Usage: invoke patch_merge_request VERSION, e.g. invoke patch_merge_request 11.1.2
+    """
     with user_errors():
         from release_tools import preparation
 
@@ -142,14 +210,20 @@ TAG_HELP = {
 
 @task(aliases=("release",), help={**TAG_HELP, "security": "push only to the dev remotes (also SECURITY=true)"})
 def tag(c, version, dry_run=False, security=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
-    """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes."""
+    """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes.
+
+    Usage: invoke tag VERSION, e.g. invoke tag 11.1.0 (or, to try it first, invoke tag --dry-run 11.1.0)
+    """
     with user_errors():
         _tag(c, version, dry_run, security, _skips(skip_ce, skip_ee, skip_omnibus))
 
 
 @task(aliases=("security_release",), help=TAG_HELP)
 def tag_security(c, version, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
-    """Tag a security release: like `tag`, pushing only to the dev remotes."""
+    """Tag a security release: like `tag`, pushing only to the dev remotes.
+
+    Usage: invoke tag_security VERSION, e.g. invoke tag_security 11.1.2
+    """
     with user_errors():
         _tag(c, version, dry_run, True, _skips(skip_ce, skip_ee, skip_omnibus))
 
@@ -172,7 +246,11 @@ def sync(c, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
     }
 )
 def tag_chart(c, version, gitlab_version, dry_run=False, security=False):
-    """Release the Helm chart: stable branch, Chart.yaml versions, changelog, tag vX.Y.Z, master."""
+    """Release the Helm chart: stable branch, Chart.yaml versions, changelog, tag vX.Y.Z, master.
+
+    Usage: invoke helm.tag_chart VERSION GITLAB_VERSION, chart version first,
+    e.g. invoke helm.tag_chart 0.3.2 11.1.2, or '' for the one left out: invoke helm.tag_chart '' 11.1.2
+    """
     with user_errors():
         from release_tools import chart_release
 
@@ -197,7 +275,10 @@ def upstream_merge(c, dry_run=False, force=False, no_mention=False):
 
 @task(help={"username": "the gitlab.com username to check (case does not matter)"})
 def auth(c, username):
-    """Check that USERNAME is in the release managers file; exit 1 if not."""
+    """Check that USERNAME is in the release managers file; exit 1 if not.
+
+    Usage: invoke release_managers.auth USERNAME
+    """
     from release_tools.console import result
     from release_tools.release_managers import check_release_manager
 

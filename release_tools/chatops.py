@@ -237,7 +237,7 @@ COMMANDS: dict[str, Command] = {
         Command(
             "tag",
             "tag VERSION [--security]",
-            "Tag VERSION: gitlab-ee, then gitlab-ce, then omnibus-gitlab. This can take longer "
+            "Tag VERSION: gitlab-ee and its omnibus-gitlab package, then gitlab-ce and its package. This can take longer "
             "than GitLab waits to reply in chat; late results are posted to the channel through Slack.",
             _run_tag,
             options=(("--security", "security release: tag and push to the dev remotes only"),),
@@ -274,27 +274,38 @@ def command_names(chat_only: bool = True) -> list[str]:
 
 
 def find_command(name: str) -> Command:
-    """Raises UsageError (the original's wording) for an unknown command."""
+    """Raises UsageError (the original's wording) for an unknown command, or for none."""
+    commands = ", ".join(command_names())
+    if not name.strip():
+        raise UsageError(f"No command: run `python -m release_tools.chatops COMMAND` or set TASK. Commands: {commands}")
     command = COMMANDS.get(name.strip())
     if command is None:
-        raise UsageError(f"Don't know what to do with {name.strip() or 'nothing'}! Commands: {', '.join(command_names())}")
+        raise UsageError(f"Don't know what to do with {name.strip()}! Commands: {commands}")
     return command
 
 
 # -- arguments --------------------------------------------------------------------------------
 
 
+#: Chat clients (macOS, iOS) "correct" what a release manager types: quotes become curly
+#: and `--` becomes a dash. Read them as typed.
+_TYPOGRAPHIC_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+_TYPOGRAPHIC_DASHES = ("\u2014", "\u2013")  # em dash, en dash
+
+
 def arguments_from(environ: Mapping[str, str]) -> list[str]:
     """The command's arguments: `CHAT_INPUT` split like a shell would (quotes respected;
-    nothing is expanded or run), else the original's comma-separated `RELEASE_VERSION`.
+    nothing is expanded or run; curly quotes and a leading dash that a chat client put in
+    place of `"` and `--` read as typed), else the original's comma-separated `RELEASE_VERSION`.
 
     Raises UsageError for unbalanced quotes.
     """
     if "CHAT_INPUT" in environ:
         try:
-            return shlex.split(environ["CHAT_INPUT"])
+            tokens = shlex.split(environ["CHAT_INPUT"].translate(_TYPOGRAPHIC_QUOTES))
         except ValueError as error:
             raise UsageError(f"CHAT_INPUT cannot be split into arguments: {error}") from None
+        return ["--" + token[1:] if token.startswith(_TYPOGRAPHIC_DASHES) else token for token in tokens]
     return [part.strip() for part in environ.get("RELEASE_VERSION", "").split(",") if part.strip()]
 
 

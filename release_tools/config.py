@@ -418,6 +418,13 @@ class Settings:
         for required in ("production", "dev"):
             if required not in instances:
                 raise ConfigurationError(f"release_tools.instances.{required} is missing from the configuration")
+        for instance in instances.values():
+            if urlsplit(instance.url).scheme not in ("http", "https") or not urlsplit(instance.url).netloc:
+                raise ConfigurationError(
+                    f"release_tools.instances.{instance.name}.url must be an http(s) URL such as "
+                    f"https://gitlab.com (got {instance.url!r})"
+                )
+        api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
 
         skipped = set(skip)
         for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
@@ -425,6 +432,8 @@ class Settings:
                 skipped.add(key)
 
         templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
+        if not templates_dir.is_dir():
+            raise ConfigurationError(f"release_tools.templates_dir {templates_dir} is not a folder")
         secrets = _read_secrets(
             environ,
             Path(merged["env_file"]) if merged["env_file"] else None,
@@ -462,7 +471,7 @@ class Settings:
             labels=dict(merged["labels"]),
             release_managers_file=release_managers_file,
             templates_dir=templates_dir,
-            api_timeout=float(merged["api"]["timeout"]),
+            api_timeout=api_timeout,
             chatops=chatops,
             dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
             security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),
@@ -549,14 +558,22 @@ def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_varia
     return secrets
 
 
+def _seconds(value: Any, where: str) -> float:
+    """A positive number of seconds from configuration; raises ConfigurationError."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0
+    if not seconds > 0:
+        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {value!r})")
+    return seconds
+
+
 def _chatops(tree: Mapping[str, Any]) -> ChatOps:
     relays = tree.get("trusted_relays") or ""
     if isinstance(relays, str):
         relays = relays.replace(",", " ").split()
-    try:
-        window = float(tree.get("reply_window", 1800))
-    except (TypeError, ValueError):
-        raise ConfigurationError("release_tools.chatops.reply_window must be a number of seconds") from None
+    window = _seconds(tree.get("reply_window", 1800), "chatops.reply_window")
     return ChatOps(
         security_channel=str(tree.get("security_channel") or ""),
         trusted_relays=frozenset(str(name).lower() for name in relays),
@@ -590,32 +607,72 @@ def with_bot_tokens(environ: Mapping[str, str], tree: Mapping[str, Any]) -> dict
     return mapped
 
 
+def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Check what invoke is about to merge onto the defaults, naming the culprit.
+
+    `files_tree` is the `release_tools` part of invoke's configuration files (`/etc`,
+    `~/.invoke.yaml`, the project's, `-f FILE`), before the defaults are merged in;
+    `environ` (the process environment by default) holds `INVOKE_RELEASE_TOOLS_*`.
+    invoke itself reports a value where a mapping belongs (or the reverse), and a
+    variable that does not fit its key's type, as a traceback that names neither.
+    Raises ConfigurationError.
+    """
+    environ = os.environ if environ is None else environ
+    if files_tree is None:
+        files_tree = {}
+    if not isinstance(files_tree, Mapping):
+        raise ConfigurationError(f"release_tools must be a mapping of settings, not {files_tree!r}")
+    _check_shape(files_tree, DEFAULTS, "release_tools")
+    _apply_variables(_merge(DEFAULTS, files_tree), environ, "INVOKE_RELEASE_TOOLS")
+
+
+def _check_shape(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: str) -> None:
+    for key, value in tree.items():
+        if key not in defaults:
+            continue  # open-ended (another instance, project or remote) or unknown: invoke merges it
+        default = defaults[key]
+        if isinstance(default, Mapping) and isinstance(value, Mapping):
+            _check_shape(value, default, f"{path}.{key}")
+        elif isinstance(default, Mapping):
+            raise ConfigurationError(f"{path}.{key} must be a mapping of settings, not {value!r}")
+        elif isinstance(value, Mapping):
+            raise ConfigurationError(f"{path}.{key} must be a single value or a list, not {dict(value)!r}")
+
+
 def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
     """The `release_tools` tree as `invoke` run in `project_dir` would see it.
 
     Layers, lowest first: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml` (HOME
-    taken from `environ`), `project_dir/invoke.yaml`, then `INVOKE_RELEASE_TOOLS_<PATH>`
-    variables from `environ`, cast like invoke casts them.
+    taken from `environ`), `project_dir/invoke.yaml`, `INVOKE_RELEASE_TOOLS_<PATH>`
+    variables from `environ` (cast like invoke casts them), then the runtime file named by
+    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads).
     Raises ConfigurationError for an unreadable file or an uncastable variable.
     """
     from invoke import Config
 
     home = environ.get("HOME")
+    runtime_path = environ.get("INVOKE_RUNTIME_CONFIG") or None
     try:
-        config = Config(
+        files = Config(
             project_location=str(project_dir),
             user_prefix=os.path.join(home, ".") if home else None,
             lazy=True,
         )
-        config.load_collection({"release_tools": _merge(DEFAULTS, {})}, merge=False)
-        config.load_base_conf_files()
-        config.load_project(merge=False)
-        config.merge()
-        tree = _merge(config.get("release_tools") or {}, {})
+        files.load_base_conf_files()
+        files.load_project(merge=False)
+        files.merge()
+        files_tree = files.get("release_tools")
+        # The runtime file outranks the variables, so it is read on its own and laid on top.
+        runtime = Config(runtime_path=runtime_path, lazy=True)
+        runtime.load_runtime()
+        runtime_tree = runtime.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
         raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+    for layer in (files_tree, runtime_tree):
+        check_layers(layer, {})
+    tree = _merge(DEFAULTS, files_tree or {})
     _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
-    return tree
+    return _merge(tree, runtime_tree or {})
 
 
 def _apply_variables(tree: dict[str, Any], environ: Mapping[str, str], prefix: str) -> None:
@@ -639,4 +696,5 @@ def _cast(old: Any, new: str, variable: str) -> Any:
     try:
         return type(old)(new)
     except (TypeError, ValueError):
-        raise ConfigurationError(f"{variable} must be a {type(old).__name__}, not {new!r}") from None
+        kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
+        raise ConfigurationError(f"{variable} must be {kind}, not {new!r}") from None

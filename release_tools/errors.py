@@ -73,6 +73,7 @@ class PipelineNotFoundError(ReleaseToolsError):
 class PublishError(ReleaseToolsError):
     """Publishing finished, but at least one edition or job could not be started."""
 
+
 class GitError(ReleaseToolsError):
     """A git command failed; `output` holds what git printed (credentials redacted)."""
 

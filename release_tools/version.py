@@ -11,7 +11,8 @@ Differences from the Ruby original, on purpose (each has a test):
   and the two also hash alike;
 - `X.Y-ee` keeps its edition (`X.Y.0-ee`); the original dropped it;
 - a bare `-rc` without a number is rejected; the original read it as `rc0`, which no
-  GitLab release ever was;
+  GitLab release ever was (nor are `-rc0` and `-rc01` accepted: omnibus versions
+  have neither);
 - comparing with a non-Version is a `TypeError` for ordering and `False` for `==`.
 """
 
@@ -66,6 +67,10 @@ class Version:
             raise InvalidVersionError(f"{FORMAT_HELP} (got {text!r})")
         if match["rc"] == "":
             raise InvalidVersionError(f"{FORMAT_HELP} (got {text!r}: the RC needs a number, e.g. -rc1)")
+        if match["rc"] is not None and match["rc"].startswith("0"):
+            raise InvalidVersionError(
+                f"{FORMAT_HELP} (got {text!r}: the RC number is 1 or more, without leading zeros)"
+            )
         return cls(
             major=int(match["major"]),
             minor=int(match["minor"]),
@@ -122,9 +127,6 @@ class Version:
 
     def to_ee(self) -> Version:
         return Version(self.major, self.minor, self.patch, self.rc, ee=True)
-
-    def with_edition(self, ee: bool) -> Version:
-        return self.to_ee() if ee else self.to_ce()
 
     def to_patch(self) -> Version:
         """`1.23.4-rc1-ee` -> `1.23.4`: the final CE release of this line."""

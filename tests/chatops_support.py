@@ -21,6 +21,12 @@ import pytest
 
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, Result
 from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
+from tests.fake_gitlab.pipelines import add_job, add_pipeline
+from tests.fake_gitlab.repository import add_commit, add_tag
+from tests.slack_receiver import WEBHOOK_PATH
+
+#: The part of every test webhook URL that is secret.
+SLACK_SECRET = WEBHOOK_PATH.rsplit("/", 1)[1]
 
 RELEASE_TOOLS = "gitlab-org/release-tools"
 
@@ -134,8 +140,8 @@ class ChatJob:
             )
             # Bytes, not text=True: universal newlines would turn the markers' \r into \n.
             result = ChatResult(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
-        for token in (PRODUCTION_TOKEN, DEV_TOKEN):
-            assert token not in result.output, "a token leaked into the output"
+        for secret in (PRODUCTION_TOKEN, DEV_TOKEN, SLACK_SECRET):
+            assert secret not in result.output, "a token or webhook leaked into the output"
         return result
 
     def __call__(self, command: str, chat_input: str | None, *, in_process: bool = True, **kwargs: Any) -> ChatResult:
@@ -159,8 +165,31 @@ def chat_job(fake_gitlab, fake_dev, tmp_path):
     return ChatJob(fake_gitlab, fake_dev, home, workdir, project, managers)
 
 
+#: The project QA issues read by default.
+EE = "gitlab-org/gitlab-ee"
+
+
+def add_release_pipelines(fake_dev, version="11.1.0"):
+    """The EE and CE omnibus tag pipelines of `version` on dev, one manual release job each."""
+    add_project(fake_dev, "gitlab/omnibus-gitlab")
+    jobs = []
+    for edition in ("ee", "ce"):
+        pipeline = add_pipeline(fake_dev, "gitlab/omnibus-gitlab", f"{version}+{edition}.0")
+        jobs.append(add_job(fake_dev, pipeline, "Ubuntu-16.04-release", "package-release"))
+    return jobs
+
+
+def add_ee_range(fake, *merge_commit_messages):
+    """EE tags v11.1.0-rc1-ee and v11.1.0-rc2-ee with the given commits between them."""
+    add_commit(fake, EE, "Start")
+    add_tag(fake, EE, "v11.1.0-rc1-ee")
+    for message in merge_commit_messages:
+        add_commit(fake, EE, message)
+    add_tag(fake, EE, "v11.1.0-rc2-ee")
+
+
 def minutes_ago(minutes: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-__all__ = ["REPLY", "ChatJob", "ChatResult", "chat_job", "minutes_ago"]
+__all__ = ["EE", "REPLY", "ChatJob", "ChatResult", "add_ee_range", "add_release_pipelines", "chat_job", "minutes_ago"]

@@ -14,7 +14,7 @@ import pytest
 from release_tools.config import Settings
 from tests.fake_gitlab import FakeGitLab, add_group, add_project, add_user
 from tests.repos import GIT_ENV, Remotes, build_template, build_upstream_template
-from tests.slack_receiver import SlackReceiver
+from tests.slack_receiver import WEBHOOK_PATH, SlackReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,8 +110,8 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
             timeout=120,
         )
         result = Result(completed.returncode, completed.stdout, completed.stderr)
-        for token in (PRODUCTION_TOKEN, DEV_TOKEN):
-            assert token not in result.output, "a token leaked into the output"
+        for secret in (PRODUCTION_TOKEN, DEV_TOKEN, WEBHOOK_PATH.rsplit("/", 1)[1]):
+            assert secret not in result.output, "a token or webhook leaked into the output"
         return result
 
     return run

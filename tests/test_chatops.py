@@ -111,7 +111,9 @@ def test_release_candidate_issue_uses_the_release_candidate_template(chat_job, f
     chat_job("release_issue", "11.1.0-rc5")
 
     description = created_issue(fake_gitlab)["description"]
-    assert "RC5" in description or "rc5" in description
+    # The patch template interpolates the version too; only the RC one points at unstable packages.
+    assert "https://packages.gitlab.com/gitlab/unstable" in description
+    assert "## References" not in description
 
 
 def test_release_issue_that_exists_is_shown_not_duplicated(chat_job, fake_gitlab):
@@ -319,6 +321,26 @@ def test_malformed_input_is_one_error_line(chat_job, fake_gitlab, chat_input, er
     assert fake_gitlab.mutations() == []
 
 
+@pytest.mark.parametrize(
+    "chat_input, title, confidential",
+    [
+        ("11.1.2 \u2014security", "Release 11.1.2", True),  # macOS and iOS turn -- into an em dash
+        ("11.1.2 \u2013security", "Release 11.1.2", True),
+        ("\u201c11.1.0\u201d", "Release 11.1", False),  # and "..." into curly quotes
+        ("\u201811.1.0\u2019", "Release 11.1", False),
+    ],
+    ids=["em-dash", "en-dash", "double-curly-quotes", "single-curly-quotes"],
+)
+def test_punctuation_that_chat_clients_autocorrect_reads_as_typed(chat_job, fake_gitlab, chat_input, title, confidential):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = chat_job("release_issue", chat_input)
+
+    assert result.returncode == 0, result.output
+    issue = created_issue(fake_gitlab)
+    assert (issue["title"], issue["confidential"]) == (title, confidential)
+
+
 def test_publish_refuses_the_security_flag_it_does_not_take(chat_job, fake_gitlab):
     result = chat_job("publish", "11.1.0 --security")
 
@@ -395,7 +417,7 @@ def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(ch
         "This run ended 40 minutes after the command, past GitLab's 30-minute reply window: "
         "the results were also posted to #g_delivery through Slack.",
     ]
-    assert slack.url not in result.output
+    assert "canary-slack-secret" not in result.output
 
 
 def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_job, fake_gitlab):
@@ -436,7 +458,7 @@ def test_slack_failure_does_not_fail_the_run_and_never_shows_the_webhook(chat_jo
     assert result.reply[-1].endswith(
         "the results could not be posted to chat (Slack refused the message (500 Internal Server Error): check SLACK_CHATOPS_URL)."
     )
-    assert "secret-hook" not in result.output
+    assert "canary-slack-secret" not in result.output  # the webhook's secret path, in any form
 
 
 def test_run_within_the_reply_window_posts_nothing_to_slack(chat_job, fake_gitlab, slack):
@@ -534,6 +556,19 @@ def test_trigger_style_without_release_version_says_so(chat_job, fake_gitlab):
     assert result.returncode == 1
     assert result.reply == ["Error: RELEASE_VERSION required! (or CHAT_INPUT: patch_issue VERSION)"]
     assert fake_gitlab.mutations() == []
+
+
+def test_no_command_at_all_says_how_to_give_one(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0")
+
+    result = chat_job.run(environ=environ, in_process=True)
+
+    assert result.returncode == 1
+    assert result.reply == [
+        "Error: No command: run `python -m release_tools.chatops COMMAND` or set TASK. "
+        "Commands: publish, qa_issue, release_issue, tag"
+    ]
+    assert fake_gitlab.log == []
 
 
 def test_trigger_style_unknown_task_uses_the_originals_words(chat_job, fake_gitlab):
@@ -637,7 +672,8 @@ def ci_file():
 
 def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_its_name():
     jobs = {name: job for name, job in ci_file().items() if isinstance(job, dict) and "script" in job}
-    chat_jobs = {name for name in jobs if not name.startswith(".") and name not in ("test", "chatops")}
+    chat_jobs = {name for name, job in jobs.items() if job.get("extends") == ".chat"}
+    others = {name for name in jobs if not name.startswith(".")} - chat_jobs
 
     assert sorted(chat_jobs) == chatops.command_names()
     for name in chat_jobs:
@@ -646,6 +682,8 @@ def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_i
         assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
         assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
     assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
+    # No other job may run in a chat pipeline.
+    assert all("chat" not in str(jobs[name].get("rules")) for name in others)
 
 
 def test_help_imports_neither_python_gitlab_nor_jinja2(tmp_path):

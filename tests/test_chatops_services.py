@@ -1,66 +1,56 @@
 """The chat commands that call the tagging, publishing and QA services, end to end through
-the entrypoint: real git on temporary bare remotes and the fake GitLab.
-
-Those services are built on other branches; each test skips until its module is there.
-"""
+the entrypoint: real git on temporary bare remotes and the fake GitLab."""
 
 from __future__ import annotations
 
-import pytest
-
+from tests.chatops_support import EE, add_ee_range, add_release_pipelines
 from tests.conftest import RELEASE_TASKS
 from tests.fake_gitlab import add_milestone, add_project
+from tests.fake_gitlab.merge_requests import add_merge_request
+from tests.repos import GIT_ENV
 
 
-def test_tag_through_chat_tags_ee_and_ce_on_every_remote_and_replies_with_the_outcome(chat_job, request):
-    pytest.importorskip("release_tools.tagging")
-    repos = pytest.importorskip("tests.repos")
-    remotes = request.getfixturevalue("remotes")
-
-    result = chat_job("tag", "11.1.0", **remotes.env(), **repos.GIT_ENV)
+def test_tag_through_chat_tags_ee_and_ce_on_every_remote_and_replies_with_the_outcome(chat_job, remotes):
+    result = chat_job("tag", "11.1.0", **remotes.env(), **GIT_ENV)
 
     assert result.returncode == 0, result.output
-    for project, tag in (("ee", "v11.1.0-ee"), ("ce", "v11.1.0")):
+    for project, tag in (("ee", "v11.1.0-ee"), ("ce", "v11.1.0"), ("omnibus", "11.1.0+ee.0"), ("omnibus", "11.1.0+ce.0")):
         for remote in ("dev", "gitlab"):
             assert tag in remotes(project, remote).tags(), f"{tag} missing on {project}/{remote}"
-    assert result.reply and not result.reply[-1].startswith("Error")
+    pushed = [line for line in result.reply if " pushed to " in line]
+    assert pushed == [
+        "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab",
+        "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
+        "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab",
+        "omnibus-gitlab: 11.1.0+ce.0 (11-1-stable) pushed to dev, gitlab",
+    ]
     assert "git " not in "\n".join(result.reply)  # git chatter stays in the log
 
 
-def test_tag_from_the_security_channel_pushes_to_dev_only(chat_job, request):
-    pytest.importorskip("release_tools.tagging")
-    repos = pytest.importorskip("tests.repos")
-    remotes = request.getfixturevalue("remotes")
+def test_tag_from_the_security_channel_pushes_to_dev_only(chat_job, remotes):
     public = {project: remotes(project, "gitlab").digest() for project in ("ce", "ee", "omnibus")}
 
-    result = chat_job("tag", "11.1.0", channel="security-release", **remotes.env(), **repos.GIT_ENV)
+    result = chat_job("tag", "11.1.0", channel="security-release", **remotes.env(), **GIT_ENV)
 
     assert result.returncode == 0, result.output
     assert "v11.1.0-ee" in remotes("ee", "dev").tags()
     assert {project: remotes(project, "gitlab").digest() for project in public} == public
+    assert "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev" in result.reply
 
 
-def test_tag_dry_run_through_chat_pushes_nothing(chat_job, request):
-    pytest.importorskip("release_tools.tagging")
-    repos = pytest.importorskip("tests.repos")
-    remotes = request.getfixturevalue("remotes")
+def test_tag_dry_run_through_chat_pushes_nothing_and_replies_with_the_pushes_it_would_make(chat_job, remotes):
     before = remotes.digests()
 
-    result = chat_job("tag", "11.1.0 --dry-run", **remotes.env(), **repos.GIT_ENV)
+    result = chat_job("tag", "11.1.0 --dry-run", **remotes.env(), **GIT_ENV)
 
     assert result.returncode == 0, result.output
     assert remotes.digests() == before
-    assert result.reply
+    assert "gitlab-ee: would push 11-1-stable-ee, master, tag v11.1.0-ee to dev, gitlab" in result.reply
+    assert "gitlab-ce: would push 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev, gitlab" in result.reply
 
 
 def test_publish_through_chat_plays_the_release_jobs_and_replies_with_them(chat_job, fake_dev):
-    pytest.importorskip("release_tools.publish")
-    pipelines = pytest.importorskip("tests.fake_gitlab.pipelines")
-    add_project(fake_dev, "gitlab/omnibus-gitlab")
-    jobs = []
-    for edition in ("ee", "ce"):
-        pipeline = pipelines.add_pipeline(fake_dev, "gitlab/omnibus-gitlab", f"11.1.0+{edition}.0")
-        jobs.append(pipelines.add_job(fake_dev, pipeline, "Ubuntu-16.04-release", "package-release"))
+    jobs = add_release_pipelines(fake_dev)
 
     result = chat_job("publish", "11.1.0")
 
@@ -72,12 +62,7 @@ def test_publish_through_chat_plays_the_release_jobs_and_replies_with_them(chat_
 
 
 def test_publish_dry_run_through_chat_plays_nothing(chat_job, fake_dev):
-    pytest.importorskip("release_tools.publish")
-    pipelines = pytest.importorskip("tests.fake_gitlab.pipelines")
-    add_project(fake_dev, "gitlab/omnibus-gitlab")
-    for edition in ("ee", "ce"):
-        pipeline = pipelines.add_pipeline(fake_dev, "gitlab/omnibus-gitlab", f"11.1.0+{edition}.0")
-        pipelines.add_job(fake_dev, pipeline, "Ubuntu-16.04-release", "package-release")
+    add_release_pipelines(fake_dev)
 
     result = chat_job("publish", "11.1.0", TEST="true")
 
@@ -87,17 +72,10 @@ def test_publish_dry_run_through_chat_plays_nothing(chat_job, fake_dev):
 
 
 def test_qa_issue_through_chat_creates_the_issue_listing_the_merge_requests(chat_job, fake_gitlab):
-    pytest.importorskip("release_tools.qa")
-    repository = pytest.importorskip("tests.fake_gitlab.repository")
-    merge_requests = pytest.importorskip("tests.fake_gitlab.merge_requests")
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
-    ee = "gitlab-org/gitlab-ee"
-    add_project(fake_gitlab, ee)
-    repository.add_commit(fake_gitlab, ee, "Start")
-    repository.add_tag(fake_gitlab, ee, "v11.1.0-rc1-ee")
-    merge_requests.add_merge_request(fake_gitlab, ee, "Fix the pipeline graph", iid=12, labels=["frontend"])
-    repository.add_commit(fake_gitlab, ee, "Merge branch 'fix-graph' into 'master'\n\nSee merge request gitlab-org/gitlab-ee!12")
-    repository.add_tag(fake_gitlab, ee, "v11.1.0-rc2-ee")
+    add_project(fake_gitlab, EE)
+    add_merge_request(fake_gitlab, EE, "Fix the pipeline graph", iid=12, labels=["frontend"])
+    add_ee_range(fake_gitlab, "Merge branch 'fix-graph' into 'master'\n\nSee merge request gitlab-org/gitlab-ee!12")
 
     result = chat_job("qa_issue", "v11.1.0-rc1..v11.1.0-rc2")
 
@@ -109,15 +87,9 @@ def test_qa_issue_through_chat_creates_the_issue_listing_the_merge_requests(chat
 
 
 def test_qa_issue_with_two_refs_works_like_the_range(chat_job, fake_gitlab):
-    pytest.importorskip("release_tools.qa")
-    repository = pytest.importorskip("tests.fake_gitlab.repository")
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
-    ee = "gitlab-org/gitlab-ee"
-    add_project(fake_gitlab, ee)
-    repository.add_commit(fake_gitlab, ee, "Start")
-    repository.add_tag(fake_gitlab, ee, "v11.1.0-rc1-ee")
-    repository.add_commit(fake_gitlab, ee, "Nothing to QA")
-    repository.add_tag(fake_gitlab, ee, "v11.1.0-rc2-ee")
+    add_project(fake_gitlab, EE)
+    add_ee_range(fake_gitlab, "Nothing to QA")
 
     result = chat_job("qa_issue", "v11.1.0-rc1 v11.1.0-rc2")
 

@@ -51,6 +51,17 @@ def test_dry_run_flag_works_like_the_test_variable(invoke, fake_gitlab):
     assert fake_gitlab.log == []
 
 
+@pytest.mark.parametrize(
+    "switch", [{"SECURITY": "true"}, {"INVOKE_RELEASE_TOOLS_SECURITY": "1"}], ids=["SECURITY", "setting"]
+)
+def test_release_issue_in_security_mode_is_the_confidential_issue_not_a_public_patch_issue(invoke, fake_gitlab, switch):
+    # A public "Release 11.1.2" patch issue would announce the security release.
+    result = invoke("release_issue", "11.1.2", env={"TEST": "true", **switch})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("\n# Release 11.1.2\n\n## Ground rules")
+
+
 @pytest.mark.parametrize("name", ISSUE_TASKS)
 @pytest.mark.parametrize("bad", ["wow", "v11.1.0", "11.1.0.rc1", "11.1.0-rc"])
 def test_bad_version_exits_1_with_one_line_and_no_request(invoke, fake_gitlab, name, bad):
@@ -153,6 +164,27 @@ def test_user_configuration_and_environment_variables_override_the_defaults(invo
     assert [i["labels"] for i in fake_gitlab.table("issues")] == [["FromHome"], ["FromEnv"]]
 
 
+@pytest.mark.parametrize(
+    "user_file, env, error",
+    [
+        ("release_tools:\n  labels: Release\n", {}, "Error: release_tools.labels must be a mapping of settings, not 'Release'"),
+        ("release_tools:\n  api:\n    timeout:\n      read: 5\n", {},
+         "Error: release_tools.api.timeout must be a single value or a list, not {'read': 5}"),
+        ("", {"INVOKE_RELEASE_TOOLS_API_TIMEOUT": "soon"},
+         "Error: INVOKE_RELEASE_TOOLS_API_TIMEOUT must be a whole number, not 'soon'"),
+    ],
+    ids=["value-for-mapping", "mapping-for-value", "variable-of-wrong-type"],
+)
+def test_configuration_invoke_cannot_merge_is_one_line_not_a_traceback(invoke, fake_gitlab, tmp_path, user_file, env, error):
+    (tmp_path / "home" / ".invoke.yaml").write_text(user_file)
+
+    result = invoke("monthly_issue", "11.1.0", env={"TEST": "true", **env})
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == error + "\n"
+
+
 def _imported_modules(*argv: str, env: dict[str, str] | None = None) -> set[str]:
     code = (
         "import sys\n"
@@ -172,3 +204,82 @@ def test_listing_tasks_imports_neither_python_gitlab_nor_jinja2():
 
 def test_dry_run_does_not_import_python_gitlab():
     assert _imported_modules("monthly_issue", "11.1.0", env={"TEST": "1"}) == {"jinja2"}
+
+
+def _arguments(name: str):
+    """The task's invoke Arguments, leaving the task as it was (invoke's get_arguments
+    pops each help text it uses)."""
+    import copy
+
+    import tasks
+
+    task = copy.copy(tasks.ns[name])
+    task.help = dict(task.help)
+    return task.get_arguments()
+
+
+def _short_flags() -> dict[str, set[str]]:
+    """Short flag -> the long flags it stands for, over every task."""
+    import tasks
+
+    meanings: dict[str, set[str]] = {}
+    for name in tasks.ns.task_names:
+        for argument in _arguments(name):
+            for short in (n for n in argument.names if len(n) == 1):
+                meanings.setdefault(short, set()).add(argument.name)
+    return meanings
+
+
+def test_a_short_flag_means_the_same_thing_in_every_task():
+    # `invoke tag -s` is a security release; it must not skip CE in `tag_security` or `sync`.
+    ambiguous = {short: longs for short, longs in _short_flags().items() if len(longs) > 1}
+
+    assert ambiguous == {}
+
+
+def test_every_task_documents_itself_and_every_argument():
+    import tasks
+
+    for name in tasks.ns.task_names:
+        assert (tasks.ns[name].__doc__ or "").strip(), f"{name} has no docstring"
+        undocumented = [a.name for a in _arguments(name) if not (a.help or "").strip()]
+        assert undocumented == [], f"{name}: no help for {undocumented}"
+
+
+def test_help_shows_the_order_of_positional_arguments():
+    # invoke's own usage line hides them ("helm.tag_chart [--options]"), and swapping
+    # helm.tag_chart's VERSION and GITLAB_VERSION still gives two valid versions.
+    import tasks
+
+    for name in tasks.ns.task_names:
+        positional = [a.name.upper() for a in _arguments(name) if a.positional]
+        if not positional:
+            continue
+        usage = [line.strip() for line in tasks.ns[name].__doc__.splitlines() if line.strip().startswith("Usage:")]
+        assert usage, f"{name}: no Usage line in its docstring"
+        words = [word.strip(",.") for word in usage[0].split()]
+        assert words[1:3] == ["invoke", name.replace("-", "_")], usage[0]
+        assert [w for w in words if w in positional] == positional, usage[0]
+
+
+def test_the_declared_dependencies_are_exactly_what_the_code_imports():
+    import ast
+    import configparser
+    import importlib.metadata
+    import re
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    requirements = setup["options"]["install_requires"].strip().splitlines()
+    declared = {re.split(r"[<>=!~ ;\[]", line.strip())[0].lower() for line in requirements}
+    modules = set()
+    for path in [ROOT / "tasks.py", *(ROOT / "release_tools").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    distributions = importlib.metadata.packages_distributions()
+    third_party = modules - set(sys.stdlib_module_names) - {"release_tools", "tasks"}
+
+    assert {distributions[module][0].lower() for module in third_party} == declared

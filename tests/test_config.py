@@ -118,3 +118,25 @@ def test_every_default_key_is_documented_in_the_readme():
 
     missing = [key for key in keys(DEFAULTS, "release_tools") if f"`{key}`" not in readme]
     assert missing == []
+
+
+@pytest.mark.parametrize("key", ["api.timeout", "chatops.reply_window"])
+@pytest.mark.parametrize("seconds", ["soon", None, 0, -5], ids=repr)
+def test_seconds_that_are_not_a_positive_number_are_a_clear_error(key, seconds):
+    section, name = key.split(".")
+
+    with pytest.raises(ConfigurationError, match=rf"^release_tools\.{key} must be a number of seconds above 0"):
+        Settings.from_mapping({"env_file": "", section: {name: seconds}}, environ={})
+
+
+@pytest.mark.parametrize("url", ["gitlab.com", "git@gitlab.com:gitlab-org", "", "ftp://gitlab.com"], ids=repr)
+def test_an_instance_url_that_is_not_http_is_a_clear_error(url):
+    with pytest.raises(ConfigurationError, match=r"^release_tools\.instances\.dev\.url must be an http\(s\) URL"):
+        Settings.from_mapping({"env_file": "", "instances": {"dev": {"url": url}}}, environ={})
+
+
+def test_a_templates_dir_that_is_not_a_folder_is_a_clear_error(tmp_path):
+    missing = tmp_path / "nowhere"
+
+    with pytest.raises(ConfigurationError, match=rf"^release_tools\.templates_dir {missing} is not a folder"):
+        Settings.from_mapping({"env_file": "", "templates_dir": str(missing)}, environ={})

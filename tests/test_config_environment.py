@@ -61,7 +61,7 @@ def test_booleans_from_variables_follow_invokes_rule(home, value, expected):
 
 
 def test_a_variable_that_does_not_fit_its_key_is_a_clear_error(home):
-    with pytest.raises(ConfigurationError, match=r"^INVOKE_RELEASE_TOOLS_API_TIMEOUT must be a int, not 'soon'$"):
+    with pytest.raises(ConfigurationError, match=r"^INVOKE_RELEASE_TOOLS_API_TIMEOUT must be a whole number, not 'soon'$"):
         invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_API_TIMEOUT": "soon"})
 
 
@@ -124,3 +124,41 @@ def test_an_empty_security_channel_matches_no_channel(home):
     settings = Settings.from_environment({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_CHATOPS_SECURITY_CHANNEL": ""})
 
     assert not settings.chatops.is_security_channel("")
+
+
+def test_the_runtime_file_named_by_invoke_runtime_config_is_read_above_the_variables(home, tmp_path):
+    # `invoke -f FILE` has no ChatOps equivalent, but INVOKE_RUNTIME_CONFIG (e.g. a CI file
+    # variable) is what invoke reads in its place, and it outranks INVOKE_RELEASE_TOOLS_*.
+    runtime = tmp_path / "release.yaml"
+    runtime.write_text("release_tools:\n  labels:\n    release: FromRuntime\n  chatops:\n    security_channel: sec-ops\n")
+    environ = {
+        **NO_ENV_FILE, "HOME": str(home),
+        "INVOKE_RUNTIME_CONFIG": str(runtime),
+        "INVOKE_RELEASE_TOOLS_LABELS_RELEASE": "FromEnv",
+        "INVOKE_RELEASE_TOOLS_LABELS_QA": "QA from env",
+    }
+
+    settings = Settings.from_environment(environ)
+
+    assert settings.labels["release"] == "FromRuntime"
+    assert settings.labels["qa"] == "QA from env"
+    assert settings.chatops.security_channel == "sec-ops"
+
+
+def test_a_broken_runtime_file_is_a_clear_error(home, tmp_path):
+    runtime = tmp_path / "release.yaml"
+    runtime.write_text("release_tools: [unclosed\n")
+
+    with pytest.raises(ConfigurationError, match="^invoke configuration cannot be read"):
+        invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUNTIME_CONFIG": str(runtime)})
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["user-file", "runtime-file"])
+def test_a_value_where_a_mapping_belongs_names_the_key(home, tmp_path, runtime):
+    text = "release_tools:\n  labels:\n    release: Release\n  projects:\n    ce: gitlab-org/gitlab-ce\n"
+    path = tmp_path / "release.yaml" if runtime else home / ".invoke.yaml"
+    path.write_text(text)
+    environ = {**NO_ENV_FILE, "HOME": str(home), **({"INVOKE_RUNTIME_CONFIG": str(path)} if runtime else {})}
+
+    with pytest.raises(ConfigurationError, match=r"^release_tools\.projects\.ce must be a mapping of settings, not 'gitlab-org/gitlab-ce'$"):
+        invoke_tree(environ)

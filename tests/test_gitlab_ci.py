@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from release_tools.chatops import COMMANDS
-from tests.chatops_support import REPLY, ChatJob
+from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
+from tests.fake_gitlab import add_group, add_member, add_milestone, add_project, add_user
+from tests.fake_gitlab.members import OWNER
+from tests.repos import GIT_ENV
 
 pytestmark = pytest.mark.ci_emulator
 
@@ -114,6 +117,40 @@ def test_chat_jobs_run_only_in_chat_pipelines_and_the_tests_only_for_pushes(chec
     assert listed_jobs(checkout, CI_PIPELINE_SOURCE="schedule") == set()
 
 
+@pytest.mark.parametrize(
+    "task, job",
+    [("upstream_merge", "scheduled-upstream-merge"), ("release_managers.sync", "scheduled-release-managers-sync")],
+)
+def test_a_schedule_runs_only_the_task_it_names(checkout, task, job):
+    # The original ran both scheduled jobs on every schedule.
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="schedule", SCHEDULED_TASK=task) == {job}
+    assert listed_jobs(checkout, CI_PIPELINE_SOURCE="push", SCHEDULED_TASK=task) == {"test"}
+
+
+def test_scheduled_release_managers_sync_dry_run(checkout, chat_job, fake_gitlab, fake_dev):
+    for fake, group in ((fake_gitlab, "gitlab-org/release/managers"), (fake_dev, "gitlab/release/managers")):
+        add_group(fake, group)
+        add_member(fake, group, fake.release_manager, OWNER)
+    add_user(fake_dev, "rita")
+    add_user(fake_dev, "other-manager")
+    variables = {"CI_PIPELINE_SOURCE": "schedule", "SCHEDULED_TASK": "release_managers.sync", "TEST": "true"}
+    env = {
+        "GITLAB_API_PRIVATE_TOKEN": PRODUCTION_TOKEN,
+        "DEV_API_PRIVATE_TOKEN": DEV_TOKEN,
+        "INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL": fake_gitlab.url,
+        "INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL": fake_dev.url,
+        "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(chat_job.managers_file),
+    }
+
+    run = emulate(checkout, "scheduled-release-managers-sync", variables=variables, env=env)
+
+    assert run.returncode == 0, run.output
+    output = run.job_output("scheduled-release-managers-sync")
+    assert "--> Syncing dev" in output and "--> Syncing production" in output
+    assert "Adding rita to gitlab/release/managers" in output
+    assert fake_gitlab.mutations() == [] and fake_dev.mutations() == []
+
+
 def chat_variables(chat_job: ChatJob, chat_input: str, **overrides: str) -> tuple[dict[str, str], dict[str, str]]:
     """(--variable values, process environment) for a chat job: GitLab's variables go on the
     command line like GitLab sets them; tokens and configuration come from the environment,
@@ -166,14 +203,7 @@ def test_release_issue_job_keeps_shell_metacharacters_inert(checkout, chat_job, 
 
 
 def test_publish_job_dry_run(checkout, chat_job, fake_dev):
-    pytest.importorskip("release_tools.publish")
-    pipelines = pytest.importorskip("tests.fake_gitlab.pipelines")
-    from tests.fake_gitlab import add_project
-
-    add_project(fake_dev, "gitlab/omnibus-gitlab")
-    for edition in ("ee", "ce"):
-        pipeline = pipelines.add_pipeline(fake_dev, "gitlab/omnibus-gitlab", f"11.1.0+{edition}.0")
-        pipelines.add_job(fake_dev, pipeline, "Ubuntu-16.04-release", "package-release")
+    add_release_pipelines(fake_dev)
     variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
 
     run = emulate(checkout, "publish", variables=variables, env=env)
@@ -184,16 +214,9 @@ def test_publish_job_dry_run(checkout, chat_job, fake_dev):
 
 
 def test_qa_issue_job_dry_run(checkout, chat_job, fake_gitlab):
-    pytest.importorskip("release_tools.qa")
-    repository = pytest.importorskip("tests.fake_gitlab.repository")
-    from tests.fake_gitlab import add_milestone, add_project
-
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
-    add_project(fake_gitlab, "gitlab-org/gitlab-ee")
-    repository.add_commit(fake_gitlab, "gitlab-org/gitlab-ee", "Start")
-    repository.add_tag(fake_gitlab, "gitlab-org/gitlab-ee", "v11.1.0-rc1-ee")
-    repository.add_commit(fake_gitlab, "gitlab-org/gitlab-ee", "More")
-    repository.add_tag(fake_gitlab, "gitlab-org/gitlab-ee", "v11.1.0-rc2-ee")
+    add_project(fake_gitlab, EE)
+    add_ee_range(fake_gitlab, "More")
     variables, env = chat_variables(chat_job, "v11.1.0-rc1..v11.1.0-rc2", TEST="true")
 
     run = emulate(checkout, "qa_issue", variables=variables, env=env)
@@ -203,15 +226,12 @@ def test_qa_issue_job_dry_run(checkout, chat_job, fake_gitlab):
     assert fake_gitlab.mutations() == []
 
 
-def test_tag_job_dry_run(checkout, chat_job, request):
-    pytest.importorskip("release_tools.tagging")
-    repos = pytest.importorskip("tests.repos")
-    remotes = request.getfixturevalue("remotes")
+def test_tag_job_dry_run(checkout, chat_job, remotes):
     before = remotes.digests()
     variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
 
-    run = emulate(checkout, "tag", variables=variables, env={**env, **remotes.env(), **repos.GIT_ENV})
+    run = emulate(checkout, "tag", variables=variables, env={**env, **remotes.env(), **GIT_ENV})
 
     assert run.returncode == 0, run.output
-    assert run.reply("tag")
+    assert "gitlab-ee: would push 11-1-stable-ee, master, tag v11.1.0-ee to dev, gitlab" in run.reply("tag")
     assert remotes.digests() == before

@@ -53,6 +53,21 @@ def test_bare_rc_suffix_is_rejected_with_a_hint():
         V("1.2.3-rc")
 
 
+@pytest.mark.parametrize("text", ["1.2.3-rc0", "1.2.3-rc01", "1.2-rc0-ee"], ids=repr)
+def test_rc_numbers_start_at_1_without_leading_zeros(text):
+    # Omnibus versions (`1.2.3+rc1.ce.0`) never have an rc0 or rc01, so a Version that did
+    # would name a package that cannot exist: `rc01` would also tag v1.2.3-rc1 unasked.
+    with pytest.raises(InvalidVersionError, match=r"the RC number is 1 or more, without leading zeros"):
+        V(text)
+
+
+@pytest.mark.parametrize("text", ["1.2.3-rc1", "1.2.3-rc10", "1.2.0-rc2-ee"])
+def test_every_version_has_an_omnibus_form_that_parses_back(text):
+    for ee in (False, True):
+        omnibus = V(text).to_omnibus(ee=ee)
+        assert OmnibusVersion.parse(omnibus.tag) == omnibus
+
+
 @pytest.mark.parametrize(
     "text, ee, rc, monthly, patch, release",
     [
