@@ -5,7 +5,8 @@
 
 Differences from the Ruby original, on purpose (each has a test):
 - ordering is a total order on (major, minor, patch, rc) with the final release above
-  its RCs; the original subtracted RC numbers across patches and ranked
+  its RCs (packaging's PEP 440 ordering of the `X.Y.Z[rcN]` core: GitLab's full forms
+  such as `11.1.0-rc1-ee` are not PEP 440, so parsing stays ours); the original subtracted RC numbers across patches and ranked
   `1.2.4-rc1` equal to `1.2.3-rc1`;
 - equality and hashing agree: both ignore the edition, so `1.2.3 == 1.2.3-ee` as before
   and the two also hash alike;
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
+
+from packaging.version import Version as PackagingVersion
 
 from .errors import InvalidVersionError
 
@@ -184,10 +188,13 @@ class Version:
 
     # -- ordering ---------------------------------------------------------------
 
-    @property
-    def _key(self) -> tuple[int, int, int, float]:
-        # A final release sorts above all of its RCs.
-        return (self.major, self.minor, self.patch, float("inf") if self.rc is None else self.rc)
+    @cached_property
+    def _key(self) -> PackagingVersion:
+        # GitLab's `X.Y.Z-rcN` core is a PEP 440 pre-release, so packaging's ordering puts
+        # a final release above all of its RCs. The edition (-ee) is left out: it is not
+        # PEP 440, and equality ignores it anyway.
+        rc = f"rc{self.rc}" if self.rc is not None else ""
+        return PackagingVersion(f"{self.major}.{self.minor}.{self.patch}{rc}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Version):
