@@ -169,8 +169,14 @@ def publish(c, version, dry_run=False, verbose=False):
         publishing.publish(_settings(c, dry_run=dry_run, verbose=verbose), parsed)
 
 
-@task(help={"version": VERSION_HELP, "dry_run": "show the merge requests; create no branch and no merge request (also TEST=true)"})
-def patch_merge_request(c, version, dry_run=False):
+@task(
+    help={
+        "version": VERSION_HELP,
+        "security": "prepare on the dev instance, linking the confidential issue (also SECURITY=true)",
+        "dry_run": "show the merge requests; create no branch and no merge request (also TEST=true)",
+    }
+)
+def patch_merge_request(c, version, security=False, dry_run=False):
     """Create the CE and EE preparation branches and merge requests of a patch or RC.
 
     Usage: invoke patch_merge_request VERSION, e.g. invoke patch_merge_request 11.1.2
@@ -179,7 +185,7 @@ def patch_merge_request(c, version, dry_run=False):
         from release_tools import preparation
 
         parsed = _version(version)
-        preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run), parsed)
+        preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run, security=security), parsed)
 
 
 SKIP_HELP = {

@@ -104,13 +104,21 @@ def parse(data: Any, source: Path) -> ReleaseManagers:
     members = []
     for name, entry in data.items():
         username = entry.get(PRODUCTION_KEY) if isinstance(entry, dict) else None
-        if not _is_username(username):
+        if username is None or username == "":
             raise ConfigurationError(f"No `{PRODUCTION_KEY}` value for {name} in {source}")
+        if not _is_username(username):
+            raise ConfigurationError(
+                f"The `{PRODUCTION_KEY}` value for {name} in {source} is not a username "
+                f"(got {username!r}; quote it if it is one)"
+            )
         dev_username = entry.get(DEV_KEY)
         if dev_username is None:
             dev_username = username
         elif not _is_username(dev_username):
-            raise ConfigurationError(f"The `{DEV_KEY}` value for {name} in {source} is not a username")
+            raise ConfigurationError(
+                f"The `{DEV_KEY}` value for {name} in {source} is not a username "
+                f"(got {dev_username!r}; quote it if it is one)"
+            )
         members.append(ReleaseManager(str(name), username.strip(), dev_username.strip()))
     return ReleaseManagers(tuple(members), source)
 

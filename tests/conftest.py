@@ -140,6 +140,14 @@ def remotes(remotes_template, tmp_path):
 
 
 @pytest.fixture
+def config(remotes, tmp_path):
+    """A configuration file (for `invoke -f`) pointing every project at this test's remotes."""
+    path = tmp_path / "remotes.yaml"
+    path.write_text(remotes.yaml())
+    return str(path)
+
+
+@pytest.fixture
 def git_identity(monkeypatch):
     """Commit as Rita Release through the environment, ignoring the user's git configuration."""
     for name, value in GIT_ENV.items():

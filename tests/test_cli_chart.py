@@ -7,13 +7,6 @@ import json
 import pytest
 
 
-@pytest.fixture
-def config(remotes, tmp_path):
-    path = tmp_path / "remotes.yaml"
-    path.write_text(remotes.yaml())
-    return str(path)
-
-
 def test_list_shows_the_helm_namespace(invoke):
     result = invoke("--list", "--list-format", "json")
 

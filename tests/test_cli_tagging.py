@@ -9,13 +9,6 @@ import pytest
 from tests.slack_receiver import WEBHOOK_PATH
 
 
-@pytest.fixture
-def config(remotes, tmp_path):
-    path = tmp_path / "remotes.yaml"
-    path.write_text(remotes.yaml())
-    return str(path)
-
-
 def test_list_shows_the_tagging_tasks_and_their_aliases(invoke):
     result = invoke("--list", "--list-format", "json")
 

@@ -192,3 +192,45 @@ def test_the_template_renders_every_version_form_cleanly(settings, text):
     assert "{{" not in body and "{%" not in body and "\n\n\n" not in body
     assert body.endswith("\n") and f"`{spec.target_branch}`" in body and f"`{spec.source_branch}`" in body
     assert f"ships in {text}." in body and f'/unlabel ~"Pick into {spec.milestone}"' in body
+
+
+@pytest.fixture
+def security_repos(fake_gitlab, fake_dev):
+    """CE and EE on dev with their stable branches and milestones; on gitlab.com the public
+    and the confidential issue of 11.1.2. Returns the confidential issue."""
+    for path, stable in (("gitlab/gitlabhq", "11-1-stable"), ("gitlab/gitlab-ee", "11-1-stable-ee")):
+        add_project(fake_dev, path)
+        add_commit(fake_dev, path, "Initial")
+        add_branch(fake_dev, path, stable)
+        add_milestone(fake_dev, path, "11.1")
+    milestone = add_milestone(fake_gitlab, "gitlab-org", "11.1", group=True)
+    add_issue(fake_gitlab, RELEASE_TASKS, "Release 11.1.2", labels=["Release"], milestone=milestone)
+    security_issue = add_issue(
+        fake_gitlab, RELEASE_TASKS, "Release 11.1.2", labels=["Release", "security"], milestone=milestone, confidential=True
+    )
+    fake_gitlab.clear_log()
+    return security_issue
+
+
+def created_on(fake):
+    return [(mr["web_url"].split("/merge_requests")[0].split(fake.url + "/")[1], mr["source_branch"]) for mr in mrs(fake)]
+
+
+def test_security_release_prepares_on_dev_only_and_links_the_confidential_issue(fake_gitlab, fake_dev, settings, security_repos):
+    ensure_preparation_merge_requests(settings.with_changes(security=True), Version.parse("11.1.2"))
+
+    assert fake_gitlab.mutations() == []
+    assert created_on(fake_dev) == [("gitlab/gitlabhq", "11-1-stable-patch-2"), ("gitlab/gitlab-ee", "11-1-stable-ee-patch-2")]
+    assert all(security_repos["web_url"] in mr["description"] for mr in mrs(fake_dev))
+    assert {b["name"] for b in fake_dev.table("branches")} >= {"11-1-stable-patch-2", "11-1-stable-ee-patch-2"}
+
+
+@pytest.mark.parametrize("switch", [("--security",), ()], ids=["flag", "variable"])
+def test_cli_security_flag_and_variable_prepare_on_dev(invoke, fake_gitlab, fake_dev, security_repos, switch):
+    env = {} if switch else {"SECURITY": "true"}
+
+    result = invoke("patch_merge_request", *switch, "11.1.2", env=env)
+
+    assert result.returncode == 0, result.output
+    assert fake_gitlab.mutations() == []
+    assert [project for project, _ in created_on(fake_dev)] == ["gitlab/gitlabhq", "gitlab/gitlab-ee"]

@@ -56,11 +56,12 @@ def test_membership_is_per_instance(tmp_path):
         ("Ada:\n  gitlab.org: ada\n", "No `gitlab.com` value for Ada in"),
         ("Ada: ada-example\n", "No `gitlab.com` value for Ada in"),
         ("Ada:\n  gitlab.com: ''\n", "No `gitlab.com` value for Ada in"),
-        ("Ada:\n  gitlab.com: 12\n", "No `gitlab.com` value for Ada in"),
+        ("Ada:\n  gitlab.com: 12\n", "The `gitlab.com` value for Ada in"),
+        ("Ada:\n  gitlab.com: 12\n", "(got 12; quote it if it is one)"),
         ("Ada:\n  gitlab.com: ada\n  gitlab.org: [a, b]\n", "The `gitlab.org` value for Ada in"),
         ("Ada:\n  gitlab.com: [unclosed\n", "is not valid YAML (line"),
     ],
-    ids=["empty", "comments", "list", "no-gitlab-com", "not-a-mapping", "blank", "number", "dev-list", "yaml"],
+    ids=["empty", "comments", "list", "no-gitlab-com", "not-a-mapping", "blank", "number", "number-hint", "dev-list", "yaml"],
 )
 def test_malformed_files_are_clear_configuration_errors(tmp_path, text, message):
     path = write(tmp_path, text)
