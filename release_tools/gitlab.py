@@ -409,15 +409,19 @@ class GitLab:
         without_labels: tuple[str, ...] = (),
     ) -> Issue | None:
         """The issue with exactly this title, these labels (and none of `without_labels`)."""
-        query: dict[str, Any] = {"labels": ",".join(labels), "search": title, "in": "title"}
-        if milestone:
-            query["milestone"] = milestone
-        with self._errors(f"searching for issue {title!r}", project):
-            handle = self._project(project)
-            for issue in handle.issues.list(iterator=True, **query):
-                if issue.title == title and not set(without_labels) & set(issue.labels):
-                    return _issue(issue)
+        filters = {"milestone": milestone} if milestone else {}
+        for issue in self._issues_titled(project, title, labels, f"searching for issue {title!r}", **filters):
+            if not set(without_labels) & set(issue.labels):
+                return issue
         return None
+
+    def _issues_titled(self, project: str, title: str, labels: tuple[str, ...], doing: str, **filters: Any) -> Iterator[Issue]:
+        """Issues titled exactly `title` with (at least) `labels`, found with GitLab's title search."""
+        query = {"labels": ",".join(labels), "search": title, "in": "title", **filters}
+        with self._errors(doing, project):
+            for issue in self._project(project).issues.list(iterator=True, **query):
+                if issue.title == title:
+                    yield _issue(issue)
 
     def create_issue(
         self,
@@ -461,11 +465,10 @@ class GitLab:
         self, project: str, title: str, labels: tuple[str, ...], confidential: bool
     ) -> Issue | None:
         """The issue an unanswered create may have made: this title, exactly these labels."""
-        query = {"labels": ",".join(labels), "search": title, "in": "title", "state": "opened"}
-        with self._errors(f"checking whether issue {title!r} was created", project):
-            for issue in self._project(project).issues.list(iterator=True, **query):
-                if issue.title == title and set(issue.labels) == set(labels) and bool(issue.confidential) == confidential:
-                    return _issue(issue)
+        doing = f"checking whether issue {title!r} was created"
+        for issue in self._issues_titled(project, title, labels, doing, state="opened"):
+            if set(issue.labels) == set(labels) and issue.confidential == confidential:
+                return issue
         return None
 
     def update_issue_description(self, project: str, iid: int, description: str) -> Issue:
