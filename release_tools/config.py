@@ -29,6 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "dry_run": False,
     # Security release: use only the `dev` remotes (`SECURITY`).
     "security": False,
+    # One JSON document on stdout, the plan and its outcome (`--json`, `RELEASE_TOOLS_JSON=1`).
+    "json": False,
+    # Do not ask before changing anything (`--yes`).
+    "assume_yes": False,
+    # On a terminal outside CI, show the plan and ask before changing anything.
+    "confirm": True,
     "instances": {
         "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN"},
         "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN"},
@@ -305,6 +311,26 @@ class ChatOps:
         return username.lower() in self.trusted_relays
 
 
+def wants_json(config: Any) -> bool:
+    """Whether this run prints JSON: `release_tools.json`, or `RELEASE_TOOLS_JSON` set to a true value."""
+    tree = config.get("release_tools") or {}
+    if tree.get("json"):
+        return True
+    return (os.environ.get("RELEASE_TOOLS_JSON") or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _is_interactive(environ: Mapping[str, str]) -> bool:
+    """Standard input and output are a terminal, and this is not CI (nor a chat job)."""
+    import sys
+
+    if any(environ.get(name) for name in ("CI", "GITLAB_CI", "CHAT_CHANNEL")):
+        return False
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _is_set(value: str | None) -> bool:
     """The original's test for TEST, SECURITY, FORCE, NO_MENTION: any non-blank value."""
     return bool(value and value.strip())
@@ -333,6 +359,10 @@ class Settings:
     force: bool = False
     no_mention: bool = False
     verbose: bool = False
+    #: How plans run (see release_tools/plan.py): JSON output, no question, or asking first.
+    json: bool = False
+    assume_yes: bool = False
+    interactive: bool = False
     qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
     publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
     helm: HelmSettings = field(default_factory=lambda: HelmSettings.from_tree(DEFAULTS["helm"]))
@@ -351,7 +381,13 @@ class Settings:
 
     @classmethod
     def from_invoke(cls, context: Any, **flags: Any) -> Settings:
-        """Build settings from an invoke Context plus the task's own flags."""
+        """Build settings from an invoke Context plus the task's own flags.
+
+        invoke's own dry run (`invoke -R`, `--dry`, `run.dry`) is a dry run of the task.
+        """
+        run = context.config.get("run") or {}
+        if run.get("dry"):
+            flags["dry_run"] = True
         return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
 
     @classmethod
@@ -479,6 +515,9 @@ class Settings:
             force=bool(force or _is_set(environ.get("FORCE"))),
             no_mention=bool(no_mention or _is_set(environ.get("NO_MENTION"))),
             verbose=bool(verbose),
+            json=bool(merged["json"]),
+            assume_yes=bool(merged["assume_yes"]),
+            interactive=bool(merged["confirm"]) and _is_interactive(environ),
             qa=qa,
             publish=publish,
             helm=helm,
@@ -489,6 +528,17 @@ class Settings:
         )
 
     # -- accessors ------------------------------------------------------------------
+
+    @property
+    def run(self):
+        """How plans run in this task: release_tools.plan.RunOptions."""
+        from .plan import RunOptions
+
+        return RunOptions(dry_run=self.dry_run, assume_yes=self.assume_yes, interactive=self.interactive, json=self.json)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret this run knows (tokens, webhook URLs), for the output layer to mask."""
+        return tuple(value for value in self._secrets.values() if value)
 
     def project(self, key: str) -> Project:
         try:
