@@ -5,9 +5,9 @@ GitLab runs the CI job named after the command in a chat pipeline, with the argu
 back to the channel. This entrypoint, one more thin caller of the services:
 
 1. answers `--help` for a command (it runs nothing and makes no request);
-2. identifies who started the pipeline, through the API rather than from variables anyone
-   running a pipeline could set, and checks them against the release managers file, before
-   anything else;
+2. identifies who runs the job, through the API with the job's own CI_JOB_TOKEN rather
+   than from variables anyone running a pipeline could set, and checks them against the
+   release managers file, before anything else;
 3. splits the arguments like a shell would, without ever handing them to one, and calls
    the service;
 4. replies with the service's outcome lines only, or with one error line.
@@ -27,11 +27,13 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .config import Settings, process_environ
 from .console import collect_results, redact, result, say
 from .errors import (
     ConfigurationError,
+    GitLabAccessError,
     MissingTokenError,
     NotAuthorizedError,
     ReleaseToolsError,
@@ -39,6 +41,9 @@ from .errors import (
     UsageError,
 )
 from .version import Version
+
+if TYPE_CHECKING:
+    from .gitlab import CurrentJob
 
 #: Seconds before the reply window closes at which a run counts as late: the job still has
 #: to finish and GitLab to collect its log.
@@ -320,18 +325,24 @@ def is_ci(environ: Mapping[str, str]) -> bool:
     return any(marker in environ for marker in CI_MARKERS)
 
 
-def identify(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
+def identify(settings: Settings, environ: Mapping[str, str], trigger_style: bool = False) -> tuple[str, str]:
     """The username the command runs for, and the instance it is a username on.
 
-    In CI it is the user who started the pipeline, read through the API (one request),
-    and `GITLAB_USER_LOGIN` / `CI_PIPELINE_SOURCE` must agree with the pipeline: GitLab lets
-    whoever starts a pipeline with variables override them. `RELEASE_USER` (the original's
-    trigger style) is believed only from a pipeline started by a trusted relay account.
+    In CI it is the user GitLab runs this job for, read with the job's own token
+    (`CI_JOB_TOKEN`, one request, the first this entrypoint makes): `GET /job` answers
+    with the job that token belongs to, and GitLab accepts it only while that job runs.
+    The job must be running in this project (`release_tools.chatops.projects`, as this
+    checkout sets it), in a chat pipeline (or a trigger pipeline, for the original's
+    trigger style), and every CI variable that names the job, its pipeline, its project,
+    its source or its user must agree with it: GitLab lets whoever starts a pipeline with
+    variables override them, CI_JOB_TOKEN included. `RELEASE_USER` (the trigger style) is
+    believed only from a job run for a trusted relay account.
     Outside CI there is nothing to verify against: `RELEASE_USER` or `GITLAB_USER_LOGIN`,
     taken as a gitlab.com username.
 
     Raises NotAuthorizedError when the identity cannot be established or disagrees,
-    GitLabError when the pipeline cannot be read.
+    MissingTokenError without the instance's API token, GitLabError when the job cannot
+    be read.
     """
     claimed = environ.get("GITLAB_USER_LOGIN", "").strip()
     relayed = environ.get("RELEASE_USER", "").strip()
@@ -341,43 +352,110 @@ def identify(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
         return relayed or claimed, "production"
 
     instance = ci_instance(settings, environ)
-    pipeline = _current_pipeline(settings, environ, instance)
-    starter = pipeline.username
+    project = chat_project(settings, instance)
+    token = environ.get("CI_JOB_TOKEN", "").strip()
+    if not token:
+        raise NotAuthorizedError("Refusing to run: CI_JOB_TOKEN is missing or empty, so the job running this cannot be identified")
+    settings.token(instance)  # every command needs it: say so before any request
+    job = _current_job(settings, instance, token)
+    pipeline = job.pipeline
+    check_job(job, environ, project, ("chat", "trigger") if trigger_style else ("chat",))
+
+    starter = job.username
     if not starter:
-        raise NotAuthorizedError(f"Refusing to run: GitLab names no user for pipeline {pipeline.id}")
+        raise NotAuthorizedError(f"Refusing to run: GitLab names no user for job {job.id}")
     if claimed and claimed.lower() != starter.lower():
         raise NotAuthorizedError(
-            f"Refusing to run: GITLAB_USER_LOGIN is {claimed} but pipeline {pipeline.id} was started by {starter}"
-        )
-    source = environ.get("CI_PIPELINE_SOURCE", "").strip()
-    if source and source != pipeline.source:
-        raise NotAuthorizedError(
-            f"Refusing to run: CI_PIPELINE_SOURCE is {source} but pipeline {pipeline.id} is a {pipeline.source} pipeline"
-        )
-    if pipeline.status not in ACTIVE_STATES:
-        raise NotAuthorizedError(
-            f"Refusing to run: pipeline {pipeline.id} is {pipeline.status}, so it is not the one running this job"
+            f"Refusing to run: GITLAB_USER_LOGIN is {claimed} but job {job.id} of pipeline {pipeline.id} runs for {starter}"
         )
     if relayed and relayed.lower() != starter.lower():
         if not settings.chatops.is_trusted_relay(starter):
             raise NotAuthorizedError(
-                f"Refusing to run: RELEASE_USER is {relayed} but pipeline {pipeline.id} was started by {starter}, "
+                f"Refusing to run: RELEASE_USER is {relayed} but job {job.id} of pipeline {pipeline.id} runs for {starter}, "
                 "which is not a trusted relay (release_tools.chatops.trusted_relays)"
             )
         return relayed, instance
     return starter, instance
 
 
-def _current_pipeline(settings: Settings, environ: Mapping[str, str], instance: str):
+def chat_project(settings: Settings, instance: str) -> str:
+    """The path or id of the project whose jobs may run release tasks on `instance`, as
+    this checkout configures it (no request).
+
+    Raises NotAuthorizedError when something other than the checkout sets it (a variable,
+    ~/.invoke.yaml, INVOKE_RUNTIME_CONFIG: whoever starts a pipeline can set those), or
+    when it is empty.
+    """
+    from .config import chat_projects_of_checkout
+
+    key = f"release_tools.chatops.projects.{instance}"
+    project = chat_projects_of_checkout().get(instance, "")
+    if settings.chatops.projects.get(instance, "") != project:
+        raise NotAuthorizedError(
+            f"Refusing to run: {key} is set by a variable, ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever "
+            "starts a pipeline can set; set it in this checkout's invoke.yaml"
+        )
+    if not project:
+        raise NotAuthorizedError(f"Refusing to run: {key} is empty, so no project may run ChatOps jobs there")
+    return project
+
+
+def check_job(job: CurrentJob, environ: Mapping[str, str], project: str, sources: Sequence[str]) -> None:
+    """Check that `job` (read with CI_JOB_TOKEN) is this running job of `project`, in a
+    pipeline of one of `sources`, and that the CI variables naming it agree.
+
+    Raises NotAuthorizedError.
+    """
+    pipeline = job.pipeline
+    where = f"job {job.id} of pipeline {pipeline.id}"
+    if project.isdigit():
+        if pipeline.project_id != int(project):
+            raise NotAuthorizedError(
+                f"Refusing to run: {where} belongs to project {pipeline.project_id}, not to {project} "
+                "(release_tools.chatops.projects)"
+            )
+    elif job.project_path.lower() != project.lower():
+        raise NotAuthorizedError(
+            f"Refusing to run: {where} belongs to {job.project_path or 'an unknown project'}, not to {project} "
+            "(release_tools.chatops.projects)"
+        )
+    if job.status != "running":
+        raise NotAuthorizedError(f"Refusing to run: {where} is {job.status}, so it is not the one running this")
+    for variable, actual in (("CI_JOB_ID", job.id), ("CI_PIPELINE_ID", pipeline.id), ("CI_PROJECT_ID", pipeline.project_id)):
+        given = environ.get(variable, "").strip()
+        if given and given != str(actual):
+            raise NotAuthorizedError(f"Refusing to run: {variable} is {_as_given(given)} but CI_JOB_TOKEN belongs to {where}")
+    if pipeline.source not in sources:
+        raise NotAuthorizedError(
+            f"Refusing to run: pipeline {pipeline.id} is a {pipeline.source or 'sourceless'} pipeline, "
+            f"not a {' or '.join(sources)} pipeline"
+        )
+    if "CI_PIPELINE_SOURCE" in environ and environ["CI_PIPELINE_SOURCE"].strip() != pipeline.source:
+        raise NotAuthorizedError(
+            f"Refusing to run: CI_PIPELINE_SOURCE is {_as_given(environ['CI_PIPELINE_SOURCE'].strip()) or 'empty'} "
+            f"but pipeline {pipeline.id} is a {pipeline.source} pipeline"
+        )
+    if pipeline.status not in ACTIVE_STATES:
+        raise NotAuthorizedError(
+            f"Refusing to run: pipeline {pipeline.id} is {pipeline.status}, so it is not the one running this job"
+        )
+
+
+def _as_given(value: str, limit: int = 64) -> str:
+    """A variable's value in a one-line message: as it is when it is a plain word, else
+    quoted with control characters escaped, and cut to `limit` characters."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]*", value, re.ASCII) and len(value) <= limit:
+        return value
+    return repr(value[:limit]) + ("..." if len(value) > limit else "")
+
+
+def _current_job(settings: Settings, instance: str, token: str) -> CurrentJob:
     from .gitlab import GitLab
 
-    project = environ.get("CI_PROJECT_ID", "").strip()
-    pipeline = environ.get("CI_PIPELINE_ID", "").strip()
-    if not (project.isdigit() and pipeline.isdigit()):
-        raise NotAuthorizedError(
-            "Refusing to run: cannot verify who started this pipeline without CI_PROJECT_ID and CI_PIPELINE_ID"
-        )
-    return GitLab(settings, instance).pipeline(int(project), int(pipeline))
+    try:
+        return GitLab(settings, instance).job_of_token(token)
+    except GitLabAccessError as error:
+        raise NotAuthorizedError(f"Refusing to run: {error}") from None
 
 
 def ci_instance(settings: Settings, environ: Mapping[str, str]) -> str:
@@ -552,7 +630,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
     chat.settings = settings
     from .release_managers import check_release_manager
 
-    username, instance = identify(settings, environ)
+    username, instance = identify(settings, environ, trigger_style=not argv)
     # A job on dev.gitlab.org is started by a dev username: the file has both.
     requester = check_release_manager(settings, username, instance).username
 

@@ -12,6 +12,7 @@ This is the only module that reads `os.environ`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,11 @@ DEFAULTS: dict[str, Any] = {
         "trusted_relays": "",
         # Seconds after the chat command within which GitLab posts the job's output back.
         "reply_window": 1800,
+        # The project whose chat and trigger jobs may run release tasks, per instance: its
+        # path or (better: it survives a move) its numeric id; empty allows none. Read from
+        # these defaults and this checkout's invoke.yaml only, never from variables,
+        # ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set.
+        "projects": {"production": "gitlab-org/release-tools", "dev": "gitlab/release-tools"},
     },
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
     "env_file": ".env",
@@ -295,6 +301,8 @@ class ChatOps:
     security_channel: str = "security-release"
     trusted_relays: frozenset[str] = frozenset()
     reply_window: float = 1800
+    #: Instance name -> the path or numeric id of the project ChatOps jobs run in.
+    projects: Mapping[str, str] = field(default_factory=dict)
 
     def is_security_channel(self, channel: str | None) -> bool:
         """`#Security-Release` and `security-release` are the same channel."""
@@ -574,11 +582,44 @@ def _chatops(tree: Mapping[str, Any]) -> ChatOps:
     if isinstance(relays, str):
         relays = relays.replace(",", " ").split()
     window = _seconds(tree.get("reply_window", 1800), "chatops.reply_window")
+    projects = tree.get("projects") or {}
+    if not isinstance(projects, Mapping):
+        raise ConfigurationError("release_tools.chatops.projects must map instance names to a project path or id")
+    for instance, project in projects.items():
+        if project and not _CHAT_PROJECT.fullmatch(str(project).strip()):
+            raise ConfigurationError(
+                f"release_tools.chatops.projects.{instance} must be a project path such as "
+                f"gitlab-org/release-tools or a numeric project id (got {str(project)!r})"
+            )
     return ChatOps(
         security_channel=str(tree.get("security_channel") or ""),
         trusted_relays=frozenset(str(name).lower() for name in relays),
         reply_window=window,
+        projects={str(name): str(project or "").strip() for name, project in projects.items()},
     )
+
+
+#: A project's numeric id, or its full path (`group/subgroup/project`).
+_CHAT_PROJECT = re.compile(r"[0-9]+|[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+", re.ASCII)
+
+
+def chat_projects_of_checkout(project_dir: Path = ROOT) -> Mapping[str, str]:
+    """`release_tools.chatops.projects` as the shipped defaults and `project_dir/invoke.yaml`
+    set it, and nothing else: whoever starts a pipeline can set variables (even of type
+    File, for INVOKE_RUNTIME_CONFIG) and HOME, but not the files of the checkout.
+
+    Raises ConfigurationError for an unreadable or malformed invoke.yaml.
+    """
+    from invoke import Config
+
+    try:
+        files = Config(project_location=str(project_dir), lazy=True)
+        files.load_project()  # lazy: neither /etc nor ~ nor the environment is read
+        tree = files.get("release_tools")
+    except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
+        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+    check_layers(tree, {})
+    return _chatops(_merge(DEFAULTS, tree or {})["chatops"]).projects
 
 
 # -- the process environment and invoke's layers outside invoke ---------------------------
