@@ -294,10 +294,10 @@ def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:
     return [(CE_CHANGELOG, version)]
 
 
-def release(repo, version: Version, stable_branch: str, *, today: datetime.date | None = None) -> list[ChangelogUpdate]:
+def release(repo, version: Version, stable_branch: str, *, today: datetime.date) -> list[ChangelogUpdate]:
     """Compile every changelog of `version` on `stable_branch` and `master` of `repo` (a
-    git.Repository); checks `stable_branch` out first and leaves it so. Raises GitError."""
-    today = today or datetime.date.today()
+    git.Repository), dated by `today` (the settings' clock); checks `stable_branch` out
+    first and leaves it so. Raises GitError."""
     repo.checkout(stable_branch)
     return [update(repo, file, file_version, stable_branch, today) for file, file_version in files_for(version)]
 

@@ -131,6 +131,7 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
         say()
     if settings.dry_run:
         say("Dry run: nothing will be pushed and nothing posted.", "yellow")
+    announce_date(settings)
     check_identity()
 
     with contextlib.ExitStack() as clones:
@@ -205,7 +206,7 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
     repo = clones.enter_context(release_clone(remotes, stable, states, GITLAB_SPARSE, label))
 
     if not version.is_rc:
-        for update in changelog.release(repo, version, stable):
+        for update in changelog.release(repo, version, stable, today=settings.clock.today()):
             changelog.report(label, update)
     bump_version(repo, "VERSION", str(version))
 
@@ -338,6 +339,13 @@ def update_openshift_template(repo: Repository, omnibus: OmnibusVersion, branch:
 
 
 # -- shared steps ---------------------------------------------------------------------
+
+
+def announce_date(settings: Settings) -> None:
+    """Say so when the dates this run writes are not today's (release_tools.date, SOURCE_DATE_EPOCH)."""
+    note = settings.clock.note()
+    if note:
+        say(note, "yellow")
 
 
 def check_identity() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from release_tools import upstream_merge as um
+from release_tools.clock import Clock
 from release_tools.config import Settings
 from release_tools.console import collect_results
 from release_tools.errors import ConfigurationError, GitLabError
@@ -54,8 +55,9 @@ def make_settings(fake, root: Path, environ=None, **flags) -> Settings:
 
 
 def run(settings, now=NOW):
+    """Run the upstream merge as if it were `now`; return its result() lines."""
     with collect_results() as lines:
-        um.upstream_merge(settings, now=now)
+        um.upstream_merge(settings.with_changes(clock=Clock(moment=now, source="the test")))
     return lines
 
 
@@ -290,12 +292,14 @@ def pending_merge_request(world):
         state="opened",
         source_branch="ce-to-ee-2018-07-20",
     )
-    mr["created_at"] = "2018-07-20T13:30:00.000Z"
+    # Opened two hours before the real time: its age is real, whatever day the run is dated.
+    opened = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2, seconds=30)
+    mr["created_at"] = opened.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     world.ee.git("branch", "ce-to-ee-2018-07-20", "master")
     return mr
 
 
-def test_open_upstream_merge_request_stops_the_run(world, capsys):
+def test_open_upstream_merge_request_stops_the_run_and_slack_hears_its_real_age(world, capsys):
     mr = pending_merge_request(world)
     before = world.ee.digest()
 
