@@ -183,7 +183,7 @@ def notify(settings: Settings, version: Version, requester: str | None) -> None:
     try:
         slack.notify_tag(url, who, str(version))
     except SlackError as error:
-        result(f"Slack notification for {version} failed: {error}", "red")
+        result(f"Slack notification for {version} failed: {error}", "red", err=True)
     else:
         say(f"Slack notified: {slack.tag_message(who, str(version))}")
 
@@ -669,8 +669,16 @@ def sync(settings: Settings) -> None:
     """Make `master` identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab.
 
     Remotes behind are fast-forwarded; diverged ones are merged (a conflict stops that
-    project before anything is pushed). Raises ReleaseStateError, GitError or PushError.
+    project before anything is pushed). Raises ReleaseStateError, GitError or PushError;
+    ConfigurationError in security mode, before any git command.
     """
+    if settings.security:
+        # A security release uses only the dev remotes: there is no second remote to sync
+        # master with, and syncing with the public ones is what it must not do.
+        raise ConfigurationError(
+            "sync makes master the same on the dev and the public remotes, and a security release uses only "
+            "the dev remotes, so sync does not run in security mode: unset SECURITY (or release_tools.security)"
+        )
     if settings.dry_run:
         say("Dry run: nothing will be pushed.", "yellow")
     for key, label in SYNC_PROJECTS:

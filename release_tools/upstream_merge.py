@@ -181,7 +181,7 @@ class Notifier:
         try:
             slack.post(self.url, text, variable="SLACK_UPSTREAM_MERGE_URL")
         except SlackError as error:
-            result(f"Slack notification failed: {error}", "red")
+            result(f"Slack notification failed: {error}", "red", err=True)
         else:
             say(f"Slack notified: {text}")
 

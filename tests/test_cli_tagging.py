@@ -154,3 +154,29 @@ def test_a_malformed_date_is_one_line_before_any_clone(invoke, config, remotes, 
     assert result.stdout == ""  # no git command was run, not even a clone
     assert result.stderr.startswith(f"Error: {named}") and result.stderr.count("\n") == 1
     assert remotes.digests() == before
+
+
+@pytest.mark.parametrize("switch", [{"SECURITY": "true"}, {"INVOKE_RELEASE_TOOLS_SECURITY": "1"}], ids=["SECURITY", "setting"])
+def test_sync_in_security_mode_is_refused_in_one_line_saying_why(invoke, config, remotes, switch):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "sync", env=switch)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: sync makes master the same on the dev and the public remotes, and a security release uses only "
+        "the dev remotes, so sync does not run in security mode: unset SECURITY (or release_tools.security)\n"
+    )
+    assert remotes.digests() == before
+
+
+def test_a_failed_slack_post_is_a_warning_on_stderr_and_the_release_goes_on(invoke, config, remotes, slack):
+    slack.fail(500)
+
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-omnibus", env={"SLACK_TAG_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    warning = "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL\n"
+    assert warning in result.stderr and "Slack notification" not in result.stdout
+    assert "v11.1.1" in remotes("ce", "gitlab").tags()

@@ -116,3 +116,15 @@ def test_a_malformed_date_is_one_line_before_any_request_or_clone(invoke, upstre
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("Error: SOURCE_DATE_EPOCH must be a whole number") and result.stderr.count("\n") == 1
     assert ee.digest() == before and fake_gitlab.log == []
+
+
+def test_a_failed_slack_post_is_a_warning_on_stderr(invoke, upstream, fake_gitlab, slack):
+    config, ee = upstream
+    slack.fail(500)
+
+    result = invoke("-f", config, "upstream_merge", env={"SLACK_UPSTREAM_MERGE_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    assert "Slack notification failed: Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL\n" in result.stderr
+    assert "Slack notification" not in result.stdout
+    assert len(fake_gitlab.table("merge_requests")) == 1
