@@ -10,6 +10,8 @@ Developers add one YAML file per change under `changelogs/unreleased/` (EE also
 
 Tagging a release compiles them into a `## X.Y.Z (YYYY-MM-DD)` section of `CHANGELOG.md`
 (`CHANGELOG-EE.md`), on the stable branch and on `master`, and removes the released entries.
+The day comes from the caller (the settings' clock: today, or `release_tools.date` /
+SOURCE_DATE_EPOCH); this module never reads the system clock.
 
 Differences from the Ruby original, on purpose (each has a test):
 - an entry that cannot be parsed or has no title is reported and left in place, never

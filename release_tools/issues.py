@@ -1,8 +1,14 @@
 """Release task issues: monthly, patch, release-candidate and security, found or created.
 
-An issue is identified by its title, labels and milestone. Patch and security issues share
-the title `Release X.Y.Z`; they are told apart by the security label (the original's patch
-lookup found the confidential issue and reported it as "already exists").
+An issue is identified by its title, labels and milestone.
+
+Differences from the original, on purpose:
+- patch and security issues share the title `Release X.Y.Z`; they are told apart by the
+  security label (the original's patch lookup found the confidential issue and reported
+  it as "already exists");
+- a dry run makes no request and needs no token (the original still looked the issue
+  up), and says first that it is one and where the issue would go (project, labels,
+  milestone, confidential or public): the CLI and ChatOps print the same line.
 """
 
 from __future__ import annotations

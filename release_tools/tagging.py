@@ -26,8 +26,11 @@ locally, for every edition, before a single push. Then:
 Differences from the original, on purpose: no shell strings, push results checked,
 temporary clones removed on every path, re-runs safe, Slack failures isolated, commit
 messages name files by their path in the repository, the requester (not the CI bot) is
-credited in Slack, and the omnibus tag is placed after the OpenShift template update so
-that it names the stable branch's tip (a re-run then finds it where it expects it).
+credited in Slack, the omnibus tag is placed after the OpenShift template update so
+that it names the stable branch's tip (a re-run then finds it where it expects it), every
+`gitlab/gitlab-ce` image of the OpenShift template is updated, not only the first (the
+template must not name two versions), a missing or unreadable template is reported and
+skipped instead of stopping the release, and `sync` refuses to run in security mode.
 """
 
 from __future__ import annotations
@@ -305,14 +308,19 @@ _TEMPLATE_VERSION = re.compile(r"\bgitlab-\d+\.\d+\.\d+\b")
 
 
 def openshift_template(text: str, omnibus: OmnibusVersion) -> str | None:
-    """The template naming `omnibus`'s image and version, or None when it names this version
-    or a newer one already. Raises ValueError when it names no `gitlab/gitlab-ce` image."""
-    match = _TEMPLATE_IMAGE.search(text)
-    if match is None:
+    """The template naming `omnibus`'s image and version, or None when the newest image it
+    names is this version or a newer one already.
+
+    Every `gitlab/gitlab-ce:X.Y.Z-ce.N` image is replaced, as every `gitlab-X.Y.Z` is: a
+    template naming two versions would deploy one and describe another (the original
+    replaced the first image only). Raises ValueError when it names no such image.
+    """
+    named = [Version.parse(version) for version in _TEMPLATE_IMAGE.findall(text)]
+    if not named:
         raise ValueError("it names no gitlab/gitlab-ce:X.Y.Z-ce.N image")
-    if not omnibus.version.to_patch() > Version.parse(match[1]):
+    if not omnibus.version.to_patch() > max(named):
         return None
-    text = text.replace(match[0], f"gitlab/gitlab-ce:{omnibus.docker}")
+    text = _TEMPLATE_IMAGE.sub(f"gitlab/gitlab-ce:{omnibus.docker}", text)
     return _TEMPLATE_VERSION.sub(f"gitlab-{omnibus.version.to_patch()}", text)
 
 

@@ -22,7 +22,9 @@ It refuses to run in security mode (SECURITY): it would push to the public EE an
 public merge request.
 
 A dry run does all the local work and the reads, prints the merge request, and pushes,
-creates and posts nothing. Slack problems are reported and never fail the run.
+creates and posts nothing. Slack problems are warnings on stderr and never fail the run.
+The date and time in its names, the fallback rotation and the current milestone follow
+the settings' clock (`release_tools.date`, SOURCE_DATE_EPOCH; see clock.py).
 """
 
 from __future__ import annotations
