@@ -14,7 +14,7 @@ from release_tools import upstream_merge as um
 from release_tools.clock import Clock
 from release_tools.config import Settings
 from release_tools.console import collect_results
-from release_tools.errors import ConfigurationError, GitLabError
+from release_tools.errors import ConfigurationError, GitLabError, ReleaseStateError
 from release_tools.gitlab import User
 from tests.conftest import PRODUCTION_TOKEN
 from tests.fake_gitlab import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
@@ -380,3 +380,20 @@ def test_security_mode_refuses_before_touching_a_remote_or_gitlab(world, capsys)
     assert (world.ee.digest(), world.ce.digest()) == before
     assert world.fake.log == [] and world.slack.posts == []
     assert "git " not in capsys.readouterr().out
+
+
+def test_a_fixed_moment_whose_two_branch_names_are_taken_says_to_change_it_not_to_wait(world):
+    # A set day keeps the real time of day, so waiting a minute frees a name; a moment does not.
+    clock = Clock(moment=NOW, source="SOURCE_DATE_EPOCH=1532100600")
+    for name in ("ce-to-ee-2018-07-20", "ce-to-ee-2018-07-20-1530"):
+        world.ee.git("branch", name, "master")
+    before = world.ee.digest()
+
+    with pytest.raises(ReleaseStateError) as caught:
+        um.upstream_merge(world.settings().with_changes(clock=clock))
+
+    assert str(caught.value) == (
+        f"{EE} already has a branch ce-to-ee-2018-07-20-1530: "
+        "SOURCE_DATE_EPOCH=1532100600 fixes the time: change it or delete the branch"
+    )
+    assert world.ee.digest() == before and world.fake.mutations() == []
