@@ -10,6 +10,8 @@ Developers add one YAML file per change under `changelogs/unreleased/` (EE also
 
 Tagging a release compiles them into a `## X.Y.Z (YYYY-MM-DD)` section of `CHANGELOG.md`
 (`CHANGELOG-EE.md`), on the stable branch and on `master`, and removes the released entries.
+The day comes from the caller (the settings' clock: today, or `release_tools.date` /
+SOURCE_DATE_EPOCH); this module never reads the system clock.
 
 Differences from the Ruby original, on purpose (each has a test):
 - an entry that cannot be parsed or has no title is reported and left in place, never
@@ -294,10 +296,10 @@ def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:
     return [(CE_CHANGELOG, version)]
 
 
-def release(repo, version: Version, stable_branch: str, *, today: datetime.date | None = None) -> list[ChangelogUpdate]:
+def release(repo, version: Version, stable_branch: str, *, today: datetime.date) -> list[ChangelogUpdate]:
     """Compile every changelog of `version` on `stable_branch` and `master` of `repo` (a
-    git.Repository); checks `stable_branch` out first and leaves it so. Raises GitError."""
-    today = today or datetime.date.today()
+    git.Repository), dated by `today` (the settings' clock); checks `stable_branch` out
+    first and leaves it so. Raises GitError."""
     repo.checkout(stable_branch)
     return [update(repo, file, file_version, stable_branch, today) for file, file_version in files_for(version)]
 

@@ -27,7 +27,6 @@ remote, so a security release refuses to touch it.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -48,6 +47,7 @@ from .helm import (
 from .tagging import (
     CLONE_OPTIONS,
     ProjectPlan,
+    announce_date,
     branch_update,
     carry_out,
     check_identity,
@@ -107,8 +107,6 @@ def tag_chart(
     settings: Settings,
     chart: ChartVersion | None,
     app: Version | None,
-    *,
-    today: datetime.date | None = None,
 ) -> None:
     """Release the chart (see the module docstring).
 
@@ -126,6 +124,7 @@ def tag_chart(
     say("Chart release", "blue")
     if settings.dry_run:
         say("Dry run: nothing will be pushed.", "yellow")
+    announce_date(settings)
     check_identity()
 
     master_states = read_remotes(remotes, ("master",), (), label)
@@ -139,7 +138,7 @@ def tag_chart(
         stable = chart.stable_branch
         states = read_remotes(remotes, ("master", stable), [chart.tag], label)
         prepare_branches(repo, stable, states)
-        plan = prepare(settings, repo, label, [remote for remote, _ in remotes], chart, app, states, today)
+        plan = prepare(settings, repo, label, [remote for remote, _ in remotes], chart, app, states)
         carry_out(settings, plan)
 
 
@@ -248,7 +247,6 @@ def prepare(
     chart: ChartVersion,
     app: Version | None,
     states: Mapping,
-    today: datetime.date | None = None,
 ) -> ProjectPlan:
     """Make the release's commits and tag in the clone (stable branch checked out); push nothing."""
     stable = chart.stable_branch
@@ -262,7 +260,7 @@ def prepare(
     components = component_versions(settings, app, subcharts) if app else {}
 
     if shipped is None or not shipped.is_rc:
-        today = today or datetime.date.today()
+        today = settings.clock.today()
         chart_as_version = Version(chart.major, chart.minor, chart.patch)
         update = changelog.update(repo, changelog.CE_CHANGELOG, chart_as_version, stable, today, date=today)
         changelog.report(label, update)

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .config import Settings, process_environ
-from .console import collect_results, redact, result, say
+from .console import collect_results, redact, say
 from .errors import (
     ConfigurationError,
     GitLabAccessError,
@@ -124,31 +124,11 @@ class Command:
 
 # -- what each command runs ----------------------------------------------------------------
 
-_ISSUE_KINDS = {
-    "monthly": "monthly release",
-    "patch": "patch release",
-    "release_candidate": "release candidate",
-    "security_patch": "security release",
-}
-
-
-def _ensure_issue(settings: Settings, spec) -> None:
-    from . import issues
-
-    if settings.dry_run:
-        # The dry run prints the issue itself to the log; the reply says what it was.
-        result(
-            f'--> Dry run: the {_ISSUE_KINDS.get(spec.kind, spec.kind)} issue "{spec.title}" '
-            f"would be shown or created in {spec.project}; nothing was changed."
-        )
-    issues.ensure_issue(settings, spec)
-
-
 def _run_release_issue(settings: Settings, job: Job) -> None:
     from . import issues
 
     version = Version.parse(job.arguments[0])
-    _ensure_issue(settings, issues.release_issue(settings, version, security=settings.security))
+    issues.ensure_issue(settings, issues.release_issue(settings, version, security=settings.security))
 
 
 def _issue_runner(build: str) -> Callable[[Settings, Job], None]:
@@ -156,7 +136,7 @@ def _issue_runner(build: str) -> Callable[[Settings, Job], None]:
         from . import issues
 
         version = Version.parse(job.arguments[0])
-        _ensure_issue(settings, getattr(issues, build)(settings, version))
+        issues.ensure_issue(settings, getattr(issues, build)(settings, version))
 
     return run
 
@@ -547,7 +527,11 @@ def _announce_long_run(chat: Chat, minutes: int) -> None:
     )
     why_not = chat.post(text)
     if why_not:
-        say(f"This run may outlast the {minutes}-minute reply window, and late results cannot reach chat: {why_not}.")
+        say(
+            f"This run may outlast the {minutes}-minute reply window, and late results cannot reach chat: {why_not}.",
+            "yellow",
+            err=True,
+        )
 
 
 def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> list[str]:

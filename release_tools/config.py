@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .clock import Clock
 from .errors import ConfigurationError, MissingTokenError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "dry_run": False,
     # Security release: use only the `dev` remotes (`SECURITY`).
     "security": False,
+    # The day every date is written for (`YYYY-MM-DD`), instead of today; see clock.py.
+    "date": "",
     "instances": {
         "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN"},
         "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN"},
@@ -353,6 +356,8 @@ class Settings:
     release_manager_groups: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULTS["release_manager_groups"])
     )
+    #: What "today" and "now" are: real, or set by `release_tools.date` / SOURCE_DATE_EPOCH.
+    clock: Clock = Clock()
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -433,6 +438,7 @@ class Settings:
                     f"https://gitlab.com (got {instance.url!r})"
                 )
         api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
+        clock = Clock.from_config(merged["date"], environ.get("SOURCE_DATE_EPOCH"))
 
         skipped = set(skip)
         for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
@@ -493,6 +499,7 @@ class Settings:
             upstream_merge=upstream_merge,
             job_url=(environ.get("CI_JOB_URL") or "").strip(),
             release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
+            clock=clock,
             _secrets=secrets,
         )
 

@@ -130,8 +130,8 @@ def test_dry_run_reply_says_what_would_happen_and_nothing_changes(chat_job, fake
 
     assert result.returncode == 0, result.output
     assert result.reply == [
-        '--> Dry run: the monthly release issue "Release 11.1" would be shown or created '
-        f"in {RELEASE_TASKS}; nothing was changed."
+        f'--> Dry run: the monthly release issue "Release 11.1" would be created in {RELEASE_TASKS} '
+        "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed."
     ]
     assert "# Release 11.1" in result.log  # the issue itself stays in the job log
     assert fake_gitlab.mutations() == []
@@ -142,7 +142,10 @@ def test_dry_run_flag_in_chat_input_works_like_test(chat_job, fake_gitlab):
     result = chat_job("release_issue", "--dry-run 11.1.2 --security")
 
     assert result.returncode == 0, result.output
-    assert result.reply[0].startswith('--> Dry run: the security release issue "Release 11.1.2"')
+    assert result.reply == [
+        f'--> Dry run: the confidential security release issue "Release 11.1.2" would be created in {RELEASE_TASKS} '
+        "(confidential; labels Release, security; milestone 11.1), or shown if it exists already. Nothing was changed."
+    ]
     assert fake_gitlab.mutations() == []
 
 

@@ -185,8 +185,8 @@ def test_release_issue_job_dry_run_replies_with_the_outcome_and_changes_nothing(
 
     assert run.returncode == 0, run.output
     assert run.reply("release_issue") == [
-        '--> Dry run: the monthly release issue "Release 11.1" would be shown or created '
-        f"in {RELEASE_TASKS}; nothing was changed."
+        f'--> Dry run: the monthly release issue "Release 11.1" would be created in {RELEASE_TASKS} '
+        "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed."
     ]
     assert "# Release 11.1" in run.job_output("release_issue")  # the issue itself, in the log
     assert [(r.method, r.path) for r in fake_gitlab.log] == [("GET", "/job")]  # the job, by its own token
