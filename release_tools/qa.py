@@ -36,9 +36,10 @@ TEMPLATE = "qa.md.j2"
 UNCATEGORIZED = "uncategorized"
 
 #: `See merge request gitlab-org/gitlab-ce!18745`, the last paragraph of GitLab's merge commits.
-#: ASCII only, as GitLab's paths and iids are: `\w` and `\d` would take `!１２` for 12.
+#: ASCII only, as GitLab's paths and iids are (`\w` and `\d` would take `!１２` for 12), and
+#: the number ends where the mention does: `!1１` and `!12_3` mention nothing.
 MERGE_REQUEST_MENTION = re.compile(
-    r"See merge request (?P<path>[\w.-]+(?:/[\w.-]+)+)!(?P<iid>[0-9]{1,9})(?![0-9])", re.ASCII
+    r"See merge request (?P<path>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)!(?P<iid>[0-9]{1,9})(?!\w)"
 )
 _VERSION_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+(?:-rc[0-9]+)?")
 _CE_STABLE_BRANCH = re.compile(r"[0-9]+-[0-9]+-stable")
