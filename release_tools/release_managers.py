@@ -22,13 +22,16 @@ from typing import Any
 from .config import Settings
 from .errors import ConfigurationError, NotAuthorizedError, non_ascii_note, quote, quote_path
 
+#: What is ignored around a username: spaces and tabs, nothing that only looks like one.
+ASCII_BLANKS = " \t"
+
 PRODUCTION_KEY = "gitlab.com"
 DEV_KEY = "gitlab.org"
 
 #: A GitLab username: ASCII letters, digits, `_`, `-` and `.`, not starting with `-` (nor
 #: ending with `.`), at most 255 characters. ASCII matters beyond looks: `str.lower()` turns
-#: the Kelvin sign `K` into `k`, so a look-alike would otherwise match a release manager.
-_USERNAME = re.compile(r"(?=[A-Za-z0-9_.-]{1,255}\Z)[A-Za-z0-9_.][A-Za-z0-9_.-]*(?<!\.)", re.ASCII)
+#: the Kelvin sign (U+212A) into `k`, so a look-alike would otherwise match a release manager.
+_USERNAME = re.compile(r"(?=[A-Za-z0-9_.-]{1,255}\Z)[A-Za-z0-9_.][A-Za-z0-9_.-]*(?<!\.)")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class ReleaseManagers:
         """The release manager with `username` on `instance`, ignoring case, or None."""
         if not is_username(username):  # a look-alike must not match through lower()
             return None
-        wanted = username.strip(" \t").lower()
+        wanted = username.strip(ASCII_BLANKS).lower()
         for member in self.members:
             if member.username_on(instance).lower() == wanted:
                 return member
@@ -131,13 +134,13 @@ def parse(data: Any, source: Path) -> ReleaseManagers:
                 f"The `{DEV_KEY}` value for {quote(name)} in {shown} is not a username "
                 f"(got {quote(dev_username)}; quote it if it is one)"
             )
-        members.append(ReleaseManager(str(name), username.strip(" \t"), dev_username.strip(" \t")))
+        members.append(ReleaseManager(str(name), username.strip(ASCII_BLANKS), dev_username.strip(ASCII_BLANKS)))
     return ReleaseManagers(tuple(members), source)
 
 
 def is_username(value: Any) -> bool:
     """Whether `value` is a GitLab username (see `_USERNAME`); spaces around it are ignored."""
-    return isinstance(value, str) and _USERNAME.fullmatch(value.strip(" \t")) is not None
+    return isinstance(value, str) and _USERNAME.fullmatch(value.strip(ASCII_BLANKS)) is not None
 
 
 def check_release_manager(settings: Settings, username: str | None, instance: str = "production") -> ReleaseManager:
@@ -147,7 +150,7 @@ def check_release_manager(settings: Settings, username: str | None, instance: st
     Raises NotAuthorizedError for a blank or unlisted username, ConfigurationError for a
     missing or malformed release managers file. Makes no request.
     """
-    if not (username or "").strip(" \t"):
+    if not (username or "").strip(ASCII_BLANKS):
         raise NotAuthorizedError("You must provide a username to verify!")
     if not is_username(username):
         raise NotAuthorizedError(
@@ -157,5 +160,5 @@ def check_release_manager(settings: Settings, username: str | None, instance: st
     managers = load(settings.release_managers_file)
     member = managers.find(username, instance)
     if member is None:
-        raise NotAuthorizedError(f"{quote(username.strip())} is not an authorized release manager!")
+        raise NotAuthorizedError(f"{quote(username.strip(ASCII_BLANKS))} is not an authorized release manager!")
     return member

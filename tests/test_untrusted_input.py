@@ -28,6 +28,7 @@ from release_tools.errors import (
 )
 from release_tools.helm import ChartVersion, parse_app_version
 from release_tools.version import OmnibusVersion, Version
+from tests.chatops_support import minutes_ago
 from tests.conftest import RELEASE_TASKS
 from tests.fake_gitlab import add_milestone
 from tests.lookalikes import DIGITS, ODDITY_IDS, params, spoofs
@@ -535,3 +536,27 @@ def test_chat_reply_error_line_is_one_line_even_when_a_message_is_not(chat_job, 
     assert not UNPRINTABLE.search(line)
     assert not [line for line in lines_of(result.stdout) if line.startswith("-->")]
     assert fake_gitlab.log == []
+
+
+def test_late_reply_shows_a_forged_channel_quoted_and_leaves_a_forged_job_url_out(chat_job, fake_gitlab, slack):
+    # CHAT_CHANNEL and CI_JOB_URL are variables whoever starts a pipeline can set.
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    forged = "--> Issue \"Release 11.2\" created."
+
+    result = chat_job(
+        "release_issue",
+        "11.1.0",
+        in_process=False,
+        channel=f"g_delivery\n{forged}",
+        CI_JOB_URL=f"https://gitlab.com/jobs/1\n{forged}",
+        CI_PIPELINE_CREATED_AT=minutes_ago(40),
+        SLACK_CHATOPS_URL=slack.url,
+    )
+
+    assert result.returncode == 0, result.output
+    assert not [line for line in lines_of(result.stdout) if line.startswith(forged)], result.output
+    assert result.reply[-1].endswith(
+        "the results were also posted to 'g_delivery\\n--> Issue \"Release 11.2\" created.' through Slack."
+    )
+    [message] = slack.posts
+    assert forged not in message["text"] and "jobs/1" not in message["text"]
