@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from . import changelog
 from .config import Project, Settings
 from .console import say
-from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError
+from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError, non_ascii_note, quote
 from .git import Repository, list_remote_tags, ls_remote
 from .helm import (
     CHART_FORMAT_HELP,
@@ -59,7 +59,7 @@ from .tagging import (
     project_remotes,
     read_remotes,
 )
-from .version import Version
+from .version import ASCII_WHITESPACE, Version
 
 CHART_FILE = "Chart.yaml"
 #: What a chart release reads and writes besides the top-level files.
@@ -75,8 +75,8 @@ def parse_versions(chart_text: str | None, app_text: str | None) -> tuple[ChartV
 
     Raises InvalidVersionError before anything is read or cloned.
     """
-    chart_text = (chart_text or "").strip()
-    app_text = (app_text or "").strip()
+    chart_text = (chart_text or "").strip(ASCII_WHITESPACE)
+    app_text = (app_text or "").strip(ASCII_WHITESPACE)
     if not chart_text and not app_text:
         raise InvalidVersionError(f"{CHART_FORMAT_HELP} (give the chart version, the GitLab version, or both)")
     chart = ChartVersion.parse(chart_text) if chart_text else None
@@ -87,7 +87,7 @@ def parse_versions(chart_text: str | None, app_text: str | None) -> tuple[ChartV
         except InvalidVersionError:
             ee = " (without -ee)" if Version.is_valid(app_text) else ""
             raise InvalidVersionError(
-                f"{CHART_FORMAT_HELP} or X.Y.Z-rcN{ee} (got {app_text!r} as the GitLab version)"
+                f"{CHART_FORMAT_HELP} or X.Y.Z-rcN{ee} (got {quote(app_text)} as the GitLab version{non_ascii_note(app_text)})"
             ) from None
     return chart, app
 
@@ -191,7 +191,7 @@ def _chart_version(text: str, where: str) -> ChartVersion:
     try:
         return ChartVersion.parse(text)
     except InvalidVersionError:
-        raise ChartFileError(f"{CHART_FILE} on {where} has version {text!r}, not X.Y.Z") from None
+        raise ChartFileError(f"{CHART_FILE} on {where} has version {quote(text)}, not X.Y.Z") from None
 
 
 def newest_line_tag(repo: Repository, remote: tuple[str, str], app: Version) -> ChartBase | None:

@@ -39,6 +39,10 @@ from .errors import (
     ReleaseToolsError,
     SlackError,
     UsageError,
+    non_ascii_note,
+    one_line,
+    plain_url,
+    quote,
 )
 from .version import Version
 
@@ -72,6 +76,11 @@ class Job:
     channel: str = ""
 
 
+def _version_argument(arguments: Sequence[str]) -> None:
+    """Raises InvalidVersionError unless the first argument is a version."""
+    Version.parse(arguments[0])
+
+
 @dataclass(frozen=True)
 class Command:
     """A chat command: how it is called, documented and run."""
@@ -87,11 +96,14 @@ class Command:
     always_security: bool = False
     may_outlast_reply: bool = False
     chat: bool = True  # False: reached through the original's TASK variable only
+    # Checks the positional arguments before anything runs (nothing announced, nothing read).
+    check: Callable[[Sequence[str]], object] = _version_argument
 
     def parse(self, tokens: Sequence[str], requester: str, channel: str) -> Job:
-        """Split `tokens` into flags and positional arguments and count them.
+        """Split `tokens` into flags and positional arguments, count and check them.
 
-        Raises UsageError for an unknown flag or a wrong number of arguments.
+        Raises UsageError for an unknown flag or a wrong number of arguments, and what
+        `check` raises for a bad argument (InvalidVersionError, for instance).
         """
         allowed = {"--dry-run"} | {flag for flag, _ in self.options}
         flags: set[str] = set()
@@ -99,13 +111,14 @@ class Command:
         for token in tokens:
             if token.startswith("-"):
                 if token not in allowed:
-                    raise UsageError(f"{self.name} does not take {token} (see `{self.name} --help`)")
+                    raise UsageError(f"{self.name} does not take {quote(token)} (see `{self.name} --help`)")
                 flags.add(token)
             else:
                 positional.append(token)
         least, most = self.arguments
         if not least <= len(positional) <= most:
             raise UsageError(f"Usage: {self.synopsis} (see `{self.name} --help`)")
+        self.check(positional)
         return Job(self, tuple(positional), frozenset(flags), requester, channel)
 
     def help(self, security_channel: str) -> list[str]:
@@ -155,15 +168,13 @@ def _run_publish(settings: Settings, job: Job) -> None:
     publish(settings, version)
 
 
-#: Refs as git accepts them, minus anything that could read as an option or a range.
-_REF = re.compile(r"(?!-)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9][A-Za-z0-9._/+@-]*(?<![./])(?<!\.lock)")
-
-
 def qa_refs(arguments: Sequence[str]) -> tuple[str, str, Version | None]:
     """`FROM..TO [VERSION]` or `FROM TO [VERSION]` -> (from, to, version or None).
 
     Raises UsageError for anything else, InvalidVersionError for a bad VERSION.
     """
+    from .qa import is_ref_name
+
     if arguments and ".." in arguments[0]:
         from_ref, _, to_ref = arguments[0].partition("..")
         rest = list(arguments[1:])
@@ -175,8 +186,11 @@ def qa_refs(arguments: Sequence[str]) -> tuple[str, str, Version | None]:
     if len(rest) > 1:
         raise UsageError("Usage: qa_issue FROM..TO [VERSION] (see `qa_issue --help`)")
     for ref in (from_ref, to_ref):
-        if not _REF.fullmatch(ref):
-            raise UsageError(f"{ref!r} is not a tag or branch name (qa_issue FROM..TO, e.g. v11.1.0-rc1..v11.1.0-rc2)")
+        if not is_ref_name(ref):
+            raise UsageError(
+                f"{quote(ref)} is not a tag or branch name (qa_issue FROM..TO, e.g. v11.1.0-rc1..v11.1.0-rc2)"
+                + non_ascii_note(ref)
+            )
     return from_ref, to_ref, Version.parse(rest[0]) if rest else None
 
 
@@ -206,6 +220,7 @@ COMMANDS: dict[str, Command] = {
             "(also `qa_issue FROM TO`); VERSION defaults to TO without its leading v.",
             _run_qa_issue,
             arguments=(1, 3),
+            check=qa_refs,
             examples=("qa_issue v11.1.0-rc1..v11.1.0-rc2", "qa_issue v11.1.0-rc1 v11.1.0-rc2"),
         ),
         Command(
@@ -265,7 +280,7 @@ def find_command(name: str) -> Command:
         raise UsageError(f"No command: run `python -m release_tools.chatops COMMAND` or set TASK. Commands: {commands}")
     command = COMMANDS.get(name.strip())
     if command is None:
-        raise UsageError(f"Don't know what to do with {name.strip()}! Commands: {commands}")
+        raise UsageError(f"Don't know what to do with {quote(name.strip())}! Commands: {commands}")
     return command
 
 
@@ -296,6 +311,21 @@ def arguments_from(environ: Mapping[str, str]) -> list[str]:
 
 def wants_help(tokens: Sequence[str]) -> bool:
     return any(token in HELP_FLAGS for token in tokens)
+
+
+#: How much of a command line the log and the messages about it show.
+COMMAND_LINE_LIMIT = 200
+
+
+def command_line(name: str, tokens: Sequence[str]) -> str:
+    """The command as the log and messages show it: shell-quoted tokens, on one line
+    (a newline or an escape sequence in a token is shown escaped), cut when long."""
+    return one_line(" ".join([name, *(shlex.quote(token) for token in tokens)]), COMMAND_LINE_LIMIT)
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits only: `isdigit()` is also true for `１２` and `²`, which int() reads or refuses."""
+    return text.isascii() and text.isdigit()
 
 
 # -- who is asking ------------------------------------------------------------------------------
@@ -346,12 +376,12 @@ def identify(settings: Settings, environ: Mapping[str, str], trigger_style: bool
         raise NotAuthorizedError(f"Refusing to run: GitLab names no user for job {job.id}")
     if claimed and claimed.lower() != starter.lower():
         raise NotAuthorizedError(
-            f"Refusing to run: GITLAB_USER_LOGIN is {claimed} but job {job.id} of pipeline {pipeline.id} runs for {starter}"
+            f"Refusing to run: GITLAB_USER_LOGIN is {quote(claimed)} but job {job.id} of pipeline {pipeline.id} runs for {starter}"
         )
     if relayed and relayed.lower() != starter.lower():
         if not settings.chatops.is_trusted_relay(starter):
             raise NotAuthorizedError(
-                f"Refusing to run: RELEASE_USER is {relayed} but job {job.id} of pipeline {pipeline.id} runs for {starter}, "
+                f"Refusing to run: RELEASE_USER is {quote(relayed)} but job {job.id} of pipeline {pipeline.id} runs for {starter}, "
                 "which is not a trusted relay (release_tools.chatops.trusted_relays)"
             )
         return relayed, instance
@@ -388,7 +418,7 @@ def check_job(job: CurrentJob, environ: Mapping[str, str], project: str, sources
     """
     pipeline = job.pipeline
     where = f"job {job.id} of pipeline {pipeline.id}"
-    if project.isdigit():
+    if _is_id(project):
         if pipeline.project_id != int(project):
             raise NotAuthorizedError(
                 f"Refusing to run: {where} belongs to project {pipeline.project_id}, not to {project} "
@@ -404,7 +434,7 @@ def check_job(job: CurrentJob, environ: Mapping[str, str], project: str, sources
     for variable, actual in (("CI_JOB_ID", job.id), ("CI_PIPELINE_ID", pipeline.id), ("CI_PROJECT_ID", pipeline.project_id)):
         given = environ.get(variable, "").strip()
         if given and given != str(actual):
-            raise NotAuthorizedError(f"Refusing to run: {variable} is {_as_given(given)} but CI_JOB_TOKEN belongs to {where}")
+            raise NotAuthorizedError(f"Refusing to run: {variable} is {quote(given)} but CI_JOB_TOKEN belongs to {where}")
     if pipeline.source not in sources:
         raise NotAuthorizedError(
             f"Refusing to run: pipeline {pipeline.id} is a {pipeline.source or 'sourceless'} pipeline, "
@@ -412,21 +442,13 @@ def check_job(job: CurrentJob, environ: Mapping[str, str], project: str, sources
         )
     if "CI_PIPELINE_SOURCE" in environ and environ["CI_PIPELINE_SOURCE"].strip() != pipeline.source:
         raise NotAuthorizedError(
-            f"Refusing to run: CI_PIPELINE_SOURCE is {_as_given(environ['CI_PIPELINE_SOURCE'].strip()) or 'empty'} "
+            f"Refusing to run: CI_PIPELINE_SOURCE is {quote(environ['CI_PIPELINE_SOURCE'].strip())} "
             f"but pipeline {pipeline.id} is a {pipeline.source} pipeline"
         )
     if pipeline.status not in ACTIVE_STATES:
         raise NotAuthorizedError(
             f"Refusing to run: pipeline {pipeline.id} is {pipeline.status}, so it is not the one running this job"
         )
-
-
-def _as_given(value: str, limit: int = 64) -> str:
-    """A variable's value in a one-line message: as it is when it is a plain word, else
-    quoted with control characters escaped, and cut to `limit` characters."""
-    if re.fullmatch(r"[A-Za-z0-9_.-]*", value, re.ASCII) and len(value) <= limit:
-        return value
-    return repr(value[:limit]) + ("..." if len(value) > limit else "")
 
 
 def _current_job(settings: Settings, instance: str, token: str) -> CurrentJob:
@@ -450,7 +472,7 @@ def ci_instance(settings: Settings, environ: Mapping[str, str]) -> str:
         if api.lower() == f"{instance.url}/api/v4".lower():
             return name
     raise ConfigurationError(
-        f"This job runs on {api or 'an unknown GitLab'}, which is none of the configured instances "
+        f"This job runs on {quote(api) if api else 'an unknown GitLab'}, which is none of the configured instances "
         "(release_tools.instances): cannot verify who started the pipeline"
     )
 
@@ -490,7 +512,7 @@ class Chat:
 
     @property
     def job_url(self) -> str:
-        return self.environ.get("CI_JOB_URL", "").strip()
+        return plain_url(self.environ.get("CI_JOB_URL"))
 
     def post(self, text: str) -> str | None:
         """Post `text` to the channel through SLACK_CHATOPS_URL; returns why not, or None."""
@@ -518,6 +540,12 @@ class Chat:
         return None
 
 
+def _channel_name(channel: str) -> str:
+    """`#name` for a channel name; a CHAT_CHANNEL that is not one is shown quoted."""
+    name = channel.lstrip("#")
+    return f"#{name}" if re.fullmatch(r"[\w.-]{1,80}", name) else quote(channel)
+
+
 def _announce_long_run(chat: Chat, minutes: int) -> None:
     """Tell the channel now that this run may end after GitLab stops waiting for it."""
     where = f": {chat.job_url}" if chat.job_url else ""
@@ -543,7 +571,7 @@ def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> l
     took = f"This run ended {elapsed / 60:.0f} minutes after the command, {relation} GitLab's {minutes}-minute reply window"
     if why_not:
         return lines + [f"{took}; the results could not be posted to chat ({why_not})."]
-    channel = f" #{chat.channel.lstrip('#')}" if chat.channel else ""
+    channel = f" {_channel_name(chat.channel)}" if chat.channel else ""
     return lines + [f"{took}: the results were also posted to{channel or ' the channel'} through Slack."]
 
 
@@ -571,12 +599,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             hint = ""
             if isinstance(error, MissingTokenError):
                 hint = " (in a ChatOps job: set RELEASE_BOT_<INSTANCE>_TOKEN in the project's CI/CD variables)"
-            lines = list(outcomes) + [f"Error: {error}{hint}"]
+            lines = list(outcomes) + [one_line(f"Error: {error}{hint}")]
             status = 1
         except Exception as error:  # a bug: keep the traceback in the log, reply one line
             say(redact(traceback.format_exc()).rstrip(), err=True)
             where = f": see {chat.job_url}" if chat.job_url else ": see the job log"
-            lines = list(outcomes) + [f"Error: release-tools failed unexpectedly ({type(error).__name__}){where}"]
+            lines = list(outcomes) + [one_line(f"Error: release-tools failed unexpectedly ({type(error).__name__}){where}")]
             status = 1
     if not lines:
         dry = " (dry run: nothing was changed)" if chat.settings is not None and chat.settings.dry_run else ""
@@ -595,7 +623,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
     """Help, authorization, parsing, the service. Returns reply lines for --help, else None
     (the reply is then the collected outcome lines)."""
     if len(argv) > 1:
-        raise UsageError(f"Give only the command ({argv[0]}): its arguments go in CHAT_INPUT")
+        raise UsageError(f"Give only the command ({quote(argv[0])}): its arguments go in CHAT_INPUT")
     name = argv[0] if argv else environ.get("TASK", "")
     if name in HELP_FLAGS:
         return ["Commands (`/chatops run COMMAND --help` for each):"] + [
@@ -603,7 +631,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
         ]
     command = find_command(name)
     tokens = arguments_from(environ)
-    chat.command_line = " ".join([command.name, *(shlex.quote(token) for token in tokens)])
+    chat.command_line = command_line(command.name, tokens)
     if wants_help(tokens):
         from .config import invoke_tree
 

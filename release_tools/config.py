@@ -11,6 +11,7 @@ This is the only module that reads `os.environ`.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .clock import Clock
-from .errors import ConfigurationError, MissingTokenError
+from .errors import ConfigurationError, MissingTokenError, plain_url, quote, quote_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,10 +240,7 @@ class PublishSettings:
 
     @classmethod
     def from_tree(cls, tree: Mapping[str, Any]) -> PublishSettings:
-        try:
-            concurrency = int(tree["concurrency"])
-        except (TypeError, ValueError):
-            concurrency = 0
+        concurrency = _number(tree["concurrency"], whole=True) or 0
         if concurrency < 1:
             raise ConfigurationError("release_tools.publish.concurrency must be a whole number of at least 1")
         return cls(project=str(tree["project"]), stages=_names(tree["stages"], "publish.stages"), concurrency=concurrency)
@@ -447,7 +445,7 @@ class Settings:
 
         templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
         if not templates_dir.is_dir():
-            raise ConfigurationError(f"release_tools.templates_dir {templates_dir} is not a folder")
+            raise ConfigurationError(f"release_tools.templates_dir {quote_path(templates_dir)} is not a folder")
         secrets = _read_secrets(
             environ,
             Path(merged["env_file"]) if merged["env_file"] else None,
@@ -497,7 +495,7 @@ class Settings:
             publish=publish,
             helm=helm,
             upstream_merge=upstream_merge,
-            job_url=(environ.get("CI_JOB_URL") or "").strip(),
+            job_url=plain_url(environ.get("CI_JOB_URL")),
             release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
             clock=clock,
             _secrets=secrets,
@@ -575,13 +573,27 @@ def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_varia
 
 def _seconds(value: Any, where: str) -> float:
     """A positive number of seconds from configuration; raises ConfigurationError."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = 0
+    seconds = _number(value, whole=False) or 0
     if not seconds > 0:
-        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {value!r})")
-    return seconds
+        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {quote(value)})")
+    return float(seconds)
+
+
+def _number(value: Any, *, whole: bool) -> int | float | None:
+    """A number as YAML gives it, or as text of ASCII digits (`12`, or `1.5` unless `whole`);
+    None for anything else: `１２`, `1_0`, `+3`, `1e3`, `inf`, `true`, all of which int() or
+    float() would read."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if not whole and math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip(" \t")
+        if re.fullmatch(r"[0-9]{1,9}" if whole else r"[0-9]{1,9}(?:\.[0-9]{1,9})?", text):
+            return int(text) if whole else float(text)
+    return None
 
 
 def _chatops(tree: Mapping[str, Any]) -> ChatOps:
@@ -669,7 +681,7 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
     if files_tree is None:
         files_tree = {}
     if not isinstance(files_tree, Mapping):
-        raise ConfigurationError(f"release_tools must be a mapping of settings, not {files_tree!r}")
+        raise ConfigurationError(f"release_tools must be a mapping of settings, not {quote(files_tree)}")
     _check_shape(files_tree, DEFAULTS, "release_tools")
     _apply_variables(_merge(DEFAULTS, files_tree), environ, "INVOKE_RELEASE_TOOLS")
 
@@ -682,9 +694,9 @@ def _check_shape(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: str
         if isinstance(default, Mapping) and isinstance(value, Mapping):
             _check_shape(value, default, f"{path}.{key}")
         elif isinstance(default, Mapping):
-            raise ConfigurationError(f"{path}.{key} must be a mapping of settings, not {value!r}")
+            raise ConfigurationError(f"{path}.{key} must be a mapping of settings, not {quote(value)}")
         elif isinstance(value, Mapping):
-            raise ConfigurationError(f"{path}.{key} must be a single value or a list, not {dict(value)!r}")
+            raise ConfigurationError(f"{path}.{key} must be a single value or a list, not {quote(dict(value))}")
 
 
 def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
@@ -741,8 +753,13 @@ def _cast(old: Any, new: str, variable: str) -> Any:
         return new
     if isinstance(old, (list, tuple)):
         raise ConfigurationError(f"{variable} cannot be set from the environment (it is a list)")
+    kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
+    if isinstance(old, (int, float)):
+        number = _number(new, whole=isinstance(old, int))
+        if number is None:
+            raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}")
+        return number
     try:
         return type(old)(new)
     except (TypeError, ValueError):
-        kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
-        raise ConfigurationError(f"{variable} must be {kind}, not {new!r}") from None
+        raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}") from None

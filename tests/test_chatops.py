@@ -158,7 +158,7 @@ def test_user_who_is_not_a_release_manager_is_refused_with_one_line(chat_job, fa
     result = chat_job("release_issue", "11.1.0", user="developer", in_process=False)
 
     assert result.returncode == 1
-    assert result.reply == ["Error: developer is not an authorized release manager!"]
+    assert result.reply == ["Error: 'developer' is not an authorized release manager!"]
     assert only_the_job_was_read(fake_gitlab)
     assert fake_gitlab.table("issues") == []
 
@@ -196,7 +196,7 @@ def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_dev, dev
         assert result.returncode == 0, result.output
         assert "Running release_issue 11.1.0 for release-manager (dry run)" in result.log
     else:
-        assert result.reply == ["Error: release-manager is not an authorized release manager!"]
+        assert result.reply == ["Error: 'release-manager' is not an authorized release manager!"]
     assert only_the_job_was_read(fake_dev)
 
 
@@ -206,7 +206,7 @@ def test_overridden_user_variable_is_refused_when_the_job_says_otherwise(chat_jo
 
     assert result.returncode == 1
     [line] = result.reply
-    assert line.startswith("Error: Refusing to run: GITLAB_USER_LOGIN is release-manager but job ")
+    assert line.startswith("Error: Refusing to run: GITLAB_USER_LOGIN is 'release-manager' but job ")
     assert line.endswith(" runs for developer")
     assert only_the_job_was_read(fake_gitlab)
     assert fake_gitlab.table("issues") == []
@@ -227,7 +227,7 @@ def test_overridden_pipeline_source_variable_is_refused(chat_job, fake_gitlab):
     result = chat_job("release_issue", "11.1.0", CI_PIPELINE_SOURCE="web")
 
     assert result.returncode == 1
-    assert result.reply[0].startswith("Error: Refusing to run: CI_PIPELINE_SOURCE is web but pipeline ")
+    assert result.reply[0].startswith("Error: Refusing to run: CI_PIPELINE_SOURCE is 'web' but pipeline ")
     assert result.reply[0].endswith(" is a chat pipeline")
     assert only_the_job_was_read(fake_gitlab)
 
@@ -277,7 +277,7 @@ def test_release_managers_chat_pipeline_in_another_project_is_refused(chat_job, 
     line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
 
     if token_of == "own-job":
-        assert line == f"Error: Refusing to run: CI_JOB_ID is {theirs['id']} but CI_JOB_TOKEN belongs to job {own['id']} of pipeline {own['pipeline']['id']}"
+        assert line == f"Error: Refusing to run: CI_JOB_ID is '{theirs['id']}' but CI_JOB_TOKEN belongs to job {own['id']} of pipeline {own['pipeline']['id']}"
     else:
         assert line == (
             f"Error: Refusing to run: job {theirs['id']} of pipeline {theirs['pipeline']['id']} belongs to "
@@ -307,7 +307,7 @@ def test_pipeline_id_of_a_finished_job_is_refused(chat_job, fake_gitlab):
     line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
 
     assert line == (
-        f"Error: Refusing to run: CI_PIPELINE_ID is {finished['pipeline']['id']} but CI_JOB_TOKEN belongs to "
+        f"Error: Refusing to run: CI_PIPELINE_ID is '{finished['pipeline']['id']}' but CI_JOB_TOKEN belongs to "
         f"job {own['id']} of pipeline {own['pipeline']['id']}"
     )
 
@@ -335,7 +335,7 @@ def test_job_token_of_another_pipelines_job_is_refused(chat_job, fake_gitlab):
     line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
 
     assert line == (
-        f"Error: Refusing to run: CI_JOB_ID is {own['id']} but CI_JOB_TOKEN belongs to "
+        f"Error: Refusing to run: CI_JOB_ID is '{own['id']}' but CI_JOB_TOKEN belongs to "
         f"job {theirs['id']} of pipeline {theirs['pipeline']['id']}"
     )
 
@@ -363,7 +363,7 @@ def test_forged_id_variable_is_shown_on_one_line(chat_job, fake_gitlab):
     line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ, in_process=True), fake_gitlab)
 
     assert line.startswith("Error: Refusing to run: CI_PIPELINE_ID is '1\\nrelease-manager is an authorized")
-    assert "..." in line and len(line) < 200
+    assert "…' (251 characters)" in line and len(line) < 200
 
 
 def test_chat_command_from_a_trigger_pipeline_is_refused(chat_job, fake_gitlab):
@@ -414,7 +414,7 @@ def test_ci_job_on_an_unconfigured_instance_is_refused_without_any_request(chat_
     result = chat_job("release_issue", "11.1.0", CI_API_V4_URL="https://gitlab.example.com/api/v4")
 
     assert result.returncode == 1
-    assert result.reply[0].startswith("Error: This job runs on https://gitlab.example.com/api/v4, which is none")
+    assert result.reply[0].startswith("Error: This job runs on 'https://gitlab.example.com/api/v4', which is none")
     assert fake_gitlab.log == []
 
 
@@ -425,7 +425,7 @@ def test_missing_release_managers_file_is_a_clear_error(chat_job, fake_gitlab):
 
     assert result.returncode == 1
     assert result.reply == [
-        f"Error: Release managers file {chat_job.managers_file} not found: "
+        f"Error: Release managers file '{chat_job.managers_file}' not found: "
         "create it or set release_tools.release_managers_file"
     ]
     assert fake_gitlab.mutations() == []
@@ -474,7 +474,7 @@ def test_bad_version_is_one_error_line_and_nothing_is_created(chat_job, fake_git
     [
         ("", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
         ("11.1.0 11.1.1", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
-        ("11.1.0 --force", "Error: release_issue does not take --force (see `release_issue --help`)"),
+        ("11.1.0 --force", "Error: release_issue does not take '--force' (see `release_issue --help`)"),
         ('11.1.0 "unbalanced', "Error: CHAT_INPUT cannot be split into arguments: No closing quotation"),
     ],
     ids=["nothing", "two-versions", "unknown-flag", "unbalanced-quote"],
@@ -511,14 +511,14 @@ def test_publish_refuses_the_security_flag_it_does_not_take(chat_job, fake_gitla
     result = chat_job("publish", "11.1.0 --security")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: publish does not take --security (see `publish --help`)"]
+    assert result.reply == ["Error: publish does not take '--security' (see `publish --help`)"]
 
 
 def test_unknown_command_lists_the_commands_and_makes_no_request(chat_job, fake_gitlab):
     result = chat_job("deploy", "11.1.0")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: Don't know what to do with deploy! Commands: publish, qa_issue, release_issue, tag"]
+    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: publish, qa_issue, release_issue, tag"]
     assert fake_gitlab.log == []
 
 
@@ -711,7 +711,7 @@ def test_trigger_style_refuses_a_relayed_user_who_is_not_a_release_manager(chat_
 
     result = chat_job.run(environ=environ, in_process=True)
 
-    assert result.reply == ["Error: developer is not an authorized release manager!"]
+    assert result.reply == ["Error: 'developer' is not an authorized release manager!"]
 
 
 def test_trigger_style_without_release_version_says_so(chat_job, fake_gitlab):
@@ -742,7 +742,7 @@ def test_trigger_style_unknown_task_uses_the_originals_words(chat_job, fake_gitl
 
     result = chat_job.run(environ=environ, in_process=True)
 
-    assert result.reply[0].startswith("Error: Don't know what to do with sync!")
+    assert result.reply[0].startswith("Error: Don't know what to do with 'sync'!")
     assert fake_gitlab.log == []
 
 
@@ -777,7 +777,7 @@ def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp
     refused = chat_job.run("release_issue", environ=environ)
     allowed = chat_job.run("release_issue", environ={**environ, "GITLAB_USER_LOGIN": "release-manager"})
 
-    assert refused.reply == ["Error: developer is not an authorized release manager!"]
+    assert refused.reply == ["Error: 'developer' is not an authorized release manager!"]
     assert allowed.returncode == 0 and allowed.reply[0].startswith("--> Dry run:")
     assert fake_gitlab.log == []
 

@@ -246,8 +246,8 @@ def test_monthly_release_tags_omnibus_with_component_versions_and_openshift_temp
 
 def test_monthly_release_reports_outcomes_and_the_entry_it_could_not_release(monthly):
     assert monthly.lines == [
-        "gitlab-ee: 1 changelog entry not released, left in place: changelogs/unreleased/broken.yml",
-        "gitlab-ce: 1 changelog entry not released, left in place: changelogs/unreleased/broken.yml",
+        "gitlab-ee: 1 changelog entry not released, left in place: 'changelogs/unreleased/broken.yml'",
+        "gitlab-ce: 1 changelog entry not released, left in place: 'changelogs/unreleased/broken.yml'",
         "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab",
         "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
         "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab",
