@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .clock import Clock
 from .errors import ConfigurationError, MissingTokenError, plain_url, quote, quote_path
@@ -38,8 +38,9 @@ DEFAULTS: dict[str, Any] = {
         "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN"},
         "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN"},
     },
-    # Seconds before an API request is abandoned (transient errors are retried).
-    "api": {"timeout": 30},
+    # Seconds before an API request is abandoned, and the most seconds one request waits
+    # between its retries in all (each retry is said on stderr).
+    "api": {"timeout": 30, "max_wait": 60},
     # Remotes are listed in order; the first one is canonical (clones come from it).
     "projects": {
         "ce": {
@@ -199,7 +200,38 @@ class Instance:
     @property
     def host(self) -> str:
         """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`."""
-        return urlsplit(self.url).netloc or self.url
+        return urlsplit(self.url).netloc.rpartition("@")[2] or self.url
+
+    #: The `user:password` of a configured `https://user:password@host` URL, which is sent
+    #: as HTTP basic authentication; `url` itself never carries it, so no message can show it.
+    credentials: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        url, credentials = split_userinfo(self.url)
+        if credentials is not None:
+            object.__setattr__(self, "url", url)
+            object.__setattr__(self, "credentials", credentials)
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """`https://user:pa%40ss@host/x` -> (`https://host/x`, (`user`, `pa@ss`)); a URL
+    without userinfo comes back as it is, with None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unparsable URL is refused later, by whoever needs it
+        return url, None
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
+
+
+def basic_authorization(credentials: tuple[str, str]) -> str:
+    """The `Authorization` header value that sends `(user, password)` as basic authentication."""
+    import base64
+
+    return "Basic " + base64.b64encode(":".join(credentials).encode("utf-8")).decode("ascii")
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -335,6 +367,7 @@ class Settings:
     release_managers_file: Path
     templates_dir: Path
     api_timeout: float = 30
+    api_max_wait: float = 60
     chatops: ChatOps = ChatOps()
     dry_run: bool = False
     security: bool = False
@@ -437,6 +470,7 @@ class Settings:
                 )
         api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
         clock = Clock.from_config(merged["date"], environ.get("SOURCE_DATE_EPOCH"))
+        api_max_wait = _seconds(merged["api"].get("max_wait"), "api.max_wait")
 
         skipped = set(skip)
         for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
@@ -475,6 +509,12 @@ class Settings:
 
         for value in secrets.values():
             register_secret(value)
+        # A password in a URL is hidden even where it shows without its URL.
+        for credentials in [instance.credentials for instance in instances.values()] + [
+            split_userinfo(url)[1] for url in [*secrets.values(), *(u for p in projects.values() for _, u in p.remotes)]
+        ]:
+            if credentials is not None:
+                register_secret(credentials[1])
 
         return cls(
             instances=instances,
@@ -484,6 +524,7 @@ class Settings:
             release_managers_file=release_managers_file,
             templates_dir=templates_dir,
             api_timeout=api_timeout,
+            api_max_wait=api_max_wait,
             chatops=chatops,
             dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
             security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),

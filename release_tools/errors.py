@@ -49,6 +49,11 @@ class GitLabTransientError(GitLabError):
     """A 5xx answer or a lost connection: the request may or may not have taken effect."""
 
 
+class GitLabUnavailableError(GitLabTransientError):
+    """No connection could be made (refused, a name that does not resolve), or GitLab kept
+    answering 429: the request did not take effect, and retrying it did not help."""
+
+
 class GitLabAccessError(GitLabError):
     """401 or 403: the token is wrong or lacks permission."""
 

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .console import say
+from .console import redact, say
 from .errors import GitError, MergeConflictError, PushError
 
 __all__ = [
@@ -49,10 +49,6 @@ __all__ = [
     "redact_url",
 ]
 
-#: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
-#: Up to the *last* `@` before the path: a password with an unescaped `@` is hidden whole.
-_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"]+@")
-
 #: The states `git status` gives unmerged paths.
 _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
 
@@ -61,8 +57,8 @@ DEEPEN_STEPS = (50, 500, 5000)
 
 
 def redact_url(text: str) -> str:
-    """Hide the user and password part of every URL in `text`."""
-    return _CREDENTIALS.sub(r"\g<scheme><hidden>@", text)
+    """Hide the user and password part of every URL in `text` (and every known secret)."""
+    return redact(text)
 
 
 def _environment() -> dict[str, str]:

@@ -4,6 +4,7 @@ runner for the real `invoke` command in a clean environment."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,6 +46,14 @@ def fake_dev():
         fake.release_manager = add_user(fake, "release-manager", "Rita Release", token=DEV_TOKEN)
         add_group(fake, "gitlab")
         yield fake
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on: connections to it are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -278,15 +278,23 @@ def test_a_lost_create_is_not_confused_with_the_security_issue_of_the_same_title
     ]
 
 
-def test_gitlab_failing_every_create_is_one_line_and_leaves_no_issue(settings, fake_gitlab):
+def test_gitlab_failing_every_create_is_one_line_and_leaves_no_issue(settings, fake_gitlab, capsys):
     from release_tools.errors import GitLabError
 
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
     fake_gitlab.fail(503, times=10, method="POST", path="/issues")
+    patient = settings.with_changes(api_max_wait=2)  # 0.5 s, then 1 s; a third wait (2 s) would pass 2 s
 
     with pytest.raises(GitLabError) as error:
-        issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+        issues.ensure_issue(patient, issues.monthly_issue(patient, Version.parse("11.1.0")))
 
     assert "\n" not in str(error.value) and "503" in str(error.value)
     assert issues_in(fake_gitlab) == []
-    assert len(fake_gitlab.requests("POST")) == 4
+    assert len(fake_gitlab.requests("POST")) == 3
+    # Before each new POST the issue was looked for, in case the 503 hid a created one.
+    assert [r.method for r in fake_gitlab.log if "/issues" in r.path][-5:] == ["POST", "GET", "POST", "GET", "POST"]
+    retries = capsys.readouterr().err.splitlines()
+    assert [line.rsplit("; ", 1)[1] for line in retries] == [
+        "retrying in 0.5 s unless it took effect (1 of 5)",
+        "retrying in 1 s unless it took effect (2 of 5)",
+    ]

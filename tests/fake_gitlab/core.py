@@ -8,6 +8,8 @@ gitlab.com and dev.gitlab.org in `shared/recorded-gitlab/`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import json
 import re
@@ -84,6 +86,10 @@ class Request:
     user: dict[str, Any] | None = None
     params: dict[str, str] = field(default_factory=dict)
     job: dict[str, Any] | None = None  # the job whose token authenticated the request
+    #: When it arrived (`time.monotonic()`), so tests can see how long a client waited.
+    at: float = field(default_factory=time.monotonic)
+    #: The (user, password) of an `Authorization: Basic` header, else None.
+    basic_auth: tuple[str, str] | None = None
 
     def arg(self, name: str, default: Any = None) -> Any:
         """One query parameter or body field (GitLab accepts both for most endpoints)."""
@@ -114,6 +120,11 @@ class Fault:
     method: str | None
     path: str | None  # a substring of the decoded path
     after: bool = False  # the request takes effect, then its answer is lost
+    retry_after: str | None = None  # the answer's Retry-After header, when set
+
+    def response(self) -> Response:
+        headers = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+        return Response(self.status, {"message": f"{self.status} injected fault"}, headers)
 
 
 def now() -> str:
@@ -184,15 +195,24 @@ class FakeGitLab:
     # -- faults and inspection ------------------------------------------------------------
 
     def fail(
-        self, status: int = 502, times: int = 1, method: str | None = None, path: str | None = None, after: bool = False
+        self,
+        status: int = 502,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        after: bool = False,
+        retry_after: str | int | None = None,
     ) -> None:
         """Answer the next `times` matching requests with `status` (e.g. two 502s).
 
         With `after=True` each request is carried out first and only its answer is
         replaced, as when a proxy times out while GitLab completes the request.
+        `retry_after` (seconds, or an HTTP date) is sent as the `Retry-After` header, as
+        GitLab's rate limiter does with its 429s.
         """
+        wait = None if retry_after is None else str(retry_after)
         with self.lock:
-            self.faults.append(Fault(status, times, method, path, after))
+            self.faults.append(Fault(status, times, method, path, after, wait))
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
         """Logged requests, optionally filtered by method and a substring of the path."""
@@ -306,6 +326,7 @@ class FakeGitLab:
             raw_path=raw_path,
             query=parse_qs(split.query, keep_blank_values=True),
             body=_parse_body(raw_body, headers.get("Content-Type") or ""),
+            basic_auth=_basic_auth(headers.get("Authorization") or ""),
         )
         with self.lock:
             self.log.append(req)
@@ -323,10 +344,10 @@ class FakeGitLab:
                 fault.times -= 1
                 if not fault.after:
                     req.status = fault.status
-                    return Response(fault.status, {"message": f"{fault.status} injected fault"})
+                    return fault.response()
         response = self._route(req, headers, split.path)
         if fault is not None and fault.after:
-            response = Response(fault.status, {"message": f"{fault.status} injected fault"})
+            response = fault.response()
         req.status = response.status
         return response
 
@@ -362,6 +383,17 @@ class FakeGitLab:
         if allowed:
             return Response(405, {"error": "405 Method Not Allowed"})
         return Response(404, {"error": "404 Not Found"})
+
+
+def _basic_auth(authorization: str) -> tuple[str, str] | None:
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
 
 
 def _parse_body(raw: bytes, content_type: str) -> Any:
