@@ -502,7 +502,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     chat = Chat(environ, command_line="")
     with collect_results() as outcomes:
         try:
-            lines = _run(argv, environ, chat)
+            from .git import environment as git_environment
+
+            with git_environment(environ):  # git commits and pushes as this environment says
+                lines = _run(argv, environ, chat)
             if lines is None:
                 lines = list(outcomes)
         except ReleaseToolsError as error:

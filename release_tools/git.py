@@ -28,7 +28,8 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ __all__ = [
     "PushedRef",
     "RemoteRefs",
     "Repository",
+    "environment",
     "identity",
     "list_remote_tags",
     "ls_remote",
@@ -65,10 +67,30 @@ def redact_url(text: str) -> str:
     return _CREDENTIALS.sub(r"\g<scheme><hidden>@", text)
 
 
+#: The environment git runs in, when a caller gave one (see `environment`); else the process's.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("git_environ", default=None)
+
+
+@contextlib.contextmanager
+def environment(environ: Mapping[str, str]) -> Iterator[None]:
+    """Run every git command inside the block with `environ` instead of the process environment.
+
+    An entrypoint that is handed its environment (the ChatOps `main(argv, environ)`) passes
+    it on this way, so that git commits as the identity, and pushes through the SSH agent,
+    that this environment names.
+    """
+    token = _ENVIRON.set(dict(environ))
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
 def _environment() -> dict[str, str]:
     # Pass the caller's environment through (identity, SSH agent, proxies), but never let git
     # stop to ask for a password, and keep its messages in English so they can be matched.
-    env = dict(os.environ)
+    given = _ENVIRON.get()
+    env = dict(os.environ if given is None else given)
     env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"})
     return env
 

@@ -27,6 +27,31 @@ RELEASE_TASKS = "gitlab-org/release/tasks"
 #: More fixtures: the ChatOps job environment (`chat_job`).
 pytest_plugins = ["tests.chatops_support"]
 
+#: What a developer's or CI's environment may hold that would make tests pass here and fail
+#: on a fresh machine: a git identity, and (through HOME) a ~/.gitconfig or ~/.invoke.yaml.
+IDENTITY_VARIABLES = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_machine(tmp_path_factory):
+    """Run every test as on a fresh machine: an empty HOME, no git identity and no global
+    or system git configuration, whoever runs the suite. Tests that commit say who they are
+    (`git_identity`, `GIT_ENV`)."""
+    home = tmp_path_factory.mktemp("fresh-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        patch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        # Nor may git guess one from the user database and the host name, as it does where
+        # the host name has a domain.
+        patch.setenv("GIT_CONFIG_COUNT", "1")
+        patch.setenv("GIT_CONFIG_KEY_0", "user.useConfigOnly")
+        patch.setenv("GIT_CONFIG_VALUE_0", "true")
+        for name in IDENTITY_VARIABLES:
+            patch.delenv(name, raising=False)
+        yield home
+
 
 @pytest.fixture
 def fake_gitlab():
