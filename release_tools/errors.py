@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class ReleaseToolsError(Exception):
@@ -125,3 +127,24 @@ def user_errors() -> Iterator[None]:
         yield
     except ReleaseToolsError as error:
         raise Exit(redact(f"Error: {error}"), code=1) from None
+
+
+def config_file_errors(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """An excepthook (`sys.excepthook`) for the `invoke` command: invoke reads the `-f` file
+    after it has imported tasks.py but before any task or executor runs, and lets a YAML or
+    JSON error, an unreadable file or one that holds no mapping escape as a traceback. This
+    hook prints one line naming the file instead (the exit status stays 1); any other
+    exception goes to `previous`.
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, traceback: Any) -> Any:
+        from .config import config_file_error
+        from .console import redact
+
+        found = config_file_error(error, traceback)
+        if found is None:
+            return previous(kind, error, traceback)
+        print(redact(f"Error: {found}"), file=sys.stderr, flush=True)
+        return None
+
+    return hook

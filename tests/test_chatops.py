@@ -12,6 +12,7 @@ import pytest
 from release_tools import chatops
 from release_tools.errors import UsageError
 from tests.chatops_support import minutes_ago
+from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
@@ -27,6 +28,24 @@ def only_the_pipeline_was_read(fake):
     return [(r.method, r.path) for r in fake.log] == [
         ("GET", f"/projects/{fake.table('pipelines')[-1]['project_id']}/pipelines/{fake.table('pipelines')[-1]['id']}")
     ]
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, variables, error", BAD_CONFIGURATIONS)
+def test_a_bad_configuration_is_the_one_reply_line_before_any_request(chat_job, fake_gitlab, fake_dev, tmp_path,
+                                                                      text, variables, error):
+    path = tmp_path / "release.yaml"
+    if text is not None:
+        path.write_text(text)
+    environ = chat_job.environ("11.1.0", INVOKE_RUNTIME_CONFIG=str(path), **variables)
+
+    result = chat_job.run("release_issue", environ=environ)
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: " + error.format(path=str(path), source="named by INVOKE_RUNTIME_CONFIG")]
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
 
 
 # -- help ------------------------------------------------------------------------------------------
@@ -47,7 +66,7 @@ def test_help_lists_options_and_examples_runs_nothing_and_makes_no_request(chat_
     assert any(line.startswith("  --dry-run") for line in reply)
     assert any(line.startswith("  --help") for line in reply)
     assert [line for line in reply if line.startswith("  /chatops run ")], "no examples"
-    assert fake_gitlab.log == [] and fake_dev.log == []
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
     assert fake_gitlab.table("issues") == []
 
 
