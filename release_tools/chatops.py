@@ -32,11 +32,13 @@ from .config import Settings, process_environ
 from .console import collect_results, redact, result, say
 from .errors import (
     ConfigurationError,
+    Interrupted,
     MissingTokenError,
     NotAuthorizedError,
     ReleaseToolsError,
     SlackError,
     UsageError,
+    stop_on_signals,
 )
 from .version import Version
 
@@ -489,7 +491,9 @@ def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> l
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Run one chat command; print its reply section; return the exit status (0 or 1).
+    """Run one chat command; print its reply section; return the exit status: 0, 1, or
+    128 + the signal's number when SIGINT, SIGTERM or SIGHUP stopped it (the reply then
+    says what was and was not done).
 
     `argv` is `[COMMAND]` (or empty: the command is then `TASK`); `environ` defaults to a
     copy of the process environment and is never modified.
@@ -500,7 +504,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     lines: list[str] = []
     status = 0
     chat = Chat(environ, command_line="")
-    with collect_results() as outcomes:
+    with collect_results() as outcomes, stop_on_signals():
         try:
             from .git import environment as git_environment
 
@@ -508,6 +512,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                 lines = _run(argv, environ, chat)
             if lines is None:
                 lines = list(outcomes)
+        except Interrupted as stop:  # the job was cancelled or timed out: say what was done
+            lines = list(outcomes) + [f"Error: {stop}"]
+            status = stop.exit_code
         except ReleaseToolsError as error:
             hint = ""
             if isinstance(error, MissingTokenError):

@@ -108,13 +108,14 @@ class Result:
 @pytest.fixture
 def invoke(tmp_path, fake_gitlab, fake_dev):
     """Run the real `invoke` CLI on this checkout's tasks.py, from an empty directory,
-    with a clean environment (HOME is a temporary directory) pointed at the fakes."""
+    with a clean environment (HOME is a temporary directory) pointed at the fakes;
+    `invoke.start(...)` starts it without waiting (see `start`)."""
     home = tmp_path / "home"
     home.mkdir()
     workdir = tmp_path / "work"
     workdir.mkdir()
 
-    def run(*args: str, env: dict[str, str] | None = None, tokens: bool = True, cwd: Path | None = None) -> Result:
+    def environment(env: dict[str, str] | None, tokens: bool) -> dict[str, str]:
         full_env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(home),
@@ -126,10 +127,13 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
         if tokens:
             full_env.update(GITLAB_API_PRIVATE_TOKEN=PRODUCTION_TOKEN, DEV_API_PRIVATE_TOKEN=DEV_TOKEN)
         full_env.update(env or {})
+        return full_env
+
+    def run(*args: str, env: dict[str, str] | None = None, tokens: bool = True, cwd: Path | None = None) -> Result:
         completed = subprocess.run(
             [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
             cwd=cwd or workdir,
-            env=full_env,
+            env=environment(env, tokens),
             capture_output=True,
             text=True,
             timeout=120,
@@ -139,6 +143,20 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
             assert secret not in result.output, "a token or webhook leaked into the output"
         return result
 
+    def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """`invoke ARGS` started in a session of its own (so that a test can signal it, or
+        its whole process group), its output piped as text."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
+            cwd=workdir,
+            env=environment(env, True),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    run.start = start  # type: ignore[attr-defined]
     return run
 
 
