@@ -154,6 +154,7 @@ def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
     with user_errors():
         from release_tools import qa
 
+        from_ref, to_ref = qa.check_ref(from_ref), qa.check_ref(to_ref)  # before anything else
         parsed = _version(version) if version else qa.infer_version(to_ref)
         settings = _settings(c, dry_run=dry_run, verbose=verbose)
         qa.ensure_qa_issue(settings, from_ref, to_ref, parsed)

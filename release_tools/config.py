@@ -11,14 +11,17 @@ This is the only module that reads `os.environ`.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError, MissingTokenError
+from .clock import Clock
+from .errors import ConfigurationError, MissingTokenError, one_line, plain_url, quote, quote_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "dry_run": False,
     # Security release: use only the `dev` remotes (`SECURITY`).
     "security": False,
+    # The day every date is written for (`YYYY-MM-DD`), instead of today; see clock.py.
+    "date": "",
     # `insecure_http: true` allows a plain http:// URL to a host other than this machine.
     "instances": {
         "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN", "insecure_http": False},
@@ -158,6 +163,11 @@ DEFAULTS: dict[str, Any] = {
         "trusted_relays": "",
         # Seconds after the chat command within which GitLab posts the job's output back.
         "reply_window": 1800,
+        # The project whose chat and trigger jobs may run release tasks, per instance: its
+        # path or (better: it survives a move) its numeric id; empty allows none. Read from
+        # these defaults and this checkout's invoke.yaml only, never from variables,
+        # ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set.
+        "projects": {"production": "gitlab-org/release-tools", "dev": "gitlab/release-tools"},
     },
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
     "env_file": ".env",
@@ -231,10 +241,7 @@ class PublishSettings:
 
     @classmethod
     def from_tree(cls, tree: Mapping[str, Any]) -> PublishSettings:
-        try:
-            concurrency = int(tree["concurrency"])
-        except (TypeError, ValueError):
-            concurrency = 0
+        concurrency = _number(tree["concurrency"], whole=True) or 0
         if concurrency < 1:
             raise ConfigurationError("release_tools.publish.concurrency must be a whole number of at least 1")
         return cls(project=str(tree["project"]), stages=_names(tree["stages"], "publish.stages"), concurrency=concurrency)
@@ -296,6 +303,8 @@ class ChatOps:
     security_channel: str = "security-release"
     trusted_relays: frozenset[str] = frozenset()
     reply_window: float = 1800
+    #: Instance name -> the path or numeric id of the project ChatOps jobs run in.
+    projects: Mapping[str, str] = field(default_factory=dict)
 
     def is_security_channel(self, channel: str | None) -> bool:
         """`#Security-Release` and `security-release` are the same channel."""
@@ -326,12 +335,14 @@ def check_plain_http(name: str, url: str, insecure: Any) -> None:
     over plain HTTP. Loopback URLs (tests, a local sandbox) are fine.
     Raises ConfigurationError."""
     if not isinstance(insecure, bool):
-        raise ConfigurationError(f"release_tools.instances.{name}.insecure_http must be true or false, not {insecure!r}")
+        raise ConfigurationError(
+            f"release_tools.instances.{_key(name)}.insecure_http must be true or false, not {quote(insecure)}"
+        )
     parts = urlsplit(url)
     if parts.scheme == "http" and not insecure and not is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"release_tools.instances.{name}.url is plain http:// to {parts.hostname}, where anyone on the way "
-            f"could read the API token: use https://, or set release_tools.instances.{name}.insecure_http: true"
+            f"release_tools.instances.{_key(name)}.url is plain http:// to {_key(parts.hostname)}, where anyone on "
+            f"the way could read the API token: use https://, or set release_tools.instances.{_key(name)}.insecure_http: true"
         )
 
 
@@ -375,6 +386,8 @@ class Settings:
     release_manager_groups: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULTS["release_manager_groups"])
     )
+    #: What "today" and "now" are: real, or set by `release_tools.date` / SOURCE_DATE_EPOCH.
+    clock: Clock = Clock()
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -456,6 +469,7 @@ class Settings:
                 )
             check_plain_http(instance.name, instance.url, merged["instances"][instance.name].get("insecure_http", False))
         api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
+        clock = Clock.from_config(merged["date"], environ.get("SOURCE_DATE_EPOCH"))
 
         skipped = set(skip)
         for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
@@ -464,7 +478,7 @@ class Settings:
 
         templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
         if not templates_dir.is_dir():
-            raise ConfigurationError(f"release_tools.templates_dir {templates_dir} is not a folder")
+            raise ConfigurationError(f"release_tools.templates_dir {quote_path(templates_dir)} is not a folder")
         secrets = _read_secrets(
             environ,
             Path(merged["env_file"]) if merged["env_file"] else None,
@@ -514,8 +528,9 @@ class Settings:
             publish=publish,
             helm=helm,
             upstream_merge=upstream_merge,
-            job_url=(environ.get("CI_JOB_URL") or "").strip(),
+            job_url=plain_url(environ.get("CI_JOB_URL")),
             release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
+            clock=clock,
             _secrets=secrets,
         )
 
@@ -591,13 +606,27 @@ def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_varia
 
 def _seconds(value: Any, where: str) -> float:
     """A positive number of seconds from configuration; raises ConfigurationError."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = 0
+    seconds = _number(value, whole=False) or 0
     if not seconds > 0:
-        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {value!r})")
-    return seconds
+        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {quote(value)})")
+    return float(seconds)
+
+
+def _number(value: Any, *, whole: bool) -> int | float | None:
+    """A number as YAML gives it, or as text of ASCII digits (`12`, or `1.5` unless `whole`);
+    None for anything else: `１２`, `1_0`, `+3`, `1e3`, `inf`, `true`, all of which int() or
+    float() would read."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if not whole and math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip(" \t")
+        if re.fullmatch(r"[0-9]{1,9}" if whole else r"[0-9]{1,9}(?:\.[0-9]{1,9})?", text):
+            return int(text) if whole else float(text)
+    return None
 
 
 def _chatops(tree: Mapping[str, Any]) -> ChatOps:
@@ -605,11 +634,44 @@ def _chatops(tree: Mapping[str, Any]) -> ChatOps:
     if isinstance(relays, str):
         relays = relays.replace(",", " ").split()
     window = _seconds(tree.get("reply_window", 1800), "chatops.reply_window")
+    projects = tree.get("projects") or {}
+    if not isinstance(projects, Mapping):
+        raise ConfigurationError("release_tools.chatops.projects must map instance names to a project path or id")
+    for instance, project in projects.items():
+        if project and not _CHAT_PROJECT.fullmatch(str(project).strip()):
+            raise ConfigurationError(
+                f"release_tools.chatops.projects.{instance} must be a project path such as "
+                f"gitlab-org/release-tools or a numeric project id (got {str(project)!r})"
+            )
     return ChatOps(
         security_channel=str(tree.get("security_channel") or ""),
         trusted_relays=frozenset(str(name).lower() for name in relays),
         reply_window=window,
+        projects={str(name): str(project or "").strip() for name, project in projects.items()},
     )
+
+
+#: A project's numeric id, or its full path (`group/subgroup/project`).
+_CHAT_PROJECT = re.compile(r"[0-9]+|[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+", re.ASCII)
+
+
+def chat_projects_of_checkout(project_dir: Path = ROOT) -> Mapping[str, str]:
+    """`release_tools.chatops.projects` as the shipped defaults and `project_dir/invoke.yaml`
+    set it, and nothing else: whoever starts a pipeline can set variables (even of type
+    File, for INVOKE_RUNTIME_CONFIG) and HOME, but not the files of the checkout.
+
+    Raises ConfigurationError for an unreadable or malformed invoke.yaml.
+    """
+    from invoke import Config
+
+    try:
+        files = Config(project_location=str(project_dir), lazy=True)
+        files.load_project()  # lazy: neither /etc nor ~ nor the environment is read
+        tree = files.get("release_tools")
+    except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
+        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+    check_layers(tree, {})
+    return _chatops(_merge(DEFAULTS, tree or {})["chatops"]).projects
 
 
 # -- the process environment and invoke's layers outside invoke ---------------------------
@@ -653,7 +715,7 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
     if files_tree is None:
         files_tree = {}
     if not isinstance(files_tree, Mapping):
-        raise ConfigurationError(f"release_tools must be a mapping of settings, not {files_tree!r}")
+        raise ConfigurationError(f"release_tools must be a mapping of settings, not {quote(files_tree)}")
     _check_keys(files_tree, DEFAULTS, ())
     tree = _merge(DEFAULTS, files_tree)
     _check_variables(tree, environ)
@@ -661,11 +723,11 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
 
 
 #: Mappings whose keys the deployment names (its instances, projects, remotes, subcharts,
-#: groups), by their path under `release_tools` (`*`: any key). Any key is accepted there;
-#: an entry of `instances` or `projects` has the keys every shipped entry has, others are a
-#: single value each.
+#: groups, chat projects per instance), by their path under `release_tools` (`*`: any key).
+#: Any key is accepted there; an entry of `instances` or `projects` has the keys every
+#: shipped entry has, others are a single value each.
 OPEN_MAPPINGS = (("instances",), ("projects",), ("projects", "*", "remotes"), ("helm", "subchart_app_versions"),
-                 ("release_manager_groups",))
+                 ("release_manager_groups",), ("chatops", "projects"))
 
 
 def _entry_template(path: tuple[str, ...]) -> Any:
@@ -685,7 +747,14 @@ def _is_open(path: tuple[str, ...]) -> bool:
 
 
 def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(("release_tools", *map(str, path)))
+    return ".".join(("release_tools", *map(_key, path)))
+
+
+def _key(name: object) -> str:
+    """A key or variable name as messages show it: as it is when it is a plain name, else
+    `quote`d (a key from a file can hold anything, a newline included)."""
+    text = str(name)
+    return text if re.fullmatch(r"[A-Za-z0-9_.:-]{1,80}", text, re.ASCII) else quote(text)
 
 
 def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str, ...]) -> None:
@@ -703,9 +772,9 @@ def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tupl
         if isinstance(default, Mapping) and isinstance(value, Mapping):
             _check_keys(value, default, where)
         elif isinstance(default, Mapping):
-            raise ConfigurationError(f"{_dotted(where)} must be a mapping of settings, not {value!r}")
+            raise ConfigurationError(f"{_dotted(where)} must be a mapping of settings, not {quote(value)}")
         elif isinstance(value, Mapping):
-            raise ConfigurationError(f"{_dotted(where)} must be a single value or a list, not {dict(value)!r}")
+            raise ConfigurationError(f"{_dotted(where)} must be a single value or a list, not {quote(dict(value))}")
 
 
 def _unknown(name: str, known: list[str], parent: str, separator: str) -> str:
@@ -714,7 +783,7 @@ def _unknown(name: str, known: list[str], parent: str, separator: str) -> str:
 
     known = sorted(str(k) for k in known)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    text = f"{parent}{separator}{name} is not a setting"
+    text = f"{parent}{separator}{_key(name)} is not a setting"
     if close:
         return f"{text}; did you mean {parent}{separator}{close[0]}?"
     if known and len(known) <= 8:
@@ -750,7 +819,7 @@ def _check_variables(tree: Mapping[str, Any], environ: Mapping[str, str]) -> Non
         if variable in groups:
             example = next(leaf for leaf in leaves if leaf.startswith(variable + "_"))
             raise ConfigurationError(
-                f"{variable} names a group of settings, not one: set each setting's own variable, such as {example}"
+                f"{_key(variable)} names a group of settings, not one: set each setting's own variable, such as {example}"
             )
         names = [leaf[len(prefix) + 1 :] for leaf in leaves]
         raise ConfigurationError(_unknown(variable[len(prefix) + 1 :], names, prefix, "_"))
@@ -767,20 +836,20 @@ def file_error(path: str, error: BaseException, *, merging: bool = False) -> Con
     import yaml
     from invoke.util import yaml as invokes_yaml  # invoke may read files with a copy of its own
 
-    where = f"configuration file {str(path)!r}"
+    where = f"configuration file {quote_path(path)}"
     if merging:
         return ConfigurationError(f"{where} must hold a mapping of settings (such as `release_tools:`), not a single value or a list")
     if isinstance(error, (yaml.MarkedYAMLError, invokes_yaml.MarkedYAMLError)):
         mark = error.problem_mark or error.context_mark
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        return ConfigurationError(f"{where} is not valid YAML: {error.problem or error.context}{at}")
+        return ConfigurationError(f"{where} is not valid YAML: {one_line(str(error.problem or error.context))}{at}")
     if isinstance(error, json.JSONDecodeError):
         return ConfigurationError(f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")
     if isinstance(error, FileNotFoundError):
         return ConfigurationError(f"{where} does not exist")
     if isinstance(error, OSError):
         return ConfigurationError(f"{where} cannot be read: {error.strerror or error}")
-    first = (str(error).strip().splitlines() or [""])[0]
+    first = one_line((str(error).strip().splitlines() or [""])[0])
     if type(error).__name__ == "UnknownFileType":
         return ConfigurationError(f"{where} cannot be read: invoke reads only .yaml, .yml, .json and .py files")
     return ConfigurationError(f"{where} cannot be read: {type(error).__name__}: {first}")
@@ -811,7 +880,7 @@ def check_runtime_file(given: str | None, environ: Mapping[str, str] | None = No
     source = "given with -f" if given else "named by INVOKE_RUNTIME_CONFIG"
     path = given or environ.get("INVOKE_RUNTIME_CONFIG") or ""
     if path and not os.path.exists(os.path.expanduser(path)):
-        raise ConfigurationError(f"configuration file {path!r} ({source}) does not exist")
+        raise ConfigurationError(f"configuration file {quote_path(path)} ({source}) does not exist")
 
 
 def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
@@ -876,8 +945,13 @@ def _cast(old: Any, new: str, variable: str) -> Any:
         return new
     if isinstance(old, (list, tuple)):
         raise ConfigurationError(f"{variable} cannot be set from the environment (it is a list)")
+    kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
+    if isinstance(old, (int, float)):
+        number = _number(new, whole=isinstance(old, int))
+        if number is None:
+            raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}")
+        return number
     try:
         return type(old)(new)
     except (TypeError, ValueError):
-        kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
-        raise ConfigurationError(f"{variable} must be {kind}, not {new!r}") from None
+        raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}") from None

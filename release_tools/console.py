@@ -51,15 +51,16 @@ def say(text: str = "", colour: str | None = None, *, err: bool = False) -> None
 _collectors: list[list[str]] = []
 
 
-def result(text: str = "", colour: str | None = None) -> None:
+def result(text: str = "", colour: str | None = None, *, err: bool = False) -> None:
     """Print a line that is the outcome of a task (an issue URL, a played job, a tag).
 
-    It prints like `say`; while `collect_results()` is active it is also recorded, which is
-    how the ChatOps entrypoint builds its reply from outcomes only, leaving progress out.
+    It prints like `say` (a warning, such as a failed Slack post, to stderr with
+    `err=True`); while `collect_results()` is active it is also recorded, which is how the
+    ChatOps entrypoint builds its reply from outcomes only, leaving progress out.
     """
     if _collectors:
         _collectors[-1].append(redact(text))
-    say(text, colour)
+    say(text, colour, err=err)
 
 
 @contextlib.contextmanager

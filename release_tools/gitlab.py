@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import (
@@ -116,6 +117,18 @@ class Job:
     web_url: str
 
 
+@dataclass(frozen=True)
+class CurrentJob:
+    """The CI job a job token belongs to, as GitLab describes it (`GET /job`)."""
+
+    id: int
+    status: str
+    web_url: str
+    project_path: str  # read from web_url, e.g. `gitlab-org/release-tools`
+    username: str  # the user GitLab runs the job for ("" when it names nobody)
+    pipeline: Pipeline  # id, project_id, ref, sha, status, source; no user
+
+
 def _attrs(obj: Any) -> dict[str, Any]:
     return obj.attributes if hasattr(obj, "attributes") else obj
 
@@ -153,6 +166,23 @@ def _pipeline(attrs: dict[str, Any], default_url: str = "") -> Pipeline:
         source=str(attrs.get("source") or ""),
         sha=str(attrs.get("sha") or ""),
         username=_username(attrs.get("user")) or "",
+    )
+
+
+def _current_job(attrs: dict[str, Any], instance_url: str) -> CurrentJob:
+    web_url = str(attrs.get("web_url") or "")
+    path = urlsplit(web_url).path
+    root = urlsplit(instance_url).path.rstrip("/")  # GitLab installed under a relative URL
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    project_path, separator, _ = path.partition("/-/jobs/")
+    return CurrentJob(
+        id=int(attrs["id"]),
+        status=str(attrs.get("status") or ""),
+        web_url=web_url,
+        project_path=project_path.strip("/") if separator else "",
+        username=_username(attrs.get("user")) or "",
+        pipeline=_pipeline(attrs["pipeline"]),
     )
 
 
@@ -230,7 +260,7 @@ class GitLab:
     # -- error translation --------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self, doing: str, project: str | None = None) -> Iterator[None]:
+    def _errors(self, doing: str, project: str | None = None, variable: str | None = None) -> Iterator[None]:
         import gitlab.exceptions
         import requests
 
@@ -240,7 +270,7 @@ class GitLab:
             yield
         except gitlab.exceptions.GitlabError as error:
             code = getattr(error, "response_code", None)
-            variable = self.instance.token_variable
+            variable = variable or self.instance.token_variable
             if code == 409:
                 raise GitLabConflictError(
                     f"{host} refused{where} (409 Conflict) while {doing}: {_reason(error)}"
@@ -346,6 +376,43 @@ class GitLab:
         return True
 
     # -- pipelines ------------------------------------------------------------------
+
+    def job_of_token(self, job_token: str) -> CurrentJob:
+        """The CI job `job_token` belongs to, with its pipeline and its user: `GET /job`,
+        authenticated by that token alone, so it cannot be pointed at another job, and
+        GitLab accepts the token only while its job runs. The instance's API token is not
+        sent, and the job token is masked in everything release-tools prints.
+
+        Raises GitLabAccessError (401: not the token of a running job), GitLabError.
+        """
+        import gitlab
+        import gitlab.exceptions
+
+        from .console import register_secret
+
+        register_secret(job_token)
+        client = gitlab.Gitlab(
+            self.instance.url,
+            job_token=job_token,
+            retry_transient_errors=True,
+            timeout=self.settings.api_timeout,
+            user_agent=USER_AGENT,
+        )
+        client.session.hooks["response"].append(self._count)
+        doing = "identifying the job running this"
+        with self._errors(doing, variable="CI_JOB_TOKEN"):
+            try:
+                attrs = client.http_get("/job")
+            except gitlab.exceptions.GitlabError as error:  # python-gitlab raises its own class for 401
+                if error.response_code == 401:
+                    raise GitLabAccessError(
+                        f"{self.instance.host} refused CI_JOB_TOKEN (401 Unauthorized) while {doing}: "
+                        "it is not the token of a running job"
+                    ) from None
+                raise
+        if not isinstance(attrs, dict) or not isinstance(attrs.get("pipeline"), dict) or "id" not in attrs:
+            raise GitLabError(f"{self.instance.host} answered GET /job with something that is not a job")
+        return _current_job(attrs, self.instance.url)
 
     def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
         """One pipeline of `project` (a path or a numeric id), with the user who started it."""

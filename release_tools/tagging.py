@@ -26,8 +26,11 @@ locally, for every edition, before a single push. Then:
 Differences from the original, on purpose: no shell strings, push results checked,
 temporary clones removed on every path, re-runs safe, Slack failures isolated, commit
 messages name files by their path in the repository, the requester (not the CI bot) is
-credited in Slack, and the omnibus tag is placed after the OpenShift template update so
-that it names the stable branch's tip (a re-run then finds it where it expects it).
+credited in Slack, the omnibus tag is placed after the OpenShift template update so
+that it names the stable branch's tip (a re-run then finds it where it expects it), every
+`gitlab/gitlab-ce` image of the OpenShift template is updated, not only the first (the
+template must not name two versions), a missing or unreadable template is reported and
+skipped instead of stopping the release, and `sync` refuses to run in security mode.
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
         say()
     if settings.dry_run:
         say("Dry run: nothing will be pushed and nothing posted.", "yellow")
+    announce_date(settings)
     check_identity()
 
     plans: list[EditionPlan] = []
@@ -193,7 +197,7 @@ def notify(settings: Settings, version: Version, requester: str | None) -> None:
     try:
         slack.notify_tag(url, who, str(version))
     except SlackError as error:
-        result(f"Slack notification for {version} failed: {error}", "red")
+        result(f"Slack notification for {version} failed: {error}", "red", err=True)
     else:
         say(f"Slack notified: {slack.tag_message(who, str(version))}")
 
@@ -216,7 +220,7 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
     repo = clones.enter_context(release_clone(remotes, stable, states, GITLAB_SPARSE, label))
 
     if not version.is_rc:
-        for update in changelog.release(repo, version, stable):
+        for update in changelog.release(repo, version, stable, today=settings.clock.today()):
             changelog.report(label, update)
     bump_version(repo, "VERSION", str(version))
 
@@ -315,14 +319,19 @@ _TEMPLATE_VERSION = re.compile(r"\bgitlab-\d+\.\d+\.\d+\b")
 
 
 def openshift_template(text: str, omnibus: OmnibusVersion) -> str | None:
-    """The template naming `omnibus`'s image and version, or None when it names this version
-    or a newer one already. Raises ValueError when it names no `gitlab/gitlab-ce` image."""
-    match = _TEMPLATE_IMAGE.search(text)
-    if match is None:
+    """The template naming `omnibus`'s image and version, or None when the newest image it
+    names is this version or a newer one already.
+
+    Every `gitlab/gitlab-ce:X.Y.Z-ce.N` image is replaced, as every `gitlab-X.Y.Z` is: a
+    template naming two versions would deploy one and describe another (the original
+    replaced the first image only). Raises ValueError when it names no such image.
+    """
+    named = [Version.parse(version) for version in _TEMPLATE_IMAGE.findall(text)]
+    if not named:
         raise ValueError("it names no gitlab/gitlab-ce:X.Y.Z-ce.N image")
-    if not omnibus.version.to_patch() > Version.parse(match[1]):
+    if not omnibus.version.to_patch() > max(named):
         return None
-    text = text.replace(match[0], f"gitlab/gitlab-ce:{omnibus.docker}")
+    text = _TEMPLATE_IMAGE.sub(f"gitlab/gitlab-ce:{omnibus.docker}", text)
     return _TEMPLATE_VERSION.sub(f"gitlab-{omnibus.version.to_patch()}", text)
 
 
@@ -349,6 +358,13 @@ def update_openshift_template(repo: Repository, omnibus: OmnibusVersion, branch:
 
 
 # -- shared steps ---------------------------------------------------------------------
+
+
+def announce_date(settings: Settings) -> None:
+    """Say so when the dates this run writes are not today's (release_tools.date, SOURCE_DATE_EPOCH)."""
+    note = settings.clock.note()
+    if note:
+        say(note, "yellow")
 
 
 def check_identity() -> None:
@@ -707,8 +723,16 @@ def sync(settings: Settings) -> None:
     """Make `master` identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab.
 
     Remotes behind are fast-forwarded; diverged ones are merged (a conflict stops that
-    project before anything is pushed). Raises ReleaseStateError, GitError or PushError.
+    project before anything is pushed). Raises ReleaseStateError, GitError or PushError;
+    ConfigurationError in security mode, before any git command.
     """
+    if settings.security:
+        # A security release uses only the dev remotes: there is no second remote to sync
+        # master with, and syncing with the public ones is what it must not do.
+        raise ConfigurationError(
+            "sync makes master the same on the dev and the public remotes, and a security release uses only "
+            "the dev remotes, so sync does not run in security mode: unset SECURITY (or release_tools.security)"
+        )
     if settings.dry_run:
         say("Dry run: nothing will be pushed.", "yellow")
     for key, label in SYNC_PROJECTS:

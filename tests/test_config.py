@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -181,5 +182,5 @@ def test_insecure_http_must_be_a_boolean(value):
 def test_a_templates_dir_that_is_not_a_folder_is_a_clear_error(tmp_path):
     missing = tmp_path / "nowhere"
 
-    with pytest.raises(ConfigurationError, match=rf"^release_tools\.templates_dir {missing} is not a folder"):
+    with pytest.raises(ConfigurationError, match=rf"^release_tools\.templates_dir '{re.escape(str(missing))}' is not a folder"):
         Settings.from_mapping({"env_file": "", "templates_dir": str(missing)}, environ={})

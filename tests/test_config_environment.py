@@ -202,8 +202,10 @@ def test_a_runtime_file_that_does_not_exist_is_an_error_not_the_gitlab_com_defau
          "release_tools.projects.ce.dev_paht is not a setting; did you mean release_tools.projects.ce.dev_path?"),
         ("release_tools:\n  slack:\n    webhook: x\n",
          "release_tools.slack.webhook is not a setting (those of release_tools.slack: chatops_url, tag_url, upstream_merge_url)"),
+        ('release_tools:\n  "forged\\nError: line": 1\n',
+         "release_tools.'forged\\nError: line' is not a setting (see Configuration in README.md)"),
     ],
-    ids=["top-level-typo", "nested-typo", "key-of-a-new-instance", "key-of-a-project", "no-close-match"],
+    ids=["top-level-typo", "nested-typo", "key-of-a-new-instance", "key-of-a-project", "no-close-match", "a-newline"],
 )
 @pytest.mark.parametrize("runtime", [False, True], ids=["user-file", "runtime-file"])
 def test_a_key_that_is_not_a_setting_is_one_line_suggesting_the_close_one(home, tmp_path, text, error, runtime):
@@ -225,6 +227,7 @@ def test_the_open_ended_mappings_take_new_keys(home):
         "    ce:\n      remotes:\n        mirror: git@mirror.example:ce.git\n"
         "  helm:\n    subchart_app_versions:\n      registry: gitlab\n"
         "  release_manager_groups:\n    staging: acme/managers\n"
+        "  chatops:\n    projects:\n      staging: acme/release-tools\n"
     )
 
     settings = Settings.from_environment({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_INSTANCES_STAGING_URL": "https://s2.example"})

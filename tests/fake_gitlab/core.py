@@ -27,19 +27,21 @@ DEFAULT_PER_PAGE = 20
 COUNT_LIMIT = 10_000
 
 Handler = Callable[["FakeGitLab", "Request"], "Response"]
-ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = []
+ROUTES: list[tuple[str, re.Pattern[str], Handler, bool, bool]] = []
 
 
-def route(method: str, pattern: str, public: bool = False) -> Callable[[Handler], Handler]:
+def route(method: str, pattern: str, public: bool = False, job_token: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler for `method` and a path pattern below /api/v4.
 
     `<name>` in the pattern matches one path segment (URL-encoded paths such as
     `gitlab-org%2Fgitlab-ce` included) and reaches the handler decoded, in `req.params`.
+    With `job_token`, a CI job token (`JOB-TOKEN` header or `job_token` parameter) also
+    authenticates, as the job's user, and the job reaches the handler in `req.job`.
     """
     regex = re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", pattern) + "$")
 
     def register(handler: Handler) -> Handler:
-        ROUTES.append((method, regex, handler, public))
+        ROUTES.append((method, regex, handler, public, job_token))
         return handler
 
     return register
@@ -81,6 +83,7 @@ class Request:
     status: int = 0
     user: dict[str, Any] | None = None
     params: dict[str, str] = field(default_factory=dict)
+    job: dict[str, Any] | None = None  # the job whose token authenticated the request
 
     def arg(self, name: str, default: Any = None) -> Any:
         """One query parameter or body field (GitLab accepts both for most endpoints)."""
@@ -134,6 +137,8 @@ class FakeGitLab:
         self.max_in_flight = 0
         self._in_flight = 0
         self.tokens: dict[str, int] = {}
+        #: CI job tokens -> their job; GitLab accepts one only while its job is running.
+        self.job_tokens: dict[str, dict[str, Any]] = {}
         self.users: dict[int, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.projects: dict[int, dict[str, Any]] = {}
@@ -272,7 +277,7 @@ class FakeGitLab:
     # -- dispatch --------------------------------------------------------------------------
 
     def _authenticate(self, headers: Any) -> dict[str, Any] | None:
-        token = headers.get("PRIVATE-TOKEN") or headers.get("JOB-TOKEN")
+        token = headers.get("PRIVATE-TOKEN")
         authorization = headers.get("Authorization") or ""
         if not token and authorization.lower().startswith("bearer "):
             token = authorization[7:]
@@ -330,7 +335,7 @@ class FakeGitLab:
             return Response(404, {"error": "404 Not Found"})
         segments = req.raw_path
         allowed = False
-        for method, regex, handler, public in ROUTES:
+        for method, regex, handler, public, job_token in ROUTES:
             match = regex.match(segments)
             if not match:
                 continue
@@ -339,6 +344,14 @@ class FakeGitLab:
                 continue
             req.params = {k: unquote(v) for k, v in match.groupdict().items()}
             req.user = self._authenticate(headers)
+            given = (headers.get("JOB-TOKEN") or req.arg("job_token")) if job_token else None
+            if given:
+                # Only the token of a running job is valid; a finished job's answers 401.
+                with self.lock:
+                    job = self.job_tokens.get(str(given))
+                    if job is None or job["status"] != "running":
+                        return Response(401, {"message": "401 Unauthorized"})
+                    req.job, req.user = job, self.users.get(job["user"]["id"])
             if req.user is None and not public:
                 return Response(401, {"message": "401 Unauthorized"})
             try:
