@@ -669,7 +669,7 @@ def chat_projects_of_checkout(project_dir: Path = ROOT) -> Mapping[str, str]:
         files.load_project()  # lazy: neither /etc nor ~ nor the environment is read
         tree = files.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+        raise unreadable(error) from None
     check_layers(tree, {})
     return _chatops(_merge(DEFAULTS, tree or {})["chatops"]).projects
 
@@ -872,6 +872,13 @@ def config_file_error(error: BaseException, traceback: Any) -> ConfigurationErro
     return found
 
 
+def unreadable(error: Exception) -> ConfigurationError:
+    """The one line for an exception invoke raised while reading its configuration files:
+    `config_file_error()`, naming the file, or (for anything else) the kind of error."""
+    found = config_file_error(error, error.__traceback__)
+    return found or ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}")
+
+
 def check_runtime_file(given: str | None, environ: Mapping[str, str] | None = None) -> None:
     """Refuse a runtime configuration file (`invoke -f FILE`, else `INVOKE_RUNTIME_CONFIG`)
     that does not exist: invoke would go on without it, on the shipped defaults, which
@@ -893,8 +900,6 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
     Raises ConfigurationError for an unreadable file, an unknown key or variable, or an
     uncastable variable.
     """
-    import sys
-
     from invoke import Config
 
     home = environ.get("HOME")
@@ -915,10 +920,7 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
         runtime.load_runtime()
         runtime_tree = runtime.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        found = config_file_error(error, sys.exc_info()[2])
-        if found is not None:
-            raise found from None
-        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}") from None
+        raise unreadable(error) from None
     for layer in (files_tree, runtime_tree):
         check_layers(layer, {})
     tree = _merge(DEFAULTS, files_tree or {})

@@ -854,6 +854,21 @@ def test_chat_projects_come_from_the_checkouts_invoke_yaml_and_nothing_else(tmp_
     assert chat_projects_of_checkout(tmp_path) == {"production": "278964", "dev": "gitlab/release-tools"}
 
 
+def test_a_broken_invoke_yaml_of_the_checkout_is_one_line_naming_it(tmp_path):
+    from release_tools.config import chat_projects_of_checkout
+    from release_tools.errors import ConfigurationError
+
+    (tmp_path / "invoke.yaml").write_text("release_tools:\n  chatops: [\n")
+
+    with pytest.raises(ConfigurationError) as raised:
+        chat_projects_of_checkout(tmp_path)
+
+    assert str(raised.value) == (
+        f"configuration file {str(tmp_path / 'invoke.yaml')!r} is not valid YAML: "
+        "expected the node content, but found '<stream end>' (line 3, column 1)"
+    )
+
+
 @pytest.mark.parametrize("value", ["release-tools", "../etc/x", "group/ project", "１２３"], ids=["no-group", "dots", "space", "fullwidth"])
 def test_a_chat_project_that_is_neither_a_path_nor_an_id_is_a_configuration_error(tmp_path, value):
     from release_tools.config import chat_projects_of_checkout
