@@ -34,6 +34,7 @@ from .console import collect_results, redact, say
 from .errors import (
     ConfigurationError,
     GitLabAccessError,
+    Interrupted,
     MissingTokenError,
     NotAuthorizedError,
     ReleaseToolsError,
@@ -43,6 +44,7 @@ from .errors import (
     one_line,
     plain_url,
     quote,
+    stop_on_signals,
 )
 from .version import Version
 
@@ -579,7 +581,9 @@ def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> l
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Run one chat command; print its reply section; return the exit status (0 or 1).
+    """Run one chat command; print its reply section; return the exit status: 0, 1, or
+    128 + the signal's number when SIGINT, SIGTERM or SIGHUP stopped it (the reply then
+    says what was and was not done).
 
     `argv` is `[COMMAND]` (or empty: the command is then `TASK`); `environ` defaults to a
     copy of the process environment and is never modified.
@@ -590,11 +594,17 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     lines: list[str] = []
     status = 0
     chat = Chat(environ, command_line="")
-    with collect_results() as outcomes:
+    with collect_results() as outcomes, stop_on_signals():
         try:
-            lines = _run(argv, environ, chat)
+            from .git import environment as git_environment
+
+            with git_environment(environ):  # git commits and pushes as this environment says
+                lines = _run(argv, environ, chat)
             if lines is None:
                 lines = list(outcomes)
+        except Interrupted as stop:  # the job was cancelled or timed out: say what was done
+            lines = list(outcomes) + [one_line(f"Error: {stop}")]
+            status = stop.exit_code
         except ReleaseToolsError as error:
             hint = ""
             if isinstance(error, MissingTokenError):

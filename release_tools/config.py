@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .clock import Clock
-from .errors import ConfigurationError, MissingTokenError, plain_url, quote, quote_path
+from .errors import ConfigurationError, MissingTokenError, one_line, plain_url, quote, quote_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,9 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "security": False,
     # The day every date is written for (`YYYY-MM-DD`), instead of today; see clock.py.
     "date": "",
+    # `insecure_http: true` allows a plain http:// URL to a host other than this machine.
     "instances": {
-        "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN"},
-        "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN"},
+        "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN", "insecure_http": False},
+        "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN", "insecure_http": False},
     },
     # Seconds before an API request is abandoned, and the most seconds one request waits
     # between its retries in all (each retry is said on stderr).
@@ -346,6 +347,37 @@ class ChatOps:
         return username.lower() in self.trusted_relays
 
 
+def is_loopback(host: str | None) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: this machine, where plain HTTP leaves no wire."""
+    import ipaddress
+
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_plain_http(name: str, url: str, insecure: Any) -> None:
+    """Refuse an http:// instance URL to another machine, unless the instance sets
+    `insecure_http: true`: the token travels in a header, which anyone on the way can read
+    over plain HTTP. Loopback URLs (tests, a local sandbox) are fine.
+    Raises ConfigurationError."""
+    if not isinstance(insecure, bool):
+        raise ConfigurationError(
+            f"release_tools.instances.{_key(name)}.insecure_http must be true or false, not {quote(insecure)}"
+        )
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not insecure and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"release_tools.instances.{_key(name)}.url is plain http:// to {_key(parts.hostname)}, where anyone on "
+            f"the way could read the API token: use https://, or set release_tools.instances.{_key(name)}.insecure_http: true"
+        )
+
+
 def _is_set(value: str | None) -> bool:
     """The original's test for TEST, SECURITY, FORCE, NO_MENTION: any non-blank value."""
     return bool(value and value.strip())
@@ -468,6 +500,7 @@ class Settings:
                     f"release_tools.instances.{instance.name}.url must be an http(s) URL such as "
                     f"https://gitlab.com (got {instance.url!r})"
                 )
+            check_plain_http(instance.name, instance.url, merged["instances"][instance.name].get("insecure_http", False))
         api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
         clock = Clock.from_config(merged["date"], environ.get("SOURCE_DATE_EPOCH"))
         api_max_wait = _seconds(merged["api"].get("max_wait"), "api.max_wait")
@@ -677,7 +710,7 @@ def chat_projects_of_checkout(project_dir: Path = ROOT) -> Mapping[str, str]:
         files.load_project()  # lazy: neither /etc nor ~ nor the environment is read
         tree = files.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+        raise unreadable(error) from None
     check_layers(tree, {})
     return _chatops(_merge(DEFAULTS, tree or {})["chatops"]).projects
 
@@ -715,7 +748,8 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
     `~/.invoke.yaml`, the project's, `-f FILE`), before the defaults are merged in;
     `environ` (the process environment by default) holds `INVOKE_RELEASE_TOOLS_*`.
     invoke itself reports a value where a mapping belongs (or the reverse), and a
-    variable that does not fit its key's type, as a traceback that names neither.
+    variable that does not fit its key's type, as a traceback that names neither; and it
+    takes a key or a variable that names no setting (a typo) without a word.
     Raises ConfigurationError.
     """
     environ = os.environ if environ is None else environ
@@ -723,21 +757,178 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
         files_tree = {}
     if not isinstance(files_tree, Mapping):
         raise ConfigurationError(f"release_tools must be a mapping of settings, not {quote(files_tree)}")
-    _check_shape(files_tree, DEFAULTS, "release_tools")
-    _apply_variables(_merge(DEFAULTS, files_tree), environ, "INVOKE_RELEASE_TOOLS")
+    _check_keys(files_tree, DEFAULTS, ())
+    tree = _merge(DEFAULTS, files_tree)
+    _check_variables(tree, environ)
+    _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
 
 
-def _check_shape(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: str) -> None:
+#: Mappings whose keys the deployment names (its instances, projects, remotes, subcharts,
+#: groups, chat projects per instance), by their path under `release_tools` (`*`: any key).
+#: Any key is accepted there; an entry of `instances` or `projects` has the keys every
+#: shipped entry has, others are a single value each.
+OPEN_MAPPINGS = (("instances",), ("projects",), ("projects", "*", "remotes"), ("helm", "subchart_app_versions"),
+                 ("release_manager_groups",), ("chatops", "projects"))
+
+
+def _entry_template(path: tuple[str, ...]) -> Any:
+    """What an entry of the open mapping at `path` holds: the keys of every shipped entry
+    (instances, projects), or None for a single value."""
+    if path in (("instances",), ("projects",)):
+        template: dict[str, Any] = {}
+        for entry in DEFAULTS[path[0]].values():
+            template.update(entry)
+        return template
+    return None
+
+
+def _is_open(path: tuple[str, ...]) -> bool:
+    return any(len(path) == len(open_path) and all(o in ("*", p) for o, p in zip(open_path, path))
+               for open_path in OPEN_MAPPINGS)
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(("release_tools", *map(_key, path)))
+
+
+def _key(name: object) -> str:
+    """A key or variable name as messages show it: as it is when it is a plain name, else
+    `quote`d (a key from a file can hold anything, a newline included)."""
+    text = str(name)
+    return text if re.fullmatch(r"[A-Za-z0-9_.:-]{1,80}", text, re.ASCII) else quote(text)
+
+
+def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str, ...]) -> None:
+    """Every key of `tree` is a setting, and each value has the shape of its default."""
     for key, value in tree.items():
-        if key not in defaults:
-            continue  # open-ended (another instance, project or remote) or unknown: invoke merges it
-        default = defaults[key]
+        where = (*path, str(key))
+        if _is_open(path):
+            default = _entry_template(path)
+            if isinstance(default, Mapping) and isinstance(defaults.get(key), Mapping):
+                default = {**default, **defaults[key]}
+        elif key in defaults:
+            default = defaults[key]
+        else:
+            raise ConfigurationError(_unknown(str(key), list(defaults), _dotted(path), "."))
         if isinstance(default, Mapping) and isinstance(value, Mapping):
-            _check_shape(value, default, f"{path}.{key}")
+            _check_keys(value, default, where)
         elif isinstance(default, Mapping):
-            raise ConfigurationError(f"{path}.{key} must be a mapping of settings, not {quote(value)}")
+            raise ConfigurationError(f"{_dotted(where)} must be a mapping of settings, not {quote(value)}")
         elif isinstance(value, Mapping):
-            raise ConfigurationError(f"{path}.{key} must be a single value or a list, not {quote(dict(value))}")
+            raise ConfigurationError(f"{_dotted(where)} must be a single value or a list, not {quote(dict(value))}")
+
+
+def _unknown(name: str, known: list[str], parent: str, separator: str) -> str:
+    """`release_tools.projets is not a setting; did you mean release_tools.projects?`"""
+    import difflib
+
+    known = sorted(str(k) for k in known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    text = f"{parent}{separator}{_key(name)} is not a setting"
+    if close:
+        return f"{text}; did you mean {parent}{separator}{close[0]}?"
+    if known and len(known) <= 8:
+        return f"{text} (those of {parent}: {', '.join(known)})"
+    return f"{text} (see Configuration in README.md)"
+
+
+def _variables(tree: Mapping[str, Any], prefix: str) -> tuple[list[str], set[str]]:
+    """The variables invoke maps onto the leaves of `tree` (in its order), and those naming
+    its mappings."""
+    leaves: list[str] = []
+    groups: set[str] = set()
+    for key, value in tree.items():
+        variable = f"{prefix}_{str(key).upper()}"
+        if isinstance(value, Mapping):
+            groups.add(variable)
+            inner_leaves, inner_groups = _variables(value, variable)
+            leaves += inner_leaves
+            groups |= inner_groups
+        else:
+            leaves.append(variable)
+    return leaves, groups
+
+
+def _check_variables(tree: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """Every `INVOKE_RELEASE_TOOLS_*` variable names a setting of `tree` (defaults and files
+    merged): invoke would ignore any other. Raises ConfigurationError."""
+    prefix = "INVOKE_RELEASE_TOOLS"
+    leaves, groups = _variables(tree, prefix)
+    for variable in sorted(environ):
+        if not variable.startswith(prefix + "_") or variable in leaves:
+            continue
+        if variable in groups:
+            example = next(leaf for leaf in leaves if leaf.startswith(variable + "_"))
+            raise ConfigurationError(
+                f"{_key(variable)} names a group of settings, not one: set each setting's own variable, such as {example}"
+            )
+        names = [leaf[len(prefix) + 1 :] for leaf in leaves]
+        raise ConfigurationError(_unknown(variable[len(prefix) + 1 :], names, prefix, "_"))
+
+
+# -- configuration files invoke cannot read -------------------------------------------
+
+
+def file_error(path: str, error: BaseException, *, merging: bool = False) -> ConfigurationError:
+    """The one line that says why invoke could not read or merge the configuration file at
+    `path` (`merging`: its content is not a mapping)."""
+    import json
+
+    import yaml
+    from invoke.util import yaml as invokes_yaml  # invoke may read files with a copy of its own
+
+    where = f"configuration file {quote_path(path)}"
+    if merging:
+        return ConfigurationError(f"{where} must hold a mapping of settings (such as `release_tools:`), not a single value or a list")
+    if isinstance(error, (yaml.MarkedYAMLError, invokes_yaml.MarkedYAMLError)):
+        mark = error.problem_mark or error.context_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return ConfigurationError(f"{where} is not valid YAML: {one_line(str(error.problem or error.context))}{at}")
+    if isinstance(error, json.JSONDecodeError):
+        return ConfigurationError(f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")
+    if isinstance(error, FileNotFoundError):
+        return ConfigurationError(f"{where} does not exist")
+    if isinstance(error, OSError):
+        return ConfigurationError(f"{where} cannot be read: {error.strerror or error}")
+    first = one_line((str(error).strip().splitlines() or [""])[0])
+    if type(error).__name__ == "UnknownFileType":
+        return ConfigurationError(f"{where} cannot be read: invoke reads only .yaml, .yml, .json and .py files")
+    return ConfigurationError(f"{where} cannot be read: {type(error).__name__}: {first}")
+
+
+def config_file_error(error: BaseException, traceback: Any) -> ConfigurationError | None:
+    """`file_error()` for an exception that invoke raised while it loaded (or merged) one of
+    its configuration files, found by walking `traceback` to invoke's own frames; None for
+    any other exception."""
+    from invoke.config import Config
+
+    found = None
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_code is Config._load_file.__code__ and "filepath" in frame.f_locals:
+            found = file_error(frame.f_locals["filepath"], error)
+        elif frame.f_code is Config._merge_file.__code__ and frame.f_locals.get("path"):
+            found = file_error(frame.f_locals["path"], error, merging=True)
+        traceback = traceback.tb_next
+    return found
+
+
+def unreadable(error: Exception) -> ConfigurationError:
+    """The one line for an exception invoke raised while reading its configuration files:
+    `config_file_error()`, naming the file, or (for anything else) the kind of error."""
+    found = config_file_error(error, error.__traceback__)
+    return found or ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}")
+
+
+def check_runtime_file(given: str | None, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a runtime configuration file (`invoke -f FILE`, else `INVOKE_RUNTIME_CONFIG`)
+    that does not exist: invoke would go on without it, on the shipped defaults, which
+    point at gitlab.com. Raises ConfigurationError."""
+    environ = os.environ if environ is None else environ
+    source = "given with -f" if given else "named by INVOKE_RUNTIME_CONFIG"
+    path = given or environ.get("INVOKE_RUNTIME_CONFIG") or ""
+    if path and not os.path.exists(os.path.expanduser(path)):
+        raise ConfigurationError(f"configuration file {quote_path(path)} ({source}) does not exist")
 
 
 def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
@@ -746,13 +937,15 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
     Layers, lowest first: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml` (HOME
     taken from `environ`), `project_dir/invoke.yaml`, `INVOKE_RELEASE_TOOLS_<PATH>`
     variables from `environ` (cast like invoke casts them), then the runtime file named by
-    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads).
-    Raises ConfigurationError for an unreadable file or an uncastable variable.
+    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads), which must exist when named.
+    Raises ConfigurationError for an unreadable file, an unknown key or variable, or an
+    uncastable variable.
     """
     from invoke import Config
 
     home = environ.get("HOME")
     runtime_path = environ.get("INVOKE_RUNTIME_CONFIG") or None
+    check_runtime_file(None, environ)
     try:
         files = Config(
             project_location=str(project_dir),
@@ -768,10 +961,11 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
         runtime.load_runtime()
         runtime_tree = runtime.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+        raise unreadable(error) from None
     for layer in (files_tree, runtime_tree):
         check_layers(layer, {})
     tree = _merge(DEFAULTS, files_tree or {})
+    _check_variables(_merge(tree, runtime_tree or {}), environ)
     _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
     return _merge(tree, runtime_tree or {})
 

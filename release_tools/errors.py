@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
+import sys
+import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 #: How much of a value a message shows: enough to recognise it, never a page of it.
 QUOTE_LIMIT = 60
@@ -203,16 +207,97 @@ def one_line(text: str, limit: int = LINE_LIMIT) -> str:
     return line
 
 
+class Interrupted(BaseException):
+    """The run was stopped by a signal (SIGINT, i.e. Ctrl-C, SIGTERM or SIGHUP).
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way
+    swallows it and every `finally` runs: the temporary clones are removed, and a git
+    command in flight is ended. A service that knows what it had done when it was stopped
+    says so in `progress`; str() is the whole one-line message.
+    """
+
+    def __init__(self, signum: int, progress: str = "") -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.progress = progress
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended: 130 for
+        SIGINT, 143 for SIGTERM, 129 for SIGHUP."""
+        return 128 + self.signum
+
+    def __str__(self) -> str:
+        what = self.progress or "nothing more was pushed, created or posted; what was done is printed above"
+        return f"interrupted by {signal.Signals(self.signum).name}: {what}"
+
+
+#: The signals that stop a run the way Ctrl-C does (SIGHUP: the terminal went away).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Inside the block, SIGINT, SIGTERM and SIGHUP raise Interrupted (in the main thread,
+    where Python runs signal handlers), so that the run unwinds and cleans up instead of
+    dying on the spot. A second signal while the first one unwinds is ignored, so that the
+    cleanup finishes; SIGKILL cannot be caught (`git.remove_stale_clones` handles what it
+    leaves). Outside the main thread this does nothing. The previous handlers come back
+    at the end of the block.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if not received:
+            received.append(signum)
+            raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a ReleaseToolsError into a one-line message and exit status 1.
+    """Turn a ReleaseToolsError into a one-line message and exit status 1, and a run
+    stopped by SIGINT, SIGTERM or SIGHUP (see `stop_on_signals`) into one line saying what
+    was and was not done, and exit status 128 + the signal's number.
 
     The line is one line without control characters whatever the message holds (`one_line`).
     Anything else is a bug and keeps its traceback.
     """
     from invoke.exceptions import Exit
 
-    try:
-        yield
-    except ReleaseToolsError as error:
-        raise Exit(one_line(f"Error: {error}"), code=1) from None
+    with stop_on_signals():
+        try:
+            yield
+        except ReleaseToolsError as error:
+            raise Exit(one_line(f"Error: {error}"), code=1) from None
+        except Interrupted as stop:
+            raise Exit(one_line(f"Error: {stop}"), code=stop.exit_code) from None
+
+
+def config_file_errors(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """An excepthook (`sys.excepthook`) for the `invoke` command: invoke reads the `-f` file
+    after it has imported tasks.py but before any task or executor runs, and lets a YAML or
+    JSON error, an unreadable file or one that holds no mapping escape as a traceback. This
+    hook prints one line naming the file instead (the exit status stays 1); any other
+    exception goes to `previous`.
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, traceback: Any) -> Any:
+        from .config import config_file_error
+
+        found = config_file_error(error, traceback)
+        if found is None:
+            return previous(kind, error, traceback)
+        print(one_line(f"Error: {found}"), file=sys.stderr, flush=True)
+        return None
+
+    return hook

@@ -46,6 +46,7 @@ from .console import result, say
 from .errors import (
     ConfigurationError,
     GitError,
+    Interrupted,
     PushError,
     ReleaseStateError,
     SlackError,
@@ -101,6 +102,7 @@ class ProjectPlan:
     stable_branch: str = ""
     pushed: list[str] = field(default_factory=list)  # remotes this run pushed to
     tagged: list[str] = field(default_factory=list)  # remotes this run pushed a tag to
+    in_flight: str | None = None  # the remote being pushed to right now
 
     def pending(self, remote: str) -> list[RefUpdate]:
         return [update for update in self.updates if not update.is_done(remote)]
@@ -137,8 +139,17 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
     announce_date(settings)
     check_identity()
 
+    plans: list[EditionPlan] = []
+    try:
+        _tag(settings, version, requester, plans)
+    except Interrupted as stop:
+        stop.progress = describe_interruption([project for plan in plans for project in plan.projects])
+        raise
+
+
+def _tag(settings: Settings, version: Version, requester: str | None, plans: list[EditionPlan]) -> None:
+    """`tag()`, filling `plans` in as it goes, so that an interrupted run can say how far it got."""
     with contextlib.ExitStack() as clones:
-        plans: list[EditionPlan] = []
         omnibus_clone: list[Repository] = []  # one clone serves both editions (see prepare_omnibus)
         for key, label in EDITIONS:
             if key in settings.skip:
@@ -147,13 +158,13 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
             edition_version = version.to_ee() if key == "ee" else version.to_ce()
             say(f"{label} release", "blue")
             plan = EditionPlan(label, edition_version)
+            plans.append(plan)
             gitlab = prepare_gitlab(clones, settings, key, edition_version)
             plan.projects.append(gitlab)
             if "omnibus" in settings.skip:
                 say(f"Skipping omnibus-gitlab for {label}", "yellow")
             else:
                 plan.projects.append(prepare_omnibus(clones, settings, edition_version, gitlab, omnibus_clone))
-            plans.append(plan)
 
         for plan in plans:
             for project in plan.projects:
@@ -604,6 +615,34 @@ def describe_outcome(plan: ProjectPlan) -> str:
     return text
 
 
+def describe_interruption(plans: Sequence[ProjectPlan]) -> str:
+    """What an interrupted run had pushed, which push it cut off, and what it did not push:
+    `pushed gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev; the push of gitlab-ee
+    to gitlab was cut off ...; not pushed: omnibus-gitlab 11.1.0+ee.0 to dev, gitlab`."""
+    done: list[str] = []
+    cut: list[str] = []
+    left: list[str] = []
+    for plan in plans:
+        groups: dict[str, list[str]] = {}
+        for remote in plan.pushed:
+            groups.setdefault(_describe(plan.pending(remote), remote), []).append(remote)
+        done += [f"{plan.label} {what} to {', '.join(remotes)}" for what, remotes in groups.items()]
+        if plan.in_flight:
+            cut.append(f"{plan.label} to {plan.in_flight}")
+        rest = [r for r in plan.remotes if r not in plan.pushed and r != plan.in_flight and plan.pending(r)]
+        if rest:
+            names = list(plan.tags) or [update.name for update in plan.updates if not update.is_tag]
+            left.append(f"{plan.label} {', '.join(names)} to {', '.join(rest)}")
+    if not (done or cut):
+        return "nothing was pushed"
+    text = "pushed " + "; ".join(done) if done else "nothing was pushed"
+    if cut:
+        text += f"; the push of {', '.join(cut)} was cut off and may or may not have arrived"
+    if left:
+        text += f"; not pushed: {'; '.join(left)}"
+    return text + ". Nothing more was pushed; run the same command again to finish"
+
+
 def carry_out(settings: Settings, plan: ProjectPlan, outcome: Callable[[], str] | None = None) -> None:
     """Run one project's plan: show it; in a dry run, print what would be pushed; otherwise
     push it, read the remotes back, and print the outcome line (`describe_outcome` unless
@@ -612,7 +651,11 @@ def carry_out(settings: Settings, plan: ProjectPlan, outcome: Callable[[], str] 
     if settings.dry_run:
         result(describe_dry_run(plan))
         return
-    apply(plan)
+    try:
+        apply(plan)
+    except Interrupted as stop:
+        stop.progress = describe_interruption([plan])
+        raise
     verify(plan)
     result(outcome() if outcome else describe_outcome(plan))
 
@@ -629,15 +672,18 @@ def apply(plan: ProjectPlan) -> None:
             continue
         what = _describe(plan.pending(remote), remote)
         say(f"Push {what} to {remote}...")
+        plan.in_flight = remote  # until git answers, the push may or may not arrive
         try:
             push_with_history(plan.repo, remote, refspecs)
         except PushError as error:
+            plan.in_flight = None
             say(f"✗ {plan.label} → {remote}: {what}", "red")
             done = f" ({', '.join(plan.pushed)} already updated)" if plan.pushed else ""
             raise PushError(
                 f"{plan.label}: {error}{done}. Run the same command again to finish the release.", error.output
             ) from None
         say(f"✓ {plan.label} → {remote}: {what}", "green")
+        plan.in_flight = None
         plan.pushed.append(remote)
         if any(update.is_tag for update in plan.pending(remote)):
             plan.tagged.append(remote)

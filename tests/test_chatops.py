@@ -12,6 +12,7 @@ import pytest
 from release_tools import chatops
 from release_tools.errors import UsageError
 from tests.chatops_support import minutes_ago
+from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
@@ -26,6 +27,24 @@ def created_issue(fake):
 def only_the_job_was_read(fake):
     """The identity check, GET /job with the job's own token, is all the fake was asked."""
     return [(r.method, r.path) for r in fake.log] == [("GET", "/job")]
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, variables, error", BAD_CONFIGURATIONS)
+def test_a_bad_configuration_is_the_one_reply_line_before_any_request(chat_job, fake_gitlab, fake_dev, tmp_path,
+                                                                      text, variables, error):
+    path = tmp_path / "release.yaml"
+    if text is not None:
+        path.write_text(text)
+    environ = chat_job.environ("11.1.0", INVOKE_RUNTIME_CONFIG=str(path), **variables)
+
+    result = chat_job.run("release_issue", environ=environ)
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: " + error.format(path=str(path), source="named by INVOKE_RUNTIME_CONFIG")]
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
 
 
 # -- help ------------------------------------------------------------------------------------------
@@ -46,7 +65,7 @@ def test_help_lists_options_and_examples_runs_nothing_and_makes_no_request(chat_
     assert any(line.startswith("  --dry-run") for line in reply)
     assert any(line.startswith("  --help") for line in reply)
     assert [line for line in reply if line.startswith("  /chatops run ")], "no examples"
-    assert fake_gitlab.log == [] and fake_dev.log == []
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
     assert fake_gitlab.table("issues") == []
 
 
@@ -833,6 +852,21 @@ def test_chat_projects_come_from_the_checkouts_invoke_yaml_and_nothing_else(tmp_
     monkeypatch.setenv("INVOKE_RUNTIME_CONFIG", str(home / ".invoke.yaml"))
 
     assert chat_projects_of_checkout(tmp_path) == {"production": "278964", "dev": "gitlab/release-tools"}
+
+
+def test_a_broken_invoke_yaml_of_the_checkout_is_one_line_naming_it(tmp_path):
+    from release_tools.config import chat_projects_of_checkout
+    from release_tools.errors import ConfigurationError
+
+    (tmp_path / "invoke.yaml").write_text("release_tools:\n  chatops: [\n")
+
+    with pytest.raises(ConfigurationError) as raised:
+        chat_projects_of_checkout(tmp_path)
+
+    assert str(raised.value) == (
+        f"configuration file {str(tmp_path / 'invoke.yaml')!r} is not valid YAML: "
+        "expected the node content, but found '<stream end>' (line 3, column 1)"
+    )
 
 
 @pytest.mark.parametrize("value", ["release-tools", "../etc/x", "group/ project", "１２３"], ids=["no-group", "dots", "space", "fullwidth"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from release_tools import git
 from tests.conftest import ROOT
 
 
@@ -22,7 +24,15 @@ def test_quick_start_has_exactly_two_one_line_commands():
     assert commands[1].endswith("python -m pytest")
 
 
-def test_ci_runs_the_readmes_test_command():
-    script = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+def test_ci_runs_the_readmes_test_command_then_the_suite_again_with_an_empty_home():
+    script = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
 
-    assert script[-1] == quick_start_commands()[1]
+    readme = script.index(quick_start_commands()[1])
+    again = script[readme + 1 :]
+    assert again[-1].startswith('env -i HOME="$home" PATH="$PATH" ') and again[-1].endswith(" .venv/bin/python -m pytest")
+    assert 'home="$(mktemp -d)"' in again
+
+
+def test_tests_run_as_on_a_fresh_machine_without_the_runners_git_identity_or_home(fresh_machine):
+    assert Path.home() == fresh_machine
+    assert git.identity() is None

@@ -531,7 +531,7 @@ def test_chat_reply_error_line_is_one_line_even_when_a_message_is_not(chat_job, 
 
     assert result.returncode == 1
     [line] = result.reply
-    assert line.startswith("Error: invoke configuration cannot be read: ")
+    assert line.startswith("Error: configuration file ") and line.endswith(" is not valid YAML: expected the node content, but found '<stream end>' (line 3, column 1)")
     assert not UNPRINTABLE.search(line)
     assert not [line for line in lines_of(result.stdout) if line.startswith("-->")]
     assert fake_gitlab.log == []
