@@ -6,11 +6,17 @@ service in `release_tools`; errors become one line and exit 1.
 Run `invoke --list` for the tasks and `invoke --help <task>` for their arguments.
 """
 
+import sys
+
 from invoke import Collection, Executor, Task
 from invoke import task as invoke_task
 
 from release_tools.config import DEFAULTS
-from release_tools.errors import user_errors
+from release_tools.errors import config_file_errors, user_errors
+
+# invoke reads the `-f` file after importing this module and before anything else can check
+# it: a file it cannot read or parse is one line naming it, not invoke's traceback.
+sys.excepthook = config_file_errors(sys.excepthook)
 
 #: The only short flags, each meaning the same in every task. invoke would otherwise pick
 #: the first free letter of each name, task by task: `-s` was --security in `tag` but
@@ -45,12 +51,15 @@ def task(*args, **kwargs):
 class ReleaseExecutor(Executor):
     """invoke's executor (`tasks.executor_class` in invoke.yaml), which first checks the
     configuration it is about to merge, so that a malformed file or variable is one line
-    naming the key, not invoke's traceback."""
+    naming the key, not invoke's traceback, and a `-f` file that does not exist is an error
+    rather than ignored."""
 
     def execute(self, *tasks):
         with user_errors():
-            from release_tools.config import check_layers
+            from release_tools.config import check_layers, check_runtime_file
 
+            core = self.core[0].args if self.core else {}
+            check_runtime_file(core["config"].value if "config" in core else None)
             check_layers(self.config.get("release_tools"))
         return super().execute(*tasks)
 
@@ -145,6 +154,7 @@ def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
     with user_errors():
         from release_tools import qa
 
+        from_ref, to_ref = qa.check_ref(from_ref), qa.check_ref(to_ref)  # before anything else
         parsed = _version(version) if version else qa.infer_version(to_ref)
         settings = _settings(c, dry_run=dry_run, verbose=verbose)
         qa.ensure_qa_issue(settings, from_ref, to_ref, parsed)

@@ -10,6 +10,8 @@ Developers add one YAML file per change under `changelogs/unreleased/` (EE also
 
 Tagging a release compiles them into a `## X.Y.Z (YYYY-MM-DD)` section of `CHANGELOG.md`
 (`CHANGELOG-EE.md`), on the stable branch and on `master`, and removes the released entries.
+The day comes from the caller (the settings' clock: today, or `release_tools.date` /
+SOURCE_DATE_EPOCH); this module never reads the system clock.
 
 Differences from the Ruby original, on purpose (each has a test):
 - an entry that cannot be parsed or has no title is reported and left in place, never
@@ -39,14 +41,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .console import result, say
-from .errors import ChangelogEntryError
-from .version import Version
+from .errors import ChangelogEntryError, one_line, quote, quote_path
+from .version import ASCII_WHITESPACE, Version
 
 TYPES = ("security", "removed", "fixed", "deprecated", "changed", "performance", "added", "other")
 NO_CHANGES = "- No changes."
 MONTHLY_RELEASE_DAY = 22
 
-_HEADER = re.compile(r"^## (\d+\.\d+\.\d+)(?=\s|$)")
+_HEADER = re.compile(r"^## ([0-9]+\.[0-9]+\.[0-9]+)(?=\s|$)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -99,23 +101,31 @@ class InvalidEntry:
     reason: str
 
 
+#: `1234`, `!1234`, `group/project!1234`, `https://.../merge_requests/1234`: ASCII digits only
+#: (`\d` would take `１２３４`, and int() would read it), at most nine of them.
+_MERGE_REQUEST_FORMS = tuple(
+    re.compile(pattern, re.ASCII)
+    for pattern in (r"!?([0-9]{1,9})", r"[\w.\-/]*!([0-9]{1,9})", r"[!-~]*/merge_requests/([0-9]{1,9})(?:[/?#][!-~]*)?")
+)
+
+
 def merge_request_id(value: Any) -> int | None:
     """The merge request number from `1234`, `"!1234"`, `"group/project!1234"` or a merge
     request URL; None when absent. Raises ValueError for anything else."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and not value.strip(ASCII_WHITESPACE)):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"merge_request {value!r} is not a merge request number or URL")
+        raise ValueError(f"merge_request {quote(value)} is not a merge request number or URL")
     if isinstance(value, int):
         if value <= 0:
-            raise ValueError(f"merge_request {value!r} is not a merge request number")
+            raise ValueError(f"merge_request {quote(value)} is not a merge request number")
         return value
-    text = value.strip()
-    for pattern in (r"!?(\d+)", r"[\w.\-/]*!(\d+)", r"\S*/merge_requests/(\d+)(?:[/?#]\S*)?"):
-        match = re.fullmatch(pattern, text)
+    text = value.strip(ASCII_WHITESPACE)
+    for pattern in _MERGE_REQUEST_FORMS:
+        match = pattern.fullmatch(text)
         if match:
             return int(match[1])
-    raise ValueError(f"merge_request {value!r} is not a merge request number or URL")
+    raise ValueError(f"merge_request {quote(value)} is not a merge request number or URL")
 
 
 def parse_entry(path: str, text: str) -> Entry:
@@ -125,21 +135,21 @@ def parse_entry(path: str, text: str) -> Entry:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ChangelogEntryError(f"{path}: not valid YAML ({problem})") from None
+        problem = one_line(str(error).splitlines()[0], 200) if str(error) else type(error).__name__
+        raise ChangelogEntryError(f"{quote_path(path)}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
-        raise ChangelogEntryError(f"{path}: expected keys such as title and type, found {type(data).__name__}")
+        raise ChangelogEntryError(f"{quote_path(path)}: expected keys such as title and type, found {type(data).__name__}")
 
     title = data.get("title")
     if isinstance(title, (int, float)) and not isinstance(title, bool):
         title = str(title)
     if not isinstance(title, str) or not title.strip():
-        raise ChangelogEntryError(f"{path}: it has no title")
+        raise ChangelogEntryError(f"{quote_path(path)}: it has no title")
 
     try:
         number = merge_request_id(data.get("merge_request", data.get("id")))
     except ValueError as error:
-        raise ChangelogEntryError(f"{path}: {error}") from None
+        raise ChangelogEntryError(f"{quote_path(path)}: {error}") from None
 
     kind = data.get("type")
     kind = kind.strip().lower() if isinstance(kind, str) else "other"
@@ -163,7 +173,7 @@ def parse_entries(files: Iterable[tuple[str, str]]) -> tuple[list[Entry], list[I
         try:
             entries.append(parse_entry(path, text))
         except ChangelogEntryError as error:
-            invalid.append(InvalidEntry(path, str(error).removeprefix(f"{path}: ")))
+            invalid.append(InvalidEntry(path, str(error).removeprefix(f"{quote_path(path)}: ")))
     return entries, invalid
 
 
@@ -282,7 +292,7 @@ def report(label: str, update: ChangelogUpdate) -> None:
         count = len(update.invalid)
         result(
             f"{label}: {count} changelog entr{'y' if count == 1 else 'ies'} not released, left in place: "
-            + ", ".join(problem.path for problem in update.invalid),
+            + ", ".join(quote_path(problem.path) for problem in update.invalid),
             "red",
         )
 
@@ -294,10 +304,10 @@ def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:
     return [(CE_CHANGELOG, version)]
 
 
-def release(repo, version: Version, stable_branch: str, *, today: datetime.date | None = None) -> list[ChangelogUpdate]:
+def release(repo, version: Version, stable_branch: str, *, today: datetime.date) -> list[ChangelogUpdate]:
     """Compile every changelog of `version` on `stable_branch` and `master` of `repo` (a
-    git.Repository); checks `stable_branch` out first and leaves it so. Raises GitError."""
-    today = today or datetime.date.today()
+    git.Repository), dated by `today` (the settings' clock); checks `stable_branch` out
+    first and leaves it so. Raises GitError."""
     repo.checkout(stable_branch)
     return [update(repo, file, file_version, stable_branch, today) for file, file_version in files_for(version)]
 
@@ -320,7 +330,7 @@ def update(
     outcome = ChangelogUpdate(changelog.path, version, entries, invalid)
     for problem in invalid:
         say(
-            f"Changelog entry {problem.path} is not released: {problem.reason}. "
+            f"Changelog entry {quote_path(problem.path)} is not released: {problem.reason}. "
             "It stays in place; fix it and it goes into the next release.",
             "red",
             err=True,

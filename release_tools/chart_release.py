@@ -27,14 +27,13 @@ remote, so a security release refuses to touch it.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import changelog
 from .config import Project, Settings
 from .console import say
-from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError
+from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError, non_ascii_note, quote
 from .git import Repository, list_remote_tags, ls_remote
 from .helm import (
     CHART_FORMAT_HELP,
@@ -48,6 +47,7 @@ from .helm import (
 from .tagging import (
     CLONE_OPTIONS,
     ProjectPlan,
+    announce_date,
     branch_update,
     carry_out,
     check_identity,
@@ -59,7 +59,7 @@ from .tagging import (
     project_remotes,
     read_remotes,
 )
-from .version import Version
+from .version import ASCII_WHITESPACE, Version
 
 CHART_FILE = "Chart.yaml"
 #: What a chart release reads and writes besides the top-level files.
@@ -75,8 +75,8 @@ def parse_versions(chart_text: str | None, app_text: str | None) -> tuple[ChartV
 
     Raises InvalidVersionError before anything is read or cloned.
     """
-    chart_text = (chart_text or "").strip()
-    app_text = (app_text or "").strip()
+    chart_text = (chart_text or "").strip(ASCII_WHITESPACE)
+    app_text = (app_text or "").strip(ASCII_WHITESPACE)
     if not chart_text and not app_text:
         raise InvalidVersionError(f"{CHART_FORMAT_HELP} (give the chart version, the GitLab version, or both)")
     chart = ChartVersion.parse(chart_text) if chart_text else None
@@ -87,7 +87,7 @@ def parse_versions(chart_text: str | None, app_text: str | None) -> tuple[ChartV
         except InvalidVersionError:
             ee = " (without -ee)" if Version.is_valid(app_text) else ""
             raise InvalidVersionError(
-                f"{CHART_FORMAT_HELP} or X.Y.Z-rcN{ee} (got {app_text!r} as the GitLab version)"
+                f"{CHART_FORMAT_HELP} or X.Y.Z-rcN{ee} (got {quote(app_text)} as the GitLab version{non_ascii_note(app_text)})"
             ) from None
     return chart, app
 
@@ -107,8 +107,6 @@ def tag_chart(
     settings: Settings,
     chart: ChartVersion | None,
     app: Version | None,
-    *,
-    today: datetime.date | None = None,
 ) -> None:
     """Release the chart (see the module docstring).
 
@@ -126,6 +124,7 @@ def tag_chart(
     say("Chart release", "blue")
     if settings.dry_run:
         say("Dry run: nothing will be pushed.", "yellow")
+    announce_date(settings)
     check_identity()
 
     master_states = read_remotes(remotes, ("master",), (), label)
@@ -139,7 +138,7 @@ def tag_chart(
         stable = chart.stable_branch
         states = read_remotes(remotes, ("master", stable), [chart.tag], label)
         prepare_branches(repo, stable, states)
-        plan = prepare(settings, repo, label, [remote for remote, _ in remotes], chart, app, states, today)
+        plan = prepare(settings, repo, label, [remote for remote, _ in remotes], chart, app, states)
         carry_out(settings, plan)
 
 
@@ -192,7 +191,7 @@ def _chart_version(text: str, where: str) -> ChartVersion:
     try:
         return ChartVersion.parse(text)
     except InvalidVersionError:
-        raise ChartFileError(f"{CHART_FILE} on {where} has version {text!r}, not X.Y.Z") from None
+        raise ChartFileError(f"{CHART_FILE} on {where} has version {quote(text)}, not X.Y.Z") from None
 
 
 def newest_line_tag(repo: Repository, remote: tuple[str, str], app: Version) -> ChartBase | None:
@@ -248,7 +247,6 @@ def prepare(
     chart: ChartVersion,
     app: Version | None,
     states: Mapping,
-    today: datetime.date | None = None,
 ) -> ProjectPlan:
     """Make the release's commits and tag in the clone (stable branch checked out); push nothing."""
     stable = chart.stable_branch
@@ -262,7 +260,7 @@ def prepare(
     components = component_versions(settings, app, subcharts) if app else {}
 
     if shipped is None or not shipped.is_rc:
-        today = today or datetime.date.today()
+        today = settings.clock.today()
         chart_as_version = Version(chart.major, chart.minor, chart.patch)
         update = changelog.update(repo, changelog.CE_CHANGELOG, chart_as_version, stable, today, date=today)
         changelog.report(label, update)

@@ -5,9 +5,9 @@ GitLab runs the CI job named after the command in a chat pipeline, with the argu
 back to the channel. This entrypoint, one more thin caller of the services:
 
 1. answers `--help` for a command (it runs nothing and makes no request);
-2. identifies who started the pipeline, through the API rather than from variables anyone
-   running a pipeline could set, and checks them against the release managers file, before
-   anything else;
+2. identifies who runs the job, through the API with the job's own CI_JOB_TOKEN rather
+   than from variables anyone running a pipeline could set, and checks them against the
+   release managers file, before anything else;
 3. splits the arguments like a shell would, without ever handing them to one, and calls
    the service;
 4. replies with the service's outcome lines only, or with one error line.
@@ -27,18 +27,29 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .config import Settings, process_environ
-from .console import collect_results, redact, result, say
+from .console import collect_results, redact, say
 from .errors import (
     ConfigurationError,
+    GitLabAccessError,
+    Interrupted,
     MissingTokenError,
     NotAuthorizedError,
     ReleaseToolsError,
     SlackError,
     UsageError,
+    non_ascii_note,
+    one_line,
+    plain_url,
+    quote,
+    stop_on_signals,
 )
 from .version import Version
+
+if TYPE_CHECKING:
+    from .gitlab import CurrentJob
 
 #: Seconds before the reply window closes at which a run counts as late: the job still has
 #: to finish and GitLab to collect its log.
@@ -67,6 +78,11 @@ class Job:
     channel: str = ""
 
 
+def _version_argument(arguments: Sequence[str]) -> None:
+    """Raises InvalidVersionError unless the first argument is a version."""
+    Version.parse(arguments[0])
+
+
 @dataclass(frozen=True)
 class Command:
     """A chat command: how it is called, documented and run."""
@@ -82,11 +98,14 @@ class Command:
     always_security: bool = False
     may_outlast_reply: bool = False
     chat: bool = True  # False: reached through the original's TASK variable only
+    # Checks the positional arguments before anything runs (nothing announced, nothing read).
+    check: Callable[[Sequence[str]], object] = _version_argument
 
     def parse(self, tokens: Sequence[str], requester: str, channel: str) -> Job:
-        """Split `tokens` into flags and positional arguments and count them.
+        """Split `tokens` into flags and positional arguments, count and check them.
 
-        Raises UsageError for an unknown flag or a wrong number of arguments.
+        Raises UsageError for an unknown flag or a wrong number of arguments, and what
+        `check` raises for a bad argument (InvalidVersionError, for instance).
         """
         allowed = {"--dry-run"} | {flag for flag, _ in self.options}
         flags: set[str] = set()
@@ -94,13 +113,14 @@ class Command:
         for token in tokens:
             if token.startswith("-"):
                 if token not in allowed:
-                    raise UsageError(f"{self.name} does not take {token} (see `{self.name} --help`)")
+                    raise UsageError(f"{self.name} does not take {quote(token)} (see `{self.name} --help`)")
                 flags.add(token)
             else:
                 positional.append(token)
         least, most = self.arguments
         if not least <= len(positional) <= most:
             raise UsageError(f"Usage: {self.synopsis} (see `{self.name} --help`)")
+        self.check(positional)
         return Job(self, tuple(positional), frozenset(flags), requester, channel)
 
     def help(self, security_channel: str) -> list[str]:
@@ -119,31 +139,11 @@ class Command:
 
 # -- what each command runs ----------------------------------------------------------------
 
-_ISSUE_KINDS = {
-    "monthly": "monthly release",
-    "patch": "patch release",
-    "release_candidate": "release candidate",
-    "security_patch": "security release",
-}
-
-
-def _ensure_issue(settings: Settings, spec) -> None:
-    from . import issues
-
-    if settings.dry_run:
-        # The dry run prints the issue itself to the log; the reply says what it was.
-        result(
-            f'--> Dry run: the {_ISSUE_KINDS.get(spec.kind, spec.kind)} issue "{spec.title}" '
-            f"would be shown or created in {spec.project}; nothing was changed."
-        )
-    issues.ensure_issue(settings, spec)
-
-
 def _run_release_issue(settings: Settings, job: Job) -> None:
     from . import issues
 
     version = Version.parse(job.arguments[0])
-    _ensure_issue(settings, issues.release_issue(settings, version, security=settings.security))
+    issues.ensure_issue(settings, issues.release_issue(settings, version, security=settings.security))
 
 
 def _issue_runner(build: str) -> Callable[[Settings, Job], None]:
@@ -151,7 +151,7 @@ def _issue_runner(build: str) -> Callable[[Settings, Job], None]:
         from . import issues
 
         version = Version.parse(job.arguments[0])
-        _ensure_issue(settings, getattr(issues, build)(settings, version))
+        issues.ensure_issue(settings, getattr(issues, build)(settings, version))
 
     return run
 
@@ -170,15 +170,13 @@ def _run_publish(settings: Settings, job: Job) -> None:
     publish(settings, version)
 
 
-#: Refs as git accepts them, minus anything that could read as an option or a range.
-_REF = re.compile(r"(?!-)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9][A-Za-z0-9._/+@-]*(?<![./])(?<!\.lock)")
-
-
 def qa_refs(arguments: Sequence[str]) -> tuple[str, str, Version | None]:
     """`FROM..TO [VERSION]` or `FROM TO [VERSION]` -> (from, to, version or None).
 
     Raises UsageError for anything else, InvalidVersionError for a bad VERSION.
     """
+    from .qa import is_ref_name
+
     if arguments and ".." in arguments[0]:
         from_ref, _, to_ref = arguments[0].partition("..")
         rest = list(arguments[1:])
@@ -190,8 +188,11 @@ def qa_refs(arguments: Sequence[str]) -> tuple[str, str, Version | None]:
     if len(rest) > 1:
         raise UsageError("Usage: qa_issue FROM..TO [VERSION] (see `qa_issue --help`)")
     for ref in (from_ref, to_ref):
-        if not _REF.fullmatch(ref):
-            raise UsageError(f"{ref!r} is not a tag or branch name (qa_issue FROM..TO, e.g. v11.1.0-rc1..v11.1.0-rc2)")
+        if not is_ref_name(ref):
+            raise UsageError(
+                f"{quote(ref)} is not a tag or branch name (qa_issue FROM..TO, e.g. v11.1.0-rc1..v11.1.0-rc2)"
+                + non_ascii_note(ref)
+            )
     return from_ref, to_ref, Version.parse(rest[0]) if rest else None
 
 
@@ -221,6 +222,7 @@ COMMANDS: dict[str, Command] = {
             "(also `qa_issue FROM TO`); VERSION defaults to TO without its leading v.",
             _run_qa_issue,
             arguments=(1, 3),
+            check=qa_refs,
             examples=("qa_issue v11.1.0-rc1..v11.1.0-rc2", "qa_issue v11.1.0-rc1 v11.1.0-rc2"),
         ),
         Command(
@@ -280,7 +282,7 @@ def find_command(name: str) -> Command:
         raise UsageError(f"No command: run `python -m release_tools.chatops COMMAND` or set TASK. Commands: {commands}")
     command = COMMANDS.get(name.strip())
     if command is None:
-        raise UsageError(f"Don't know what to do with {name.strip()}! Commands: {commands}")
+        raise UsageError(f"Don't know what to do with {quote(name.strip())}! Commands: {commands}")
     return command
 
 
@@ -313,6 +315,21 @@ def wants_help(tokens: Sequence[str]) -> bool:
     return any(token in HELP_FLAGS for token in tokens)
 
 
+#: How much of a command line the log and the messages about it show.
+COMMAND_LINE_LIMIT = 200
+
+
+def command_line(name: str, tokens: Sequence[str]) -> str:
+    """The command as the log and messages show it: shell-quoted tokens, on one line
+    (a newline or an escape sequence in a token is shown escaped), cut when long."""
+    return one_line(" ".join([name, *(shlex.quote(token) for token in tokens)]), COMMAND_LINE_LIMIT)
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits only: `isdigit()` is also true for `１２` and `²`, which int() reads or refuses."""
+    return text.isascii() and text.isdigit()
+
+
 # -- who is asking ------------------------------------------------------------------------------
 
 
@@ -320,18 +337,24 @@ def is_ci(environ: Mapping[str, str]) -> bool:
     return any(marker in environ for marker in CI_MARKERS)
 
 
-def identify(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
+def identify(settings: Settings, environ: Mapping[str, str], trigger_style: bool = False) -> tuple[str, str]:
     """The username the command runs for, and the instance it is a username on.
 
-    In CI it is the user who started the pipeline, read through the API (one request),
-    and `GITLAB_USER_LOGIN` / `CI_PIPELINE_SOURCE` must agree with the pipeline: GitLab lets
-    whoever starts a pipeline with variables override them. `RELEASE_USER` (the original's
-    trigger style) is believed only from a pipeline started by a trusted relay account.
+    In CI it is the user GitLab runs this job for, read with the job's own token
+    (`CI_JOB_TOKEN`, one request, the first this entrypoint makes): `GET /job` answers
+    with the job that token belongs to, and GitLab accepts it only while that job runs.
+    The job must be running in this project (`release_tools.chatops.projects`, as this
+    checkout sets it), in a chat pipeline (or a trigger pipeline, for the original's
+    trigger style), and every CI variable that names the job, its pipeline, its project,
+    its source or its user must agree with it: GitLab lets whoever starts a pipeline with
+    variables override them, CI_JOB_TOKEN included. `RELEASE_USER` (the trigger style) is
+    believed only from a job run for a trusted relay account.
     Outside CI there is nothing to verify against: `RELEASE_USER` or `GITLAB_USER_LOGIN`,
     taken as a gitlab.com username.
 
     Raises NotAuthorizedError when the identity cannot be established or disagrees,
-    GitLabError when the pipeline cannot be read.
+    MissingTokenError without the instance's API token, GitLabError when the job cannot
+    be read.
     """
     claimed = environ.get("GITLAB_USER_LOGIN", "").strip()
     relayed = environ.get("RELEASE_USER", "").strip()
@@ -341,43 +364,102 @@ def identify(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
         return relayed or claimed, "production"
 
     instance = ci_instance(settings, environ)
-    pipeline = _current_pipeline(settings, environ, instance)
-    starter = pipeline.username
+    project = chat_project(settings, instance)
+    token = environ.get("CI_JOB_TOKEN", "").strip()
+    if not token:
+        raise NotAuthorizedError("Refusing to run: CI_JOB_TOKEN is missing or empty, so the job running this cannot be identified")
+    settings.token(instance)  # every command needs it: say so before any request
+    job = _current_job(settings, instance, token)
+    pipeline = job.pipeline
+    check_job(job, environ, project, ("chat", "trigger") if trigger_style else ("chat",))
+
+    starter = job.username
     if not starter:
-        raise NotAuthorizedError(f"Refusing to run: GitLab names no user for pipeline {pipeline.id}")
+        raise NotAuthorizedError(f"Refusing to run: GitLab names no user for job {job.id}")
     if claimed and claimed.lower() != starter.lower():
         raise NotAuthorizedError(
-            f"Refusing to run: GITLAB_USER_LOGIN is {claimed} but pipeline {pipeline.id} was started by {starter}"
-        )
-    source = environ.get("CI_PIPELINE_SOURCE", "").strip()
-    if source and source != pipeline.source:
-        raise NotAuthorizedError(
-            f"Refusing to run: CI_PIPELINE_SOURCE is {source} but pipeline {pipeline.id} is a {pipeline.source} pipeline"
-        )
-    if pipeline.status not in ACTIVE_STATES:
-        raise NotAuthorizedError(
-            f"Refusing to run: pipeline {pipeline.id} is {pipeline.status}, so it is not the one running this job"
+            f"Refusing to run: GITLAB_USER_LOGIN is {quote(claimed)} but job {job.id} of pipeline {pipeline.id} runs for {starter}"
         )
     if relayed and relayed.lower() != starter.lower():
         if not settings.chatops.is_trusted_relay(starter):
             raise NotAuthorizedError(
-                f"Refusing to run: RELEASE_USER is {relayed} but pipeline {pipeline.id} was started by {starter}, "
+                f"Refusing to run: RELEASE_USER is {quote(relayed)} but job {job.id} of pipeline {pipeline.id} runs for {starter}, "
                 "which is not a trusted relay (release_tools.chatops.trusted_relays)"
             )
         return relayed, instance
     return starter, instance
 
 
-def _current_pipeline(settings: Settings, environ: Mapping[str, str], instance: str):
+def chat_project(settings: Settings, instance: str) -> str:
+    """The path or id of the project whose jobs may run release tasks on `instance`, as
+    this checkout configures it (no request).
+
+    Raises NotAuthorizedError when something other than the checkout sets it (a variable,
+    ~/.invoke.yaml, INVOKE_RUNTIME_CONFIG: whoever starts a pipeline can set those), or
+    when it is empty.
+    """
+    from .config import chat_projects_of_checkout
+
+    key = f"release_tools.chatops.projects.{instance}"
+    project = chat_projects_of_checkout().get(instance, "")
+    if settings.chatops.projects.get(instance, "") != project:
+        raise NotAuthorizedError(
+            f"Refusing to run: {key} is set by a variable, ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever "
+            "starts a pipeline can set; set it in this checkout's invoke.yaml"
+        )
+    if not project:
+        raise NotAuthorizedError(f"Refusing to run: {key} is empty, so no project may run ChatOps jobs there")
+    return project
+
+
+def check_job(job: CurrentJob, environ: Mapping[str, str], project: str, sources: Sequence[str]) -> None:
+    """Check that `job` (read with CI_JOB_TOKEN) is this running job of `project`, in a
+    pipeline of one of `sources`, and that the CI variables naming it agree.
+
+    Raises NotAuthorizedError.
+    """
+    pipeline = job.pipeline
+    where = f"job {job.id} of pipeline {pipeline.id}"
+    if _is_id(project):
+        if pipeline.project_id != int(project):
+            raise NotAuthorizedError(
+                f"Refusing to run: {where} belongs to project {pipeline.project_id}, not to {project} "
+                "(release_tools.chatops.projects)"
+            )
+    elif job.project_path.lower() != project.lower():
+        raise NotAuthorizedError(
+            f"Refusing to run: {where} belongs to {job.project_path or 'an unknown project'}, not to {project} "
+            "(release_tools.chatops.projects)"
+        )
+    if job.status != "running":
+        raise NotAuthorizedError(f"Refusing to run: {where} is {job.status}, so it is not the one running this")
+    for variable, actual in (("CI_JOB_ID", job.id), ("CI_PIPELINE_ID", pipeline.id), ("CI_PROJECT_ID", pipeline.project_id)):
+        given = environ.get(variable, "").strip()
+        if given and given != str(actual):
+            raise NotAuthorizedError(f"Refusing to run: {variable} is {quote(given)} but CI_JOB_TOKEN belongs to {where}")
+    if pipeline.source not in sources:
+        raise NotAuthorizedError(
+            f"Refusing to run: pipeline {pipeline.id} is a {pipeline.source or 'sourceless'} pipeline, "
+            f"not a {' or '.join(sources)} pipeline"
+        )
+    if "CI_PIPELINE_SOURCE" in environ and environ["CI_PIPELINE_SOURCE"].strip() != pipeline.source:
+        raise NotAuthorizedError(
+            f"Refusing to run: CI_PIPELINE_SOURCE is {quote(environ['CI_PIPELINE_SOURCE'].strip())} "
+            f"but pipeline {pipeline.id} is a {pipeline.source} pipeline"
+        )
+    if pipeline.status not in ACTIVE_STATES:
+        raise NotAuthorizedError(
+            f"Refusing to run: pipeline {pipeline.id} is {pipeline.status}, so it is not the one running this job"
+        )
+
+
+def _current_job(settings: Settings, instance: str, token: str) -> CurrentJob:
     from .gitlab import GitLab
 
-    project = environ.get("CI_PROJECT_ID", "").strip()
-    pipeline = environ.get("CI_PIPELINE_ID", "").strip()
-    if not (project.isdigit() and pipeline.isdigit()):
-        raise NotAuthorizedError(
-            "Refusing to run: cannot verify who started this pipeline without CI_PROJECT_ID and CI_PIPELINE_ID"
-        )
-    return GitLab(settings, instance).pipeline(int(project), int(pipeline))
+    try:
+        return GitLab(settings, instance).job_of_token(token)
+    except GitLabAccessError as error:
+        raise NotAuthorizedError(f"Refusing to run: {error}") from None
 
 
 def ci_instance(settings: Settings, environ: Mapping[str, str]) -> str:
@@ -392,7 +474,7 @@ def ci_instance(settings: Settings, environ: Mapping[str, str]) -> str:
         if api.lower() == f"{instance.url}/api/v4".lower():
             return name
     raise ConfigurationError(
-        f"This job runs on {api or 'an unknown GitLab'}, which is none of the configured instances "
+        f"This job runs on {quote(api) if api else 'an unknown GitLab'}, which is none of the configured instances "
         "(release_tools.instances): cannot verify who started the pipeline"
     )
 
@@ -432,7 +514,7 @@ class Chat:
 
     @property
     def job_url(self) -> str:
-        return self.environ.get("CI_JOB_URL", "").strip()
+        return plain_url(self.environ.get("CI_JOB_URL"))
 
     def post(self, text: str) -> str | None:
         """Post `text` to the channel through SLACK_CHATOPS_URL; returns why not, or None."""
@@ -460,6 +542,12 @@ class Chat:
         return None
 
 
+def _channel_name(channel: str) -> str:
+    """`#name` for a channel name; a CHAT_CHANNEL that is not one is shown quoted."""
+    name = channel.lstrip("#")
+    return f"#{name}" if re.fullmatch(r"[\w.-]{1,80}", name) else quote(channel)
+
+
 def _announce_long_run(chat: Chat, minutes: int) -> None:
     """Tell the channel now that this run may end after GitLab stops waiting for it."""
     where = f": {chat.job_url}" if chat.job_url else ""
@@ -469,7 +557,11 @@ def _announce_long_run(chat: Chat, minutes: int) -> None:
     )
     why_not = chat.post(text)
     if why_not:
-        say(f"This run may outlast the {minutes}-minute reply window, and late results cannot reach chat: {why_not}.")
+        say(
+            f"This run may outlast the {minutes}-minute reply window, and late results cannot reach chat: {why_not}.",
+            "yellow",
+            err=True,
+        )
 
 
 def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> list[str]:
@@ -481,7 +573,7 @@ def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> l
     took = f"This run ended {elapsed / 60:.0f} minutes after the command, {relation} GitLab's {minutes}-minute reply window"
     if why_not:
         return lines + [f"{took}; the results could not be posted to chat ({why_not})."]
-    channel = f" #{chat.channel.lstrip('#')}" if chat.channel else ""
+    channel = f" {_channel_name(chat.channel)}" if chat.channel else ""
     return lines + [f"{took}: the results were also posted to{channel or ' the channel'} through Slack."]
 
 
@@ -489,7 +581,9 @@ def _late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> l
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Run one chat command; print its reply section; return the exit status (0 or 1).
+    """Run one chat command; print its reply section; return the exit status: 0, 1, or
+    128 + the signal's number when SIGINT, SIGTERM or SIGHUP stopped it (the reply then
+    says what was and was not done).
 
     `argv` is `[COMMAND]` (or empty: the command is then `TASK`); `environ` defaults to a
     copy of the process environment and is never modified.
@@ -500,21 +594,27 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     lines: list[str] = []
     status = 0
     chat = Chat(environ, command_line="")
-    with collect_results() as outcomes:
+    with collect_results() as outcomes, stop_on_signals():
         try:
-            lines = _run(argv, environ, chat)
+            from .git import environment as git_environment
+
+            with git_environment(environ):  # git commits and pushes as this environment says
+                lines = _run(argv, environ, chat)
             if lines is None:
                 lines = list(outcomes)
+        except Interrupted as stop:  # the job was cancelled or timed out: say what was done
+            lines = list(outcomes) + [one_line(f"Error: {stop}")]
+            status = stop.exit_code
         except ReleaseToolsError as error:
             hint = ""
             if isinstance(error, MissingTokenError):
                 hint = " (in a ChatOps job: set RELEASE_BOT_<INSTANCE>_TOKEN in the project's CI/CD variables)"
-            lines = list(outcomes) + [f"Error: {error}{hint}"]
+            lines = list(outcomes) + [one_line(f"Error: {error}{hint}")]
             status = 1
         except Exception as error:  # a bug: keep the traceback in the log, reply one line
             say(redact(traceback.format_exc()).rstrip(), err=True)
             where = f": see {chat.job_url}" if chat.job_url else ": see the job log"
-            lines = list(outcomes) + [f"Error: release-tools failed unexpectedly ({type(error).__name__}){where}"]
+            lines = list(outcomes) + [one_line(f"Error: release-tools failed unexpectedly ({type(error).__name__}){where}")]
             status = 1
     if not lines:
         dry = " (dry run: nothing was changed)" if chat.settings is not None and chat.settings.dry_run else ""
@@ -533,7 +633,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
     """Help, authorization, parsing, the service. Returns reply lines for --help, else None
     (the reply is then the collected outcome lines)."""
     if len(argv) > 1:
-        raise UsageError(f"Give only the command ({argv[0]}): its arguments go in CHAT_INPUT")
+        raise UsageError(f"Give only the command ({quote(argv[0])}): its arguments go in CHAT_INPUT")
     name = argv[0] if argv else environ.get("TASK", "")
     if name in HELP_FLAGS:
         return ["Commands (`/chatops run COMMAND --help` for each):"] + [
@@ -541,7 +641,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
         ]
     command = find_command(name)
     tokens = arguments_from(environ)
-    chat.command_line = " ".join([command.name, *(shlex.quote(token) for token in tokens)])
+    chat.command_line = command_line(command.name, tokens)
     if wants_help(tokens):
         from .config import invoke_tree
 
@@ -552,7 +652,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
     chat.settings = settings
     from .release_managers import check_release_manager
 
-    username, instance = identify(settings, environ)
+    username, instance = identify(settings, environ, trigger_style=not argv)
     # A job on dev.gitlab.org is started by a dev username: the file has both.
     requester = check_release_manager(settings, username, instance).username
 

@@ -11,14 +11,17 @@ This is the only module that reads `os.environ`.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from .errors import ConfigurationError, MissingTokenError
+from .clock import Clock
+from .errors import ConfigurationError, MissingTokenError, one_line, plain_url, quote, quote_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,12 +38,16 @@ DEFAULTS: dict[str, Any] = {
     "assume_yes": False,
     # On a terminal outside CI, show the plan and ask before changing anything.
     "confirm": True,
+    # The day every date is written for (`YYYY-MM-DD`), instead of today; see clock.py.
+    "date": "",
+    # `insecure_http: true` allows a plain http:// URL to a host other than this machine.
     "instances": {
-        "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN"},
-        "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN"},
+        "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN", "insecure_http": False},
+        "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN", "insecure_http": False},
     },
-    # Seconds before an API request is abandoned (transient errors are retried).
-    "api": {"timeout": 30},
+    # Seconds before an API request is abandoned, and the most seconds one request waits
+    # between its retries in all (each retry is said on stderr).
+    "api": {"timeout": 30, "max_wait": 60},
     # Remotes are listed in order; the first one is canonical (clones come from it).
     "projects": {
         "ce": {
@@ -163,6 +170,11 @@ DEFAULTS: dict[str, Any] = {
         "trusted_relays": "",
         # Seconds after the chat command within which GitLab posts the job's output back.
         "reply_window": 1800,
+        # The project whose chat and trigger jobs may run release tasks, per instance: its
+        # path or (better: it survives a move) its numeric id; empty allows none. Read from
+        # these defaults and this checkout's invoke.yaml only, never from variables,
+        # ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set.
+        "projects": {"production": "gitlab-org/release-tools", "dev": "gitlab/release-tools"},
     },
     # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
     "env_file": ".env",
@@ -195,7 +207,38 @@ class Instance:
     @property
     def host(self) -> str:
         """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`."""
-        return urlsplit(self.url).netloc or self.url
+        return urlsplit(self.url).netloc.rpartition("@")[2] or self.url
+
+    #: The `user:password` of a configured `https://user:password@host` URL, which is sent
+    #: as HTTP basic authentication; `url` itself never carries it, so no message can show it.
+    credentials: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        url, credentials = split_userinfo(self.url)
+        if credentials is not None:
+            object.__setattr__(self, "url", url)
+            object.__setattr__(self, "credentials", credentials)
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """`https://user:pa%40ss@host/x` -> (`https://host/x`, (`user`, `pa@ss`)); a URL
+    without userinfo comes back as it is, with None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unparsable URL is refused later, by whoever needs it
+        return url, None
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
+
+
+def basic_authorization(credentials: tuple[str, str]) -> str:
+    """The `Authorization` header value that sends `(user, password)` as basic authentication."""
+    import base64
+
+    return "Basic " + base64.b64encode(":".join(credentials).encode("utf-8")).decode("ascii")
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -236,10 +279,7 @@ class PublishSettings:
 
     @classmethod
     def from_tree(cls, tree: Mapping[str, Any]) -> PublishSettings:
-        try:
-            concurrency = int(tree["concurrency"])
-        except (TypeError, ValueError):
-            concurrency = 0
+        concurrency = _number(tree["concurrency"], whole=True) or 0
         if concurrency < 1:
             raise ConfigurationError("release_tools.publish.concurrency must be a whole number of at least 1")
         return cls(project=str(tree["project"]), stages=_names(tree["stages"], "publish.stages"), concurrency=concurrency)
@@ -301,6 +341,8 @@ class ChatOps:
     security_channel: str = "security-release"
     trusted_relays: frozenset[str] = frozenset()
     reply_window: float = 1800
+    #: Instance name -> the path or numeric id of the project ChatOps jobs run in.
+    projects: Mapping[str, str] = field(default_factory=dict)
 
     def is_security_channel(self, channel: str | None) -> bool:
         """`#Security-Release` and `security-release` are the same channel."""
@@ -331,6 +373,37 @@ def _is_interactive(environ: Mapping[str, str]) -> bool:
         return False
 
 
+def is_loopback(host: str | None) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: this machine, where plain HTTP leaves no wire."""
+    import ipaddress
+
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_plain_http(name: str, url: str, insecure: Any) -> None:
+    """Refuse an http:// instance URL to another machine, unless the instance sets
+    `insecure_http: true`: the token travels in a header, which anyone on the way can read
+    over plain HTTP. Loopback URLs (tests, a local sandbox) are fine.
+    Raises ConfigurationError."""
+    if not isinstance(insecure, bool):
+        raise ConfigurationError(
+            f"release_tools.instances.{_key(name)}.insecure_http must be true or false, not {quote(insecure)}"
+        )
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not insecure and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"release_tools.instances.{_key(name)}.url is plain http:// to {_key(parts.hostname)}, where anyone on "
+            f"the way could read the API token: use https://, or set release_tools.instances.{_key(name)}.insecure_http: true"
+        )
+
+
 def _is_set(value: str | None) -> bool:
     """The original's test for TEST, SECURITY, FORCE, NO_MENTION: any non-blank value."""
     return bool(value and value.strip())
@@ -352,6 +425,7 @@ class Settings:
     release_managers_file: Path
     templates_dir: Path
     api_timeout: float = 30
+    api_max_wait: float = 60
     chatops: ChatOps = ChatOps()
     dry_run: bool = False
     security: bool = False
@@ -375,6 +449,8 @@ class Settings:
     release_manager_groups: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULTS["release_manager_groups"])
     )
+    #: What "today" and "now" are: real, or set by `release_tools.date` / SOURCE_DATE_EPOCH.
+    clock: Clock = Clock()
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -460,7 +536,10 @@ class Settings:
                     f"release_tools.instances.{instance.name}.url must be an http(s) URL such as "
                     f"https://gitlab.com (got {instance.url!r})"
                 )
+            check_plain_http(instance.name, instance.url, merged["instances"][instance.name].get("insecure_http", False))
         api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
+        clock = Clock.from_config(merged["date"], environ.get("SOURCE_DATE_EPOCH"))
+        api_max_wait = _seconds(merged["api"].get("max_wait"), "api.max_wait")
 
         skipped = set(skip)
         for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
@@ -469,7 +548,7 @@ class Settings:
 
         templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
         if not templates_dir.is_dir():
-            raise ConfigurationError(f"release_tools.templates_dir {templates_dir} is not a folder")
+            raise ConfigurationError(f"release_tools.templates_dir {quote_path(templates_dir)} is not a folder")
         secrets = _read_secrets(
             environ,
             Path(merged["env_file"]) if merged["env_file"] else None,
@@ -499,6 +578,12 @@ class Settings:
 
         for value in secrets.values():
             register_secret(value)
+        # A password in a URL is hidden even where it shows without its URL.
+        for credentials in [instance.credentials for instance in instances.values()] + [
+            split_userinfo(url)[1] for url in [*secrets.values(), *(u for p in projects.values() for _, u in p.remotes)]
+        ]:
+            if credentials is not None:
+                register_secret(credentials[1])
 
         return cls(
             instances=instances,
@@ -508,6 +593,7 @@ class Settings:
             release_managers_file=release_managers_file,
             templates_dir=templates_dir,
             api_timeout=api_timeout,
+            api_max_wait=api_max_wait,
             chatops=chatops,
             dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
             security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),
@@ -522,8 +608,9 @@ class Settings:
             publish=publish,
             helm=helm,
             upstream_merge=upstream_merge,
-            job_url=(environ.get("CI_JOB_URL") or "").strip(),
+            job_url=plain_url(environ.get("CI_JOB_URL")),
             release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
+            clock=clock,
             _secrets=secrets,
         )
 
@@ -610,13 +697,27 @@ def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_varia
 
 def _seconds(value: Any, where: str) -> float:
     """A positive number of seconds from configuration; raises ConfigurationError."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = 0
+    seconds = _number(value, whole=False) or 0
     if not seconds > 0:
-        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {value!r})")
-    return seconds
+        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {quote(value)})")
+    return float(seconds)
+
+
+def _number(value: Any, *, whole: bool) -> int | float | None:
+    """A number as YAML gives it, or as text of ASCII digits (`12`, or `1.5` unless `whole`);
+    None for anything else: `１２`, `1_0`, `+3`, `1e3`, `inf`, `true`, all of which int() or
+    float() would read."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if not whole and math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip(" \t")
+        if re.fullmatch(r"[0-9]{1,9}" if whole else r"[0-9]{1,9}(?:\.[0-9]{1,9})?", text):
+            return int(text) if whole else float(text)
+    return None
 
 
 def _chatops(tree: Mapping[str, Any]) -> ChatOps:
@@ -624,11 +725,44 @@ def _chatops(tree: Mapping[str, Any]) -> ChatOps:
     if isinstance(relays, str):
         relays = relays.replace(",", " ").split()
     window = _seconds(tree.get("reply_window", 1800), "chatops.reply_window")
+    projects = tree.get("projects") or {}
+    if not isinstance(projects, Mapping):
+        raise ConfigurationError("release_tools.chatops.projects must map instance names to a project path or id")
+    for instance, project in projects.items():
+        if project and not _CHAT_PROJECT.fullmatch(str(project).strip()):
+            raise ConfigurationError(
+                f"release_tools.chatops.projects.{instance} must be a project path such as "
+                f"gitlab-org/release-tools or a numeric project id (got {str(project)!r})"
+            )
     return ChatOps(
         security_channel=str(tree.get("security_channel") or ""),
         trusted_relays=frozenset(str(name).lower() for name in relays),
         reply_window=window,
+        projects={str(name): str(project or "").strip() for name, project in projects.items()},
     )
+
+
+#: A project's numeric id, or its full path (`group/subgroup/project`).
+_CHAT_PROJECT = re.compile(r"[0-9]+|[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+", re.ASCII)
+
+
+def chat_projects_of_checkout(project_dir: Path = ROOT) -> Mapping[str, str]:
+    """`release_tools.chatops.projects` as the shipped defaults and `project_dir/invoke.yaml`
+    set it, and nothing else: whoever starts a pipeline can set variables (even of type
+    File, for INVOKE_RUNTIME_CONFIG) and HOME, but not the files of the checkout.
+
+    Raises ConfigurationError for an unreadable or malformed invoke.yaml.
+    """
+    from invoke import Config
+
+    try:
+        files = Config(project_location=str(project_dir), lazy=True)
+        files.load_project()  # lazy: neither /etc nor ~ nor the environment is read
+        tree = files.get("release_tools")
+    except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
+        raise unreadable(error) from None
+    check_layers(tree, {})
+    return _chatops(_merge(DEFAULTS, tree or {})["chatops"]).projects
 
 
 # -- the process environment and invoke's layers outside invoke ---------------------------
@@ -664,29 +798,187 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
     `~/.invoke.yaml`, the project's, `-f FILE`), before the defaults are merged in;
     `environ` (the process environment by default) holds `INVOKE_RELEASE_TOOLS_*`.
     invoke itself reports a value where a mapping belongs (or the reverse), and a
-    variable that does not fit its key's type, as a traceback that names neither.
+    variable that does not fit its key's type, as a traceback that names neither; and it
+    takes a key or a variable that names no setting (a typo) without a word.
     Raises ConfigurationError.
     """
     environ = os.environ if environ is None else environ
     if files_tree is None:
         files_tree = {}
     if not isinstance(files_tree, Mapping):
-        raise ConfigurationError(f"release_tools must be a mapping of settings, not {files_tree!r}")
-    _check_shape(files_tree, DEFAULTS, "release_tools")
-    _apply_variables(_merge(DEFAULTS, files_tree), environ, "INVOKE_RELEASE_TOOLS")
+        raise ConfigurationError(f"release_tools must be a mapping of settings, not {quote(files_tree)}")
+    _check_keys(files_tree, DEFAULTS, ())
+    tree = _merge(DEFAULTS, files_tree)
+    _check_variables(tree, environ)
+    _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
 
 
-def _check_shape(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: str) -> None:
+#: Mappings whose keys the deployment names (its instances, projects, remotes, subcharts,
+#: groups, chat projects per instance), by their path under `release_tools` (`*`: any key).
+#: Any key is accepted there; an entry of `instances` or `projects` has the keys every
+#: shipped entry has, others are a single value each.
+OPEN_MAPPINGS = (("instances",), ("projects",), ("projects", "*", "remotes"), ("helm", "subchart_app_versions"),
+                 ("release_manager_groups",), ("chatops", "projects"))
+
+
+def _entry_template(path: tuple[str, ...]) -> Any:
+    """What an entry of the open mapping at `path` holds: the keys of every shipped entry
+    (instances, projects), or None for a single value."""
+    if path in (("instances",), ("projects",)):
+        template: dict[str, Any] = {}
+        for entry in DEFAULTS[path[0]].values():
+            template.update(entry)
+        return template
+    return None
+
+
+def _is_open(path: tuple[str, ...]) -> bool:
+    return any(len(path) == len(open_path) and all(o in ("*", p) for o, p in zip(open_path, path))
+               for open_path in OPEN_MAPPINGS)
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(("release_tools", *map(_key, path)))
+
+
+def _key(name: object) -> str:
+    """A key or variable name as messages show it: as it is when it is a plain name, else
+    `quote`d (a key from a file can hold anything, a newline included)."""
+    text = str(name)
+    return text if re.fullmatch(r"[A-Za-z0-9_.:-]{1,80}", text, re.ASCII) else quote(text)
+
+
+def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str, ...]) -> None:
+    """Every key of `tree` is a setting, and each value has the shape of its default."""
     for key, value in tree.items():
-        if key not in defaults:
-            continue  # open-ended (another instance, project or remote) or unknown: invoke merges it
-        default = defaults[key]
+        where = (*path, str(key))
+        if _is_open(path):
+            default = _entry_template(path)
+            if isinstance(default, Mapping) and isinstance(defaults.get(key), Mapping):
+                default = {**default, **defaults[key]}
+        elif key in defaults:
+            default = defaults[key]
+        else:
+            raise ConfigurationError(_unknown(str(key), list(defaults), _dotted(path), "."))
         if isinstance(default, Mapping) and isinstance(value, Mapping):
-            _check_shape(value, default, f"{path}.{key}")
+            _check_keys(value, default, where)
         elif isinstance(default, Mapping):
-            raise ConfigurationError(f"{path}.{key} must be a mapping of settings, not {value!r}")
+            raise ConfigurationError(f"{_dotted(where)} must be a mapping of settings, not {quote(value)}")
         elif isinstance(value, Mapping):
-            raise ConfigurationError(f"{path}.{key} must be a single value or a list, not {dict(value)!r}")
+            raise ConfigurationError(f"{_dotted(where)} must be a single value or a list, not {quote(dict(value))}")
+
+
+def _unknown(name: str, known: list[str], parent: str, separator: str) -> str:
+    """`release_tools.projets is not a setting; did you mean release_tools.projects?`"""
+    import difflib
+
+    known = sorted(str(k) for k in known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    text = f"{parent}{separator}{_key(name)} is not a setting"
+    if close:
+        return f"{text}; did you mean {parent}{separator}{close[0]}?"
+    if known and len(known) <= 8:
+        return f"{text} (those of {parent}: {', '.join(known)})"
+    return f"{text} (see Configuration in README.md)"
+
+
+def _variables(tree: Mapping[str, Any], prefix: str) -> tuple[list[str], set[str]]:
+    """The variables invoke maps onto the leaves of `tree` (in its order), and those naming
+    its mappings."""
+    leaves: list[str] = []
+    groups: set[str] = set()
+    for key, value in tree.items():
+        variable = f"{prefix}_{str(key).upper()}"
+        if isinstance(value, Mapping):
+            groups.add(variable)
+            inner_leaves, inner_groups = _variables(value, variable)
+            leaves += inner_leaves
+            groups |= inner_groups
+        else:
+            leaves.append(variable)
+    return leaves, groups
+
+
+def _check_variables(tree: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """Every `INVOKE_RELEASE_TOOLS_*` variable names a setting of `tree` (defaults and files
+    merged): invoke would ignore any other. Raises ConfigurationError."""
+    prefix = "INVOKE_RELEASE_TOOLS"
+    leaves, groups = _variables(tree, prefix)
+    for variable in sorted(environ):
+        if not variable.startswith(prefix + "_") or variable in leaves:
+            continue
+        if variable in groups:
+            example = next(leaf for leaf in leaves if leaf.startswith(variable + "_"))
+            raise ConfigurationError(
+                f"{_key(variable)} names a group of settings, not one: set each setting's own variable, such as {example}"
+            )
+        names = [leaf[len(prefix) + 1 :] for leaf in leaves]
+        raise ConfigurationError(_unknown(variable[len(prefix) + 1 :], names, prefix, "_"))
+
+
+# -- configuration files invoke cannot read -------------------------------------------
+
+
+def file_error(path: str, error: BaseException, *, merging: bool = False) -> ConfigurationError:
+    """The one line that says why invoke could not read or merge the configuration file at
+    `path` (`merging`: its content is not a mapping)."""
+    import json
+
+    import yaml
+    from invoke.util import yaml as invokes_yaml  # invoke may read files with a copy of its own
+
+    where = f"configuration file {quote_path(path)}"
+    if merging:
+        return ConfigurationError(f"{where} must hold a mapping of settings (such as `release_tools:`), not a single value or a list")
+    if isinstance(error, (yaml.MarkedYAMLError, invokes_yaml.MarkedYAMLError)):
+        mark = error.problem_mark or error.context_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return ConfigurationError(f"{where} is not valid YAML: {one_line(str(error.problem or error.context))}{at}")
+    if isinstance(error, json.JSONDecodeError):
+        return ConfigurationError(f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")
+    if isinstance(error, FileNotFoundError):
+        return ConfigurationError(f"{where} does not exist")
+    if isinstance(error, OSError):
+        return ConfigurationError(f"{where} cannot be read: {error.strerror or error}")
+    first = one_line((str(error).strip().splitlines() or [""])[0])
+    if type(error).__name__ == "UnknownFileType":
+        return ConfigurationError(f"{where} cannot be read: invoke reads only .yaml, .yml, .json and .py files")
+    return ConfigurationError(f"{where} cannot be read: {type(error).__name__}: {first}")
+
+
+def config_file_error(error: BaseException, traceback: Any) -> ConfigurationError | None:
+    """`file_error()` for an exception that invoke raised while it loaded (or merged) one of
+    its configuration files, found by walking `traceback` to invoke's own frames; None for
+    any other exception."""
+    from invoke.config import Config
+
+    found = None
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_code is Config._load_file.__code__ and "filepath" in frame.f_locals:
+            found = file_error(frame.f_locals["filepath"], error)
+        elif frame.f_code is Config._merge_file.__code__ and frame.f_locals.get("path"):
+            found = file_error(frame.f_locals["path"], error, merging=True)
+        traceback = traceback.tb_next
+    return found
+
+
+def unreadable(error: Exception) -> ConfigurationError:
+    """The one line for an exception invoke raised while reading its configuration files:
+    `config_file_error()`, naming the file, or (for anything else) the kind of error."""
+    found = config_file_error(error, error.__traceback__)
+    return found or ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}")
+
+
+def check_runtime_file(given: str | None, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a runtime configuration file (`invoke -f FILE`, else `INVOKE_RUNTIME_CONFIG`)
+    that does not exist: invoke would go on without it, on the shipped defaults, which
+    point at gitlab.com. Raises ConfigurationError."""
+    environ = os.environ if environ is None else environ
+    source = "given with -f" if given else "named by INVOKE_RUNTIME_CONFIG"
+    path = given or environ.get("INVOKE_RUNTIME_CONFIG") or ""
+    if path and not os.path.exists(os.path.expanduser(path)):
+        raise ConfigurationError(f"configuration file {quote_path(path)} ({source}) does not exist")
 
 
 def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
@@ -695,13 +987,15 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
     Layers, lowest first: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml` (HOME
     taken from `environ`), `project_dir/invoke.yaml`, `INVOKE_RELEASE_TOOLS_<PATH>`
     variables from `environ` (cast like invoke casts them), then the runtime file named by
-    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads).
-    Raises ConfigurationError for an unreadable file or an uncastable variable.
+    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads), which must exist when named.
+    Raises ConfigurationError for an unreadable file, an unknown key or variable, or an
+    uncastable variable.
     """
     from invoke import Config
 
     home = environ.get("HOME")
     runtime_path = environ.get("INVOKE_RUNTIME_CONFIG") or None
+    check_runtime_file(None, environ)
     try:
         files = Config(
             project_location=str(project_dir),
@@ -717,10 +1011,11 @@ def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[st
         runtime.load_runtime()
         runtime_tree = runtime.get("release_tools")
     except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        raise ConfigurationError(f"invoke configuration cannot be read: {type(error).__name__}: {error}") from None
+        raise unreadable(error) from None
     for layer in (files_tree, runtime_tree):
         check_layers(layer, {})
     tree = _merge(DEFAULTS, files_tree or {})
+    _check_variables(_merge(tree, runtime_tree or {}), environ)
     _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
     return _merge(tree, runtime_tree or {})
 
@@ -743,8 +1038,13 @@ def _cast(old: Any, new: str, variable: str) -> Any:
         return new
     if isinstance(old, (list, tuple)):
         raise ConfigurationError(f"{variable} cannot be set from the environment (it is a list)")
+    kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
+    if isinstance(old, (int, float)):
+        number = _number(new, whole=isinstance(old, int))
+        if number is None:
+            raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}")
+        return number
     try:
         return type(old)(new)
     except (TypeError, ValueError):
-        kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
-        raise ConfigurationError(f"{variable} must be {kind}, not {new!r}") from None
+        raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}") from None

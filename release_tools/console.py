@@ -1,5 +1,10 @@
 """What the user reads: coloured status lines, with every known secret masked.
 
+Every line goes through `redact`: it hides the registered secrets (tokens, webhook URLs)
+and the user and password part of every URL (`https://user:pass@host` shows as
+`https://<hidden>@host`), in errors, warnings (those of libraries too), progress and
+chat replies alike.
+
 Colours are used only on a terminal, and never when `NO_COLOR` is set, so logs of CI
 jobs and chat replies stay plain text.
 """
@@ -7,11 +12,17 @@ jobs and chat replies stay plain text.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
+import warnings
 from collections.abc import Iterator
 
 HIDDEN = "<hidden>"
 _secrets: set[str] = set()
+
+#: `scheme://user:password@host`: the userinfo, up to the *last* `@` before the path, so a
+#: password with an unescaped `@` is hidden whole; scp-like `git@host:path` has no secret.
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"]+@")
 
 _COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "cyan": 36}
 
@@ -23,9 +34,22 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
+    """`text` without the registered secrets and without the userinfo of any URL."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
-    return text
+    return _USERINFO.sub(rf"\g<scheme>{HIDDEN}@", text)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """`warnings.showwarning`, redacted: a library's warning may quote a URL it was given."""
+    stream = sys.stderr if file is None else file
+    try:
+        stream.write(redact(warnings.formatwarning(message, category, filename, lineno, line)))
+    except (AttributeError, OSError):  # no stderr (pythonw), or it was closed
+        pass
+
+
+warnings.showwarning = _show_warning
 
 
 def _use_colour(stream) -> bool:
@@ -51,15 +75,16 @@ def say(text: str = "", colour: str | None = None, *, err: bool = False) -> None
 _collectors: list[list[str]] = []
 
 
-def result(text: str = "", colour: str | None = None) -> None:
+def result(text: str = "", colour: str | None = None, *, err: bool = False) -> None:
     """Print a line that is the outcome of a task (an issue URL, a played job, a tag).
 
-    It prints like `say`; while `collect_results()` is active it is also recorded, which is
-    how the ChatOps entrypoint builds its reply from outcomes only, leaving progress out.
+    It prints like `say` (a warning, such as a failed Slack post, to stderr with
+    `err=True`); while `collect_results()` is active it is also recorded, which is how the
+    ChatOps entrypoint builds its reply from outcomes only, leaving progress out.
     """
     if _collectors:
         _collectors[-1].append(redact(text))
-    say(text, colour)
+    say(text, colour, err=err)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,9 @@ tags). Its rules:
 - a failing command raises GitError (PushError, MergeConflictError) carrying git's output;
   nothing is silently ignored, push results included;
 - `Repository.clone()` is a context manager working in a fresh temporary directory that
-  is removed afterwards, also when the block fails.
+  is removed afterwards, also when the block fails or the run is interrupted; a run killed
+  outright (SIGKILL) leaves it behind, and the next clone removes it
+  (`remove_stale_clones`).
 
 Clones can be shallow (`depth`), partial (`filter="blob:none"`) and sparse (`sparse=` a list
 of directories, cone mode: files at the top level are always there). Later fetches reuse the
@@ -26,13 +28,16 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .console import say
+from .console import redact, say
 from .errors import GitError, MergeConflictError, PushError
 
 __all__ = [
@@ -43,15 +48,13 @@ __all__ = [
     "PushedRef",
     "RemoteRefs",
     "Repository",
+    "environment",
     "identity",
     "list_remote_tags",
     "ls_remote",
     "redact_url",
+    "remove_stale_clones",
 ]
-
-#: `scheme://user:password@host` -> `scheme://<hidden>@host`; scp-like `git@host:path` has no secret.
-#: Up to the *last* `@` before the path: a password with an unescaped `@` is hidden whole.
-_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"]+@")
 
 #: The states `git status` gives unmerged paths.
 _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
@@ -59,16 +62,107 @@ _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
 #: Deepening steps for `merge_base(..., deepen=True)`; past the last one the clone is unshallowed.
 DEEPEN_STEPS = (50, 500, 5000)
 
+#: Every clone's temporary directory is named `release-tools-<name>-<random>` and holds this
+#: file, saying which process made it, on which host and when (`pid=`, `host=`, `created=`).
+CLONE_PREFIX = "release-tools-"
+OWNER_FILE = ".release-tools-owner"
+
+#: A clone older than this is stale even if its process id is in use again (ids are reused;
+#: no run holds a clone that long: the CI jobs time out after 2 hours).
+STALE_AFTER = 24 * 3600
+
+#: The folders `remove_stale_clones` has swept in this process.
+_swept: set[Path] = set()
+
+
+def remove_stale_clones(parent: Path | str | None = None) -> list[Path]:
+    """Remove the clones that killed runs left in `parent` (the temp folder by default).
+
+    A clone is stale when its owner file names a process that is gone (on this host), or
+    when it is older than STALE_AFTER. Only directories of this user that hold a valid
+    owner file are considered: a live run's clone, someone else's, a symlink or anything
+    without the file (another program's `release-tools-*` folder) is left alone.
+    Returns the directories removed.
+    """
+    root = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    removed = []
+    try:
+        entries = [entry for entry in os.scandir(root) if entry.name.startswith(CLONE_PREFIX)]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            owner = _read_owner(Path(entry.path) / OWNER_FILE)
+        except OSError:
+            continue
+        if owner is not None and _is_stale(*owner):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _write_owner(workdir: Path) -> None:
+    (workdir / OWNER_FILE).write_text(f"pid={os.getpid()}\nhost={socket.gethostname()}\ncreated={time.time():.0f}\n")
+
+
+def _read_owner(path: Path) -> tuple[int, str, float] | None:
+    """(pid, host, created) from an owner file, or None when it is missing or malformed."""
+    if not path.is_file() or path.is_symlink():
+        return None
+    fields = dict(line.partition("=")[::2] for line in path.read_text(encoding="utf-8", errors="replace").splitlines())
+    try:
+        return int(fields["pid"]), fields["host"], float(fields["created"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _is_stale(pid: int, host: str, created: float) -> bool:
+    if time.time() - created > STALE_AFTER:
+        return True
+    return host == socket.gethostname() and pid > 0 and not _is_running(pid)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
 
 def redact_url(text: str) -> str:
-    """Hide the user and password part of every URL in `text`."""
-    return _CREDENTIALS.sub(r"\g<scheme><hidden>@", text)
+    """Hide the user and password part of every URL in `text` (and every known secret)."""
+    return redact(text)
+
+
+#: The environment git runs in, when a caller gave one (see `environment`); else the process's.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("git_environ", default=None)
+
+
+@contextlib.contextmanager
+def environment(environ: Mapping[str, str]) -> Iterator[None]:
+    """Run every git command inside the block with `environ` instead of the process environment.
+
+    An entrypoint that is handed its environment (the ChatOps `main(argv, environ)`) passes
+    it on this way, so that git commits as the identity, and pushes through the SSH agent,
+    that this environment names.
+    """
+    token = _ENVIRON.set(dict(environ))
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
 
 
 def _environment() -> dict[str, str]:
     # Pass the caller's environment through (identity, SSH agent, proxies), but never let git
     # stop to ask for a password, and keep its messages in English so they can be matched.
-    env = dict(os.environ)
+    given = _ENVIRON.get()
+    env = dict(os.environ if given is None else given)
     env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"})
     return env
 
@@ -228,8 +322,10 @@ class Repository:
             raise GitError("nothing to clone: the project has no remote")
         canonical, url = remotes[0]
         name = name or _repository_name(url)
-        workdir = Path(tempfile.mkdtemp(prefix=f"release-tools-{name}-", dir=parent))
+        _sweep(parent)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{CLONE_PREFIX}{name}-", dir=parent))
         try:
+            _write_owner(workdir)
             path = workdir / name
             args = ["clone", "--quiet", "--origin", canonical]
             if branch is not None:
@@ -601,6 +697,16 @@ class Repository:
         if conflicts:
             return MergeResult("conflicts", conflicts, output)
         raise _error(GitError, args, completed)
+
+
+def _sweep(parent: Path | str | None) -> None:
+    """`remove_stale_clones(parent)`, once per folder and process, saying what it removed."""
+    root = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    if root in _swept:
+        return
+    _swept.add(root)
+    for path in remove_stale_clones(root):
+        say(f"Removed {path}: a clone left behind by a run that was killed", "yellow")
 
 
 def _repository_name(url: str) -> str:

@@ -1,9 +1,13 @@
 """The GitLab adapter: the only module that talks to the GitLab API.
 
 It knows both instances (production and dev), creates python-gitlab clients lazily (so
-`invoke --list` and dry runs never import python-gitlab), retries transient errors,
-pages through lists 100 items at a time, and turns python-gitlab's exceptions into
-one-line ReleaseToolsErrors that name the instance and the project, never the token.
+`invoke --list` and dry runs never import python-gitlab), retries transient errors (see
+`retries.py`: each retry is said on stderr, and their waits are bounded), pages through
+lists 100 items at a time, and turns python-gitlab's exceptions into one-line
+ReleaseToolsErrors that name the instance and the project, never the token.
+
+Requests that must not take effect twice (every POST and DELETE here) are never simply
+sent again: after a lost answer the adapter first looks whether GitLab did it (`_once`).
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import threading
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import (
@@ -23,12 +27,17 @@ from .errors import (
     GitLabError,
     GitLabNotFoundError,
     GitLabTransientError,
+    GitLabUnavailableError,
     MilestoneNotFoundError,
 )
 
+T = TypeVar("T")
+
 USER_AGENT = "release-tools (python-gitlab)"
-#: Tries of a create that must not happen twice; each failure is followed by a lookup.
-CREATE_ATTEMPTS = 4
+#: Job statuses that say a job was started (`manual` and `skipped` ones never ran).
+STARTED_STATUSES = frozenset(
+    {"waiting_for_resource", "preparing", "pending", "running", "success", "failed", "canceled"}
+)
 #: GitLab caps `per_page` at 100, and so many `iids[]` keep a list URL short.
 BATCH_SIZE = 100
 
@@ -116,6 +125,18 @@ class Job:
     web_url: str
 
 
+@dataclass(frozen=True)
+class CurrentJob:
+    """The CI job a job token belongs to, as GitLab describes it (`GET /job`)."""
+
+    id: int
+    status: str
+    web_url: str
+    project_path: str  # read from web_url, e.g. `gitlab-org/release-tools`
+    username: str  # the user GitLab runs the job for ("" when it names nobody)
+    pipeline: Pipeline  # id, project_id, ref, sha, status, source; no user
+
+
 def _attrs(obj: Any) -> dict[str, Any]:
     return obj.attributes if hasattr(obj, "attributes") else obj
 
@@ -153,6 +174,23 @@ def _pipeline(attrs: dict[str, Any], default_url: str = "") -> Pipeline:
         source=str(attrs.get("source") or ""),
         sha=str(attrs.get("sha") or ""),
         username=_username(attrs.get("user")) or "",
+    )
+
+
+def _current_job(attrs: dict[str, Any], instance_url: str) -> CurrentJob:
+    web_url = str(attrs.get("web_url") or "")
+    path = urlsplit(web_url).path
+    root = urlsplit(instance_url).path.rstrip("/")  # GitLab installed under a relative URL
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    project_path, separator, _ = path.partition("/-/jobs/")
+    return CurrentJob(
+        id=int(attrs["id"]),
+        status=str(attrs.get("status") or ""),
+        web_url=web_url,
+        project_path=project_path.strip("/") if separator else "",
+        username=_username(attrs.get("user")) or "",
+        pipeline=_pipeline(attrs["pipeline"]),
     )
 
 
@@ -207,18 +245,29 @@ class GitLab:
         return self.settings.instance(self.instance_name)
 
     @property
+    def retry_policy(self) -> Any:
+        from .retries import RetryPolicy
+
+        return RetryPolicy(self.instance.host, max_wait=self.settings.api_max_wait)
+
+    @property
     def client(self) -> Any:
         if self._client is None:
             token = self.settings.token(self.instance_name)
             import gitlab
 
+            from .retries import RetryingSession
+
             self._client = gitlab.Gitlab(
+                # Never a URL with `user:password@`: python-gitlab quotes its URL in warnings.
                 self.instance.url,
                 private_token=token,
-                retry_transient_errors=True,
+                # RetryingSession retries instead: python-gitlab's retries are silent (10 of them, 102 s).
+                retry_transient_errors=False,
                 per_page=100,
                 timeout=self.settings.api_timeout,
                 user_agent=USER_AGENT,
+                session=RetryingSession(self.retry_policy, self.instance.credentials),
             )
             # A response hook sees every request python-gitlab sends, retries included.
             self._client.session.hooks["response"].append(self._count)
@@ -230,9 +279,11 @@ class GitLab:
     # -- error translation --------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self, doing: str, project: str | None = None) -> Iterator[None]:
+    def _errors(self, doing: str, project: str | None = None, variable: str | None = None) -> Iterator[None]:
         import gitlab.exceptions
         import requests
+
+        from .retries import RateLimited, describe, is_unsent
 
         host = self.instance.host
         where = f" {project}" if project else ""
@@ -240,7 +291,7 @@ class GitLab:
             yield
         except gitlab.exceptions.GitlabError as error:
             code = getattr(error, "response_code", None)
-            variable = self.instance.token_variable
+            variable = variable or self.instance.token_variable
             if code == 409:
                 raise GitLabConflictError(
                     f"{host} refused{where} (409 Conflict) while {doing}: {_reason(error)}"
@@ -263,8 +314,33 @@ class GitLab:
                 ) from None
             failure = GitLabTransientError if code is not None and 500 <= code < 600 else GitLabError
             raise failure(f"{host} failed while {doing}{' in' + where if where else ''}: {reason}") from None
+        except RateLimited as error:
+            raise GitLabUnavailableError(f"{host} failed while {doing}{' in' + where if where else ''}: {error}") from None
         except requests.RequestException as error:
-            raise GitLabTransientError(f"cannot reach {host} while {doing}: {type(error).__name__}") from None
+            if is_unsent(error):
+                raise GitLabUnavailableError(f"cannot reach {host} while {doing}: {describe(error)}") from None
+            raise GitLabTransientError(f"{host} did not answer while {doing}: {describe(error)}") from None
+
+    def _once(self, doing: str, project: str | None, send: Callable[[], T], took_effect: Callable[[], T | None]) -> T:
+        """`send()` a request that must not take effect twice (a POST, a DELETE), in `_errors`.
+
+        After a 5xx or a lost connection it may or may not have taken effect: `took_effect()`
+        looks, and what it returns, unless None, is the result. Only when it did not is the
+        request sent again, within the same bounds as every retry (each one said on stderr).
+        """
+        retries = self.retry_policy.start()
+        while True:
+            try:
+                with self._errors(doing, project):
+                    return send()
+            except GitLabUnavailableError:
+                raise  # it never reached GitLab, and was retried already
+            except GitLabTransientError as error:
+                if not retries.wait(str(error), unless=" unless it took effect"):
+                    raise
+            done = took_effect()
+            if done is not None:
+                return done
 
     # -- users ----------------------------------------------------------------------
 
@@ -318,10 +394,13 @@ class GitLab:
         return access
 
     def add_group_member(self, group: str, user_id: int, access_level: int) -> bool:
-        """Make a user a direct member; False when they are one already (409)."""
+        """Make a user a direct member; False when they are one already (409).
+
+        After a lost answer, a user who is now a member counts as added.
+        """
         import gitlab.exceptions
 
-        with self._errors(f"adding user {user_id}", group):
+        def send() -> bool:
             try:
                 self.client.groups.get(group, lazy=True).members.create(
                     {"user_id": user_id, "access_level": access_level}
@@ -330,22 +409,78 @@ class GitLab:
                 if error.response_code == 409:
                     return False
                 raise
-        return True
+            return True
+
+        def added() -> bool | None:
+            return True if self._is_direct_member(group, user_id) else None
+
+        return self._once(f"adding user {user_id}", group, send, added)
 
     def remove_group_member(self, group: str, user_id: int) -> bool:
-        """Remove a direct member; False when they are not one (anymore)."""
+        """Remove a direct member; False when they are not one (anymore).
+
+        After a lost answer, a user who is no longer a member counts as removed.
+        """
         import gitlab.exceptions
 
-        with self._errors(f"removing user {user_id}", group):
+        def send() -> bool:
             try:
                 self.client.groups.get(group, lazy=True).members.delete(user_id)
             except gitlab.exceptions.GitlabDeleteError as error:
                 if error.response_code == 404:
                     return False
                 raise
-        return True
+            return True
+
+        def removed() -> bool | None:
+            return None if self._is_direct_member(group, user_id) else True
+
+        return self._once(f"removing user {user_id}", group, send, removed)
+
+    def _is_direct_member(self, group: str, user_id: int) -> bool:
+        return any(member.id == user_id for member in self.group_members(group))
 
     # -- pipelines ------------------------------------------------------------------
+
+    def job_of_token(self, job_token: str) -> CurrentJob:
+        """The CI job `job_token` belongs to, with its pipeline and its user: `GET /job`,
+        authenticated by that token alone, so it cannot be pointed at another job, and
+        GitLab accepts the token only while its job runs. The instance's API token is not
+        sent, and the job token is masked in everything release-tools prints.
+
+        Raises GitLabAccessError (401: not the token of a running job), GitLabError.
+        """
+        import gitlab
+        import gitlab.exceptions
+
+        from .console import register_secret
+
+        register_secret(job_token)
+        from .retries import RetryingSession
+
+        client = gitlab.Gitlab(
+            self.instance.url,
+            job_token=job_token,
+            retry_transient_errors=False,  # RetryingSession retries, and says so
+            timeout=self.settings.api_timeout,
+            user_agent=USER_AGENT,
+            session=RetryingSession(self.retry_policy, self.instance.credentials),
+        )
+        client.session.hooks["response"].append(self._count)
+        doing = "identifying the job running this"
+        with self._errors(doing, variable="CI_JOB_TOKEN"):
+            try:
+                attrs = client.http_get("/job")
+            except gitlab.exceptions.GitlabError as error:  # python-gitlab raises its own class for 401
+                if error.response_code == 401:
+                    raise GitLabAccessError(
+                        f"{self.instance.host} refused CI_JOB_TOKEN (401 Unauthorized) while {doing}: "
+                        "it is not the token of a running job"
+                    ) from None
+                raise
+        if not isinstance(attrs, dict) or not isinstance(attrs.get("pipeline"), dict) or "id" not in attrs:
+            raise GitLabError(f"{self.instance.host} answered GET /job with something that is not a job")
+        return _current_job(attrs, self.instance.url)
 
     def pipeline(self, project: str | int, pipeline_id: int) -> Pipeline:
         """One pipeline of `project` (a path or a numeric id), with the user who started it."""
@@ -444,22 +579,14 @@ class GitLab:
             data["milestone_id"] = milestone_id
         if assignee_id is not None:
             data["assignee_ids"] = [assignee_id]
-        handle = self._project(project)
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                with self._errors(f"creating issue {title!r}", project):
-                    # Not python-gitlab's retry: it would send the POST again even when GitLab
-                    # created the issue and only the answer was lost (a 502 from a proxy),
-                    # and the release would get two task issues.
-                    return _issue(handle.issues.create(data, retry_transient_errors=False))
-            except GitLabTransientError:
-                if attempt == CREATE_ATTEMPTS:
-                    raise
-                time.sleep(0.1 * 2**attempt)
-                created = self._find_created_issue(project, title, labels, confidential)
-                if created is not None:
-                    return created
-        raise AssertionError("unreachable")
+        # Sending the POST again when GitLab created the issue and only the answer was lost
+        # (a 502 from a proxy) would give the release two task issues: look first.
+        return self._once(
+            f"creating issue {title!r}",
+            project,
+            lambda: _issue(self._project(project).issues.create(data)),
+            lambda: self._find_created_issue(project, title, labels, confidential),
+        )
 
     def _find_created_issue(
         self, project: str, title: str, labels: tuple[str, ...], confidential: bool
@@ -480,9 +607,26 @@ class GitLab:
             return _issue(issue)
 
     def add_issue_note(self, project: str, iid: int, body: str) -> None:
-        with self._errors(f"commenting on issue #{iid}", project):
-            handle = self._project(project)
-            handle.issues.get(iid, lazy=True).notes.create({"body": body})
+        """Comment on an issue. After a lost answer, the token's user's newest comments are
+        read first: one with this very body was posted, and is not posted twice."""
+
+        def send() -> bool:
+            self._project(project).issues.get(iid, lazy=True).notes.create({"body": body})
+            return True
+
+        def posted() -> bool | None:
+            me = self.current_user().username
+            with self._errors(f"checking whether the comment on issue #{iid} was posted", project):
+                notes = self._project(project).issues.get(iid, lazy=True).notes.list(
+                    order_by="created_at", sort="desc", per_page=BATCH_SIZE, page=1
+                )
+            for note in notes:
+                attrs = _attrs(note)
+                if attrs.get("body") == body and _username(attrs.get("author")) == me:
+                    return True
+            return None
+
+        self._once(f"commenting on issue #{iid}", project, send, posted)
 
     # -- repository ---------------------------------------------------------------------
 
@@ -529,14 +673,22 @@ class GitLab:
         """
         import gitlab.exceptions
 
-        with self._errors(f"creating branch {branch} from {ref}", project):
+        def send() -> bool:
             try:
                 self._project(project).branches.create({"branch": branch, "ref": ref})
             except gitlab.exceptions.GitlabCreateError as error:
                 if error.response_code == 400 and "already exists" in _reason(error).lower():
                     return False
                 raise
-        return True
+            return True
+
+        # After a lost answer, a branch that exists now is the one this request created.
+        return self._once(
+            f"creating branch {branch} from {ref}",
+            project,
+            send,
+            lambda: True if self.branch_exists(project, branch) else None,
+        )
 
     # -- merge requests -------------------------------------------------------------------
 
@@ -609,7 +761,11 @@ class GitLab:
         assignee_id: int | None,
         remove_source_branch: bool = True,
     ) -> MergeRequest:
-        """Create a merge request; GitLabConflictError (409) when an open one exists."""
+        """Create a merge request; GitLabConflictError (409) when an open one exists.
+
+        After a lost answer, an open merge request of these branches with this title is
+        the one this request created, and is returned.
+        """
         data: dict[str, Any] = {
             "title": title,
             "description": description,
@@ -622,8 +778,19 @@ class GitLab:
             data["milestone_id"] = milestone_id
         if assignee_id is not None:
             data["assignee_id"] = assignee_id
-        with self._errors(f"creating merge request {title!r}", project):
-            return _merge_request(self._project(project).mergerequests.create(data), project)
+
+        def created() -> MergeRequest | None:
+            opened = self.find_merge_requests(
+                project, source_branch=source_branch, target_branch=target_branch, state="opened"
+            )
+            return next((mr for mr in opened if mr.title == title), None)
+
+        return self._once(
+            f"creating merge request {title!r}",
+            project,
+            lambda: _merge_request(self._project(project).mergerequests.create(data), project),
+            created,
+        )
 
     # -- pipelines and jobs -------------------------------------------------------------
 
@@ -652,10 +819,37 @@ class GitLab:
             for attrs in items
         ]
 
+    def job_status(self, project: str, job_id: int) -> str:
+        with self._errors(f"reading job {job_id}", project):
+            return str(_attrs(self._project(project).jobs.get(job_id)).get("status") or "")
+
     def play_job(self, project: str, job_id: int) -> None:
-        """Start a manual job: one POST, no GET first (lazy objects)."""
-        with self._errors(f"playing job {job_id}", project):
+        """Start a manual job: one POST, no GET first (lazy objects).
+
+        When the play fails or is refused, the job is read again: if it is pending, running
+        or done, it started (the answer was lost, or someone else played it), and that is
+        no error. Otherwise the play's own error is raised.
+        """
+        doing = f"playing job {job_id}"
+
+        def started() -> bool | None:
+            return True if self.job_status(project, job_id) in STARTED_STATUSES else None
+
+        def send() -> bool:
             self._project(project).jobs.get(job_id, lazy=True).play()
+            return True
+
+        try:
+            self._once(doing, project, send, started)
+        except GitLabUnavailableError:
+            raise  # the play never reached GitLab
+        except GitLabError as refused:
+            try:
+                if started():
+                    return
+            except GitLabError:
+                pass  # what the play said is the more telling error
+            raise refused from None
 
 
 def _runs_on(milestone: dict[str, Any], today: datetime.date) -> bool:

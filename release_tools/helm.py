@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidVersionError, ReleaseToolsError
-from .version import Version
+from .errors import InvalidVersionError, ReleaseToolsError, non_ascii_note, quote
+from .version import ASCII_WHITESPACE, Version
 
 CHART_FORMAT_HELP = "Version number must be in the following format: X.Y.Z"
 
-_CHART = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+_NUMBER = r"0|[1-9][0-9]{0,8}"  # ASCII digits only, as GitLab versions (see version.py)
+_CHART = re.compile(rf"({_NUMBER})\.({_NUMBER})\.({_NUMBER})")
 
 
 class ChartFileError(ReleaseToolsError):
@@ -32,9 +33,10 @@ class ChartVersion:
     @classmethod
     def parse(cls, text: str) -> ChartVersion:
         """Raises InvalidVersionError for anything but `X.Y.Z`."""
-        match = _CHART.fullmatch((text or "").strip())
+        text = text or ""
+        match = _CHART.fullmatch(text.strip(ASCII_WHITESPACE))
         if not match:
-            raise InvalidVersionError(f"{CHART_FORMAT_HELP} (got {text!r} as the chart version)")
+            raise InvalidVersionError(f"{CHART_FORMAT_HELP} (got {quote(text)} as the chart version{non_ascii_note(text)})")
         return cls(*(int(part) for part in match.groups()))
 
     def __str__(self) -> str:
@@ -70,7 +72,7 @@ def parse_app_version(text: str) -> Version:
     """
     version = Version.parse(text)
     if version.ee:
-        raise InvalidVersionError(f"The chart ships GitLab versions without -ee (got {text!r})")
+        raise InvalidVersionError(f"The chart ships GitLab versions without -ee (got {quote(text)})")
     return version
 
 

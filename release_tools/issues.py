@@ -1,8 +1,14 @@
 """Release task issues: monthly, patch, release-candidate and security, found or created.
 
-An issue is identified by its title, labels and milestone. Patch and security issues share
-the title `Release X.Y.Z`; they are told apart by the security label (the original's patch
-lookup found the confidential issue and reported it as "already exists").
+An issue is identified by its title, labels and milestone.
+
+Differences from the original, on purpose:
+- patch and security issues share the title `Release X.Y.Z`; they are told apart by the
+  security label (the original's patch lookup found the confidential issue and reported
+  it as "already exists");
+- a dry run makes no request and needs no token (the original still looked the issue
+  up), and says first that it is one and where the issue would go (project, labels,
+  milestone, confidential or public): the CLI and ChatOps print the same line.
 """
 
 from __future__ import annotations
@@ -15,6 +21,14 @@ from .console import result, say
 from .version import Version
 
 RELEASE_TASKS = "release_tasks"
+
+#: What messages call each kind of issue.
+KIND_NAMES = {
+    "monthly": "monthly release issue",
+    "patch": "patch release issue",
+    "release_candidate": "release candidate issue",
+    "security_patch": "confidential security release issue",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,22 @@ class IssueSpec:
         from .templates import render
 
         return render(settings.templates_dir, self.template, **self.context)
+
+    @property
+    def kind_name(self) -> str:
+        """`monthly release issue`, `confidential security release issue`."""
+        return KIND_NAMES.get(self.kind, f"{self.kind} issue")
+
+    def dry_run_line(self) -> str:
+        """What a dry run would do, and where: a dry run makes no request, so it cannot
+        tell whether the issue exists already."""
+        labels = f"label{'s' if len(self.labels) != 1 else ''} {', '.join(self.labels)}"
+        visibility = "confidential" if self.confidential else "public"
+        return (
+            f'--> Dry run: the {self.kind_name} "{self.title}" would be created in {self.project} '
+            f"({visibility}; {labels}; milestone {self.milestone}), or shown if it exists already. "
+            "Nothing was changed."
+        )
 
 
 def release_context(settings: Settings, version: Version) -> dict[str, Any]:
@@ -123,13 +153,14 @@ def release_issue(settings: Settings, version: Version, security: bool = False) 
 def ensure_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -> Any:
     """Show the issue if it exists, otherwise create it; print what happened.
 
-    A dry run renders the issue and prints it without a single request (no token
-    needed). A real run looks the issue up by title, labels and milestone; when it is
+    A dry run says where the issue would go, then renders and prints it, without a
+    single request (no token needed). A real run looks the issue up by title, labels and milestone; when it is
     missing, it checks the milestone (project, then group) before creating anything.
     Returns the found or created gitlab.Issue, or None for a dry run.
     """
     description = spec.description(settings)
     if settings.dry_run:
+        result(spec.dry_run_line(), "yellow")
         say()
         say(f"# {spec.title}")
         say()

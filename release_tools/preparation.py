@@ -122,7 +122,8 @@ def ensure_preparation_merge_requests(settings: Settings, version: Version) -> N
     if issue is None:
         command = f"invoke release_issue {'--security ' if settings.security else ''}{version.to_ce()}"
         raise ReleaseIssueNotFoundError(
-            f'the release issue "{issue_spec.title}" is not in {issue_spec.project} yet: create it first ({command})'
+            f'the {issue_spec.kind_name} "{issue_spec.title}" is not in {issue_spec.project} yet: '
+            f"create it first ({command})"
         )
 
     steps = []

@@ -28,17 +28,27 @@ from typing import Any
 
 from .config import Settings
 from .console import result, say
-from .errors import GitLabNotFoundError, InvalidRefError, InvalidVersionError
-from .version import Version
+from .errors import GitLabNotFoundError, InvalidRefError, InvalidVersionError, non_ascii_note, quote
+from .version import ASCII_WHITESPACE, Version
 
 RELEASE_TASKS = "release_tasks"
 TEMPLATE = "qa.md.j2"
 UNCATEGORIZED = "uncategorized"
 
 #: `See merge request gitlab-org/gitlab-ce!18745`, the last paragraph of GitLab's merge commits.
-MERGE_REQUEST_MENTION = re.compile(r"See merge request (?P<path>[\w.-]+(?:/[\w.-]+)+)!(?P<iid>\d+)")
-_VERSION_TAG = re.compile(r"v\d+\.\d+\.\d+(?:-rc\d+)?")
-_CE_STABLE_BRANCH = re.compile(r"\d+-\d+-stable")
+#: ASCII only, as GitLab's paths and iids are (`\w` and `\d` would take `!１２` for 12), and
+#: the number ends where the mention does: `!1１` and `!12_3` mention nothing.
+MERGE_REQUEST_MENTION = re.compile(
+    r"See merge request (?P<path>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)!(?P<iid>[0-9]{1,9})(?!\w)"
+)
+_VERSION_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+(?:-rc[0-9]+)?")
+_CE_STABLE_BRANCH = re.compile(r"[0-9]+-[0-9]+-stable")
+
+#: Tag and branch names as git accepts them, in ASCII, minus anything that could read as an
+#: option or a range (`-x`, `a..b`, `@{u}`).
+_REF = re.compile(r"(?!-)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9][A-Za-z0-9._/+@-]*(?<![./])(?<!\.lock)")
+#: No one types a longer tag or branch name; refusing it keeps a pasted page out of requests.
+REF_LIMIT = 255
 
 # How merge requests are read: (adapter, project path, iids) -> the merge requests found.
 # The benchmark swaps in a request per merge request to compare against.
@@ -51,6 +61,22 @@ def fetch_in_batches(gitlab: Any, project: str, iids: list[int]) -> list[Any]:
 
 
 # -- pure parts -----------------------------------------------------------------------------
+
+
+def is_ref_name(text: str) -> bool:
+    """Whether `text` can be a tag or branch name to compare (see `_REF`)."""
+    return len(text) <= REF_LIMIT and _REF.fullmatch(text) is not None
+
+
+def check_ref(ref: str) -> str:
+    """`ref` without the ASCII whitespace around it; raises InvalidRefError unless it is
+    a tag or branch name."""
+    name = ref.strip(ASCII_WHITESPACE)
+    if not is_ref_name(name):
+        raise InvalidRefError(
+            f"{quote(ref)} is not a tag or branch name (e.g. v11.1.0-rc1 or 11-1-stable){non_ascii_note(ref)}"
+        )
+    return name
 
 
 def ee_ref(ref: str) -> str:
@@ -74,7 +100,7 @@ def infer_version(to_ref: str) -> Version:
         return Version.parse(text)
     except InvalidVersionError:
         raise InvalidVersionError(
-            f"cannot tell the version from {to_ref!r}: give it with --version X.Y.Z or X.Y.Z-rcN"
+            f"cannot tell the version from {quote(to_ref)}: give it with --version X.Y.Z or X.Y.Z-rcN"
         ) from None
 
 
@@ -215,9 +241,9 @@ def plan_qa_issue(
     """
     from .gitlab import GitLab
 
-    from_ref, to_ref = (from_ref or "").strip(), (to_ref or "").strip()
-    if not from_ref or not to_ref:
+    if not (from_ref or "").strip(ASCII_WHITESPACE) or not (to_ref or "").strip(ASCII_WHITESPACE):
         raise InvalidRefError("qa_issue needs two refs, e.g. v11.1.0-rc1 v11.1.0-rc2")
+    from_ref, to_ref = check_ref(from_ref), check_ref(to_ref)
     version = version or infer_version(to_ref)
     gitlabs = dict(gitlabs or {})
     for name in ("production", "dev"):
@@ -234,7 +260,7 @@ def plan_qa_issue(
         for ref in refs:
             if gitlabs[source].commit(path, ref) is None:
                 host = settings.instance(source).host
-                raise InvalidRefError(f"{ref} does not exist in {path} on {host}: check the tag or branch name")
+                raise InvalidRefError(f"{quote(ref)} does not exist in {path} on {host}: check the tag or branch name")
 
     messages: list[str] = []
     for path, start, end in ranges:

@@ -13,16 +13,25 @@ them exactly, so `Ada-Example` was refused).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import ConfigurationError, NotAuthorizedError
+from .errors import ConfigurationError, NotAuthorizedError, non_ascii_note, quote, quote_path
+
+#: What is ignored around a username: spaces and tabs, nothing that only looks like one.
+ASCII_BLANKS = " \t"
 
 PRODUCTION_KEY = "gitlab.com"
 DEV_KEY = "gitlab.org"
+
+#: A GitLab username: ASCII letters, digits, `_`, `-` and `.`, not starting with `-` (nor
+#: ending with `.`), at most 255 characters. ASCII matters beyond looks: `str.lower()` turns
+#: the Kelvin sign (U+212A) into `k`, so a look-alike would otherwise match a release manager.
+_USERNAME = re.compile(r"(?=[A-Za-z0-9_.-]{1,255}\Z)[A-Za-z0-9_.][A-Za-z0-9_.-]*(?<!\.)")
 
 
 @dataclass(frozen=True)
@@ -53,14 +62,16 @@ class ReleaseManagers:
 
     def find(self, username: str, instance: str = "production") -> ReleaseManager | None:
         """The release manager with `username` on `instance`, ignoring case, or None."""
-        wanted = username.strip().lower()
+        if not is_username(username):  # a look-alike must not match through lower()
+            return None
+        wanted = username.strip(ASCII_BLANKS).lower()
         for member in self.members:
             if member.username_on(instance).lower() == wanted:
                 return member
         return None
 
     def is_release_manager(self, username: str, instance: str = "production") -> bool:
-        return bool(username.strip()) and self.find(username, instance) is not None
+        return self.find(username, instance) is not None
 
     def usernames(self, instance: str = "production") -> tuple[str, ...]:
         """Every username on `instance`, in file order (what a group sync compares against)."""
@@ -75,56 +86,61 @@ def load(path: Path) -> ReleaseManagers:
     """
     import yaml
 
+    shown = quote_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigurationError(
-            f"Release managers file {path} not found: create it or set release_tools.release_managers_file"
+            f"Release managers file {shown} not found: create it or set release_tools.release_managers_file"
         ) from None
     except OSError as error:
-        raise ConfigurationError(f"Release managers file {path} cannot be read: {error.strerror}") from None
+        raise ConfigurationError(f"Release managers file {shown} cannot be read: {error.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigurationError(f"Release managers file {path} is not valid YAML{where}") from None
+        raise ConfigurationError(f"Release managers file {shown} is not valid YAML{where}") from None
     return parse(data, path)
 
 
 def parse(data: Any, source: Path) -> ReleaseManagers:
     """Validate the file's parsed YAML (see `load`)."""
+    shown = quote_path(source)
     if data is None or data == {}:
-        raise ConfigurationError(f"Release managers file {source} is empty: list at least one release manager")
+        raise ConfigurationError(f"Release managers file {shown} is empty: list at least one release manager")
     if not isinstance(data, dict):
         raise ConfigurationError(
-            f"Release managers file {source} must map names to usernames "
+            f"Release managers file {shown} must map names to usernames "
             f"(Name: {{{PRODUCTION_KEY}: user, {DEV_KEY}: dev-user}})"
         )
     members = []
     for name, entry in data.items():
+        if not str(name).strip() or not str(name).isprintable():
+            raise ConfigurationError(f"The name {quote(name)} in {shown} is blank or has control characters")
         username = entry.get(PRODUCTION_KEY) if isinstance(entry, dict) else None
         if username is None or username == "":
-            raise ConfigurationError(f"No `{PRODUCTION_KEY}` value for {name} in {source}")
-        if not _is_username(username):
+            raise ConfigurationError(f"No `{PRODUCTION_KEY}` value for {quote(name)} in {shown}")
+        if not is_username(username):
             raise ConfigurationError(
-                f"The `{PRODUCTION_KEY}` value for {name} in {source} is not a username "
-                f"(got {username!r}; quote it if it is one)"
+                f"The `{PRODUCTION_KEY}` value for {quote(name)} in {shown} is not a username "
+                f"(got {quote(username)}; quote it if it is one)"
             )
         dev_username = entry.get(DEV_KEY)
         if dev_username is None:
             dev_username = username
-        elif not _is_username(dev_username):
+        elif not is_username(dev_username):
             raise ConfigurationError(
-                f"The `{DEV_KEY}` value for {name} in {source} is not a username "
-                f"(got {dev_username!r}; quote it if it is one)"
+                f"The `{DEV_KEY}` value for {quote(name)} in {shown} is not a username "
+                f"(got {quote(dev_username)}; quote it if it is one)"
             )
-        members.append(ReleaseManager(str(name), username.strip(), dev_username.strip()))
+        members.append(ReleaseManager(str(name), username.strip(ASCII_BLANKS), dev_username.strip(ASCII_BLANKS)))
     return ReleaseManagers(tuple(members), source)
 
 
-def _is_username(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and not any(c.isspace() for c in value.strip())
+def is_username(value: Any) -> bool:
+    """Whether `value` is a GitLab username (see `_USERNAME`); spaces around it are ignored."""
+    return isinstance(value, str) and _USERNAME.fullmatch(value.strip(ASCII_BLANKS)) is not None
 
 
 def check_release_manager(settings: Settings, username: str | None, instance: str = "production") -> ReleaseManager:
@@ -134,10 +150,15 @@ def check_release_manager(settings: Settings, username: str | None, instance: st
     Raises NotAuthorizedError for a blank or unlisted username, ConfigurationError for a
     missing or malformed release managers file. Makes no request.
     """
-    if not (username or "").strip():
+    if not (username or "").strip(ASCII_BLANKS):
         raise NotAuthorizedError("You must provide a username to verify!")
+    if not is_username(username):
+        raise NotAuthorizedError(
+            f"{quote(username)} is not a GitLab username (ASCII letters, digits, _, - and . only), "
+            f"so not an authorized release manager{non_ascii_note(username)}"
+        )
     managers = load(settings.release_managers_file)
-    member = managers.find(username or "", instance)
+    member = managers.find(username, instance)
     if member is None:
-        raise NotAuthorizedError(f"{username.strip()} is not an authorized release manager!")
+        raise NotAuthorizedError(f"{quote(username.strip(ASCII_BLANKS))} is not an authorized release manager!")
     return member

@@ -1,7 +1,8 @@
 """Slack incoming webhooks: posting a message, and the messages release-tools sends.
 
 A webhook URL is a secret (anyone holding it can post): it is never printed, and errors
-name the variable that holds it, not the URL.
+name the variable that holds it, not the URL. A `user:password@` in it (a relay behind
+basic authentication) is sent as an `Authorization` header, never as part of the URL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from .config import basic_authorization, split_userinfo
 from .errors import SlackError
 
 TIMEOUT = 10  # seconds; a hung Slack must not hold a release up
@@ -30,12 +32,11 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
     payload = {"text": text}
     if channel:
         payload["channel"] = channel
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+    url, credentials = split_userinfo(url)
+    headers = {"Content-Type": "application/json"}
+    if credentials is not None:
+        headers["Authorization"] = basic_authorization(credentials)
+    request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status

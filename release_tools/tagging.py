@@ -26,8 +26,11 @@ locally, for every edition, before a single push. Then:
 Differences from the original, on purpose: no shell strings, push results checked,
 temporary clones removed on every path, re-runs safe, Slack failures isolated, commit
 messages name files by their path in the repository, the requester (not the CI bot) is
-credited in Slack, and the omnibus tag is placed after the OpenShift template update so
-that it names the stable branch's tip (a re-run then finds it where it expects it).
+credited in Slack, the omnibus tag is placed after the OpenShift template update so
+that it names the stable branch's tip (a re-run then finds it where it expects it), every
+`gitlab/gitlab-ce` image of the OpenShift template is updated, not only the first (the
+template must not name two versions), a missing or unreadable template is reported and
+skipped instead of stopping the release, and `sync` refuses to run in security mode.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from .console import result, say
 from .errors import (
     ConfigurationError,
     GitError,
+    Interrupted,
     PushError,
     ReleaseStateError,
     SlackError,
@@ -98,6 +102,7 @@ class ProjectPlan:
     stable_branch: str = ""
     pushed: list[str] = field(default_factory=list)  # remotes this run pushed to
     tagged: list[str] = field(default_factory=list)  # remotes this run pushed a tag to
+    in_flight: str | None = None  # the remote being pushed to right now
 
     def pending(self, remote: str) -> list[RefUpdate]:
         return [update for update in self.updates if not update.is_done(remote)]
@@ -131,10 +136,20 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
         say()
     if settings.dry_run:
         say("Dry run: nothing will be pushed and nothing posted.", "yellow")
+    announce_date(settings)
     check_identity()
 
+    plans: list[EditionPlan] = []
+    try:
+        _tag(settings, version, requester, plans)
+    except Interrupted as stop:
+        stop.progress = describe_interruption([project for plan in plans for project in plan.projects])
+        raise
+
+
+def _tag(settings: Settings, version: Version, requester: str | None, plans: list[EditionPlan]) -> None:
+    """`tag()`, filling `plans` in as it goes, so that an interrupted run can say how far it got."""
     with contextlib.ExitStack() as clones:
-        plans: list[EditionPlan] = []
         omnibus_clone: list[Repository] = []  # one clone serves both editions (see prepare_omnibus)
         for key, label in EDITIONS:
             if key in settings.skip:
@@ -143,13 +158,13 @@ def tag(settings: Settings, version: Version, requester: str | None = None) -> N
             edition_version = version.to_ee() if key == "ee" else version.to_ce()
             say(f"{label} release", "blue")
             plan = EditionPlan(label, edition_version)
+            plans.append(plan)
             gitlab = prepare_gitlab(clones, settings, key, edition_version)
             plan.projects.append(gitlab)
             if "omnibus" in settings.skip:
                 say(f"Skipping omnibus-gitlab for {label}", "yellow")
             else:
                 plan.projects.append(prepare_omnibus(clones, settings, edition_version, gitlab, omnibus_clone))
-            plans.append(plan)
 
         for plan in plans:
             for project in plan.projects:
@@ -182,7 +197,7 @@ def notify(settings: Settings, version: Version, requester: str | None) -> None:
     try:
         slack.notify_tag(url, who, str(version))
     except SlackError as error:
-        result(f"Slack notification for {version} failed: {error}", "red")
+        result(f"Slack notification for {version} failed: {error}", "red", err=True)
     else:
         say(f"Slack notified: {slack.tag_message(who, str(version))}")
 
@@ -205,7 +220,7 @@ def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, v
     repo = clones.enter_context(release_clone(remotes, stable, states, GITLAB_SPARSE, label))
 
     if not version.is_rc:
-        for update in changelog.release(repo, version, stable):
+        for update in changelog.release(repo, version, stable, today=settings.clock.today()):
             changelog.report(label, update)
     bump_version(repo, "VERSION", str(version))
 
@@ -304,14 +319,19 @@ _TEMPLATE_VERSION = re.compile(r"\bgitlab-\d+\.\d+\.\d+\b")
 
 
 def openshift_template(text: str, omnibus: OmnibusVersion) -> str | None:
-    """The template naming `omnibus`'s image and version, or None when it names this version
-    or a newer one already. Raises ValueError when it names no `gitlab/gitlab-ce` image."""
-    match = _TEMPLATE_IMAGE.search(text)
-    if match is None:
+    """The template naming `omnibus`'s image and version, or None when the newest image it
+    names is this version or a newer one already.
+
+    Every `gitlab/gitlab-ce:X.Y.Z-ce.N` image is replaced, as every `gitlab-X.Y.Z` is: a
+    template naming two versions would deploy one and describe another (the original
+    replaced the first image only). Raises ValueError when it names no such image.
+    """
+    named = [Version.parse(version) for version in _TEMPLATE_IMAGE.findall(text)]
+    if not named:
         raise ValueError("it names no gitlab/gitlab-ce:X.Y.Z-ce.N image")
-    if not omnibus.version.to_patch() > Version.parse(match[1]):
+    if not omnibus.version.to_patch() > max(named):
         return None
-    text = text.replace(match[0], f"gitlab/gitlab-ce:{omnibus.docker}")
+    text = _TEMPLATE_IMAGE.sub(f"gitlab/gitlab-ce:{omnibus.docker}", text)
     return _TEMPLATE_VERSION.sub(f"gitlab-{omnibus.version.to_patch()}", text)
 
 
@@ -338,6 +358,13 @@ def update_openshift_template(repo: Repository, omnibus: OmnibusVersion, branch:
 
 
 # -- shared steps ---------------------------------------------------------------------
+
+
+def announce_date(settings: Settings) -> None:
+    """Say so when the dates this run writes are not today's (release_tools.date, SOURCE_DATE_EPOCH)."""
+    note = settings.clock.note()
+    if note:
+        say(note, "yellow")
 
 
 def check_identity() -> None:
@@ -588,6 +615,34 @@ def describe_outcome(plan: ProjectPlan) -> str:
     return text
 
 
+def describe_interruption(plans: Sequence[ProjectPlan]) -> str:
+    """What an interrupted run had pushed, which push it cut off, and what it did not push:
+    `pushed gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev; the push of gitlab-ee
+    to gitlab was cut off ...; not pushed: omnibus-gitlab 11.1.0+ee.0 to dev, gitlab`."""
+    done: list[str] = []
+    cut: list[str] = []
+    left: list[str] = []
+    for plan in plans:
+        groups: dict[str, list[str]] = {}
+        for remote in plan.pushed:
+            groups.setdefault(_describe(plan.pending(remote), remote), []).append(remote)
+        done += [f"{plan.label} {what} to {', '.join(remotes)}" for what, remotes in groups.items()]
+        if plan.in_flight:
+            cut.append(f"{plan.label} to {plan.in_flight}")
+        rest = [r for r in plan.remotes if r not in plan.pushed and r != plan.in_flight and plan.pending(r)]
+        if rest:
+            names = list(plan.tags) or [update.name for update in plan.updates if not update.is_tag]
+            left.append(f"{plan.label} {', '.join(names)} to {', '.join(rest)}")
+    if not (done or cut):
+        return "nothing was pushed"
+    text = "pushed " + "; ".join(done) if done else "nothing was pushed"
+    if cut:
+        text += f"; the push of {', '.join(cut)} was cut off and may or may not have arrived"
+    if left:
+        text += f"; not pushed: {'; '.join(left)}"
+    return text + ". Nothing more was pushed; run the same command again to finish"
+
+
 def carry_out(settings: Settings, plan: ProjectPlan, outcome: Callable[[], str] | None = None) -> None:
     """Run one project's plan: show it; in a dry run, print what would be pushed; otherwise
     push it, read the remotes back, and print the outcome line (`describe_outcome` unless
@@ -596,7 +651,11 @@ def carry_out(settings: Settings, plan: ProjectPlan, outcome: Callable[[], str] 
     if settings.dry_run:
         result(describe_dry_run(plan))
         return
-    apply(plan)
+    try:
+        apply(plan)
+    except Interrupted as stop:
+        stop.progress = describe_interruption([plan])
+        raise
     verify(plan)
     result(outcome() if outcome else describe_outcome(plan))
 
@@ -613,15 +672,18 @@ def apply(plan: ProjectPlan) -> None:
             continue
         what = _describe(plan.pending(remote), remote)
         say(f"Push {what} to {remote}...")
+        plan.in_flight = remote  # until git answers, the push may or may not arrive
         try:
             push_with_history(plan.repo, remote, refspecs)
         except PushError as error:
+            plan.in_flight = None
             say(f"✗ {plan.label} → {remote}: {what}", "red")
             done = f" ({', '.join(plan.pushed)} already updated)" if plan.pushed else ""
             raise PushError(
                 f"{plan.label}: {error}{done}. Run the same command again to finish the release.", error.output
             ) from None
         say(f"✓ {plan.label} → {remote}: {what}", "green")
+        plan.in_flight = None
         plan.pushed.append(remote)
         if any(update.is_tag for update in plan.pending(remote)):
             plan.tagged.append(remote)
@@ -661,8 +723,16 @@ def sync(settings: Settings) -> None:
     """Make `master` identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab.
 
     Remotes behind are fast-forwarded; diverged ones are merged (a conflict stops that
-    project before anything is pushed). Raises ReleaseStateError, GitError or PushError.
+    project before anything is pushed). Raises ReleaseStateError, GitError or PushError;
+    ConfigurationError in security mode, before any git command.
     """
+    if settings.security:
+        # A security release uses only the dev remotes: there is no second remote to sync
+        # master with, and syncing with the public ones is what it must not do.
+        raise ConfigurationError(
+            "sync makes master the same on the dev and the public remotes, and a security release uses only "
+            "the dev remotes, so sync does not run in security mode: unset SECURITY (or release_tools.security)"
+        )
     if settings.dry_run:
         say("Dry run: nothing will be pushed.", "yellow")
     for key, label in SYNC_PROJECTS:

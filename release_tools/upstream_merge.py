@@ -22,7 +22,9 @@ It refuses to run in security mode (SECURITY): it would push to the public EE an
 public merge request.
 
 A dry run does all the local work and the reads, prints the merge request, and pushes,
-creates and posts nothing. Slack problems are reported and never fail the run.
+creates and posts nothing. Slack problems are warnings on stderr and never fail the run.
+The date and time in its names, the fallback rotation and the current milestone follow
+the settings' clock (`release_tools.date`, SOURCE_DATE_EPOCH; see clock.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from .config import Settings
 from .console import result, say
 from .errors import ConfigurationError, GitError, GitLabError, ReleaseStateError, SlackError
 from .git import Repository
-from .tagging import check_identity, push_with_history
+from .clock import wall
+from .tagging import announce_date, check_identity, push_with_history
 
 #: The CE master lands here, never on a local branch of EE.
 UPSTREAM = "upstream"
@@ -180,7 +183,7 @@ class Notifier:
         try:
             slack.post(self.url, text, variable="SLACK_UPSTREAM_MERGE_URL")
         except SlackError as error:
-            result(f"Slack notification failed: {error}", "red")
+            result(f"Slack notification failed: {error}", "red", err=True)
         else:
             say(f"Slack notified: {text}")
 
@@ -188,8 +191,11 @@ class Notifier:
 # -- the task ---------------------------------------------------------------------------------
 
 
-def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, gitlab: Any | None = None) -> None:
+def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> None:
     """Merge CE `master` into a new EE branch and open its merge request (see the module).
+
+    Its branch name, title, fallback assignee and milestone follow the settings' clock
+    (`release_tools.date`, SOURCE_DATE_EPOCH); the age of an open one, the real clock.
 
     Raises ConfigurationError (remotes, token, security mode), GitError/PushError when git
     or the push fails, ReleaseStateError when the two masters share no history, GitLabError
@@ -202,7 +208,7 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
             "the upstream merge works on the public projects and opens a public merge request, "
             "so it does not run in security mode: unset SECURITY"
         )
-    now = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
+    now = settings.clock.now().astimezone(datetime.timezone.utc)
     ee, ce = settings.project("ee"), settings.project("ce")
     ee_url, ce_url = _remote_url(settings, "ee"), _remote_url(settings, "ce")
     label = settings.labels["upstream_merge"]
@@ -214,6 +220,7 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
         gitlab = GitLab(settings, "production")
     if settings.dry_run:
         say("Dry run: nothing will be pushed, created or posted.", "yellow")
+    announce_date(settings)
 
     if settings.force:
         say("--force: not looking for an open upstream merge request", "yellow")
@@ -223,7 +230,8 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
             newest = pending[0]
             result("--> An upstream merge request already exists.", "red")
             result(f"    {newest.web_url}")
-            age = time_ago(_parse_time(newest.created_at) or now, now)
+            real_now = wall()
+            age = time_ago(_parse_time(newest.created_at) or real_now, real_now)
             notifier.post(_slack().upstream_pending_message(newest.web_url, f"{ee.path}!{newest.iid}", age))
             return
     check_identity()
@@ -246,7 +254,12 @@ def upstream_merge(settings: Settings, *, now: datetime.datetime | None = None, 
         taken = repo.ls_remote(ORIGIN, branches=[daily, branch_name(now, [daily])]).branches
         branch = branch_name(now, taken)
         if branch in taken:
-            raise ReleaseStateError(f"{ee.path} already has a branch {branch}: run again in a minute")
+            when = (
+                f"{settings.clock.source} fixes the time: change it or delete the branch"
+                if settings.clock.moment is not None
+                else "run again in a minute"
+            )
+            raise ReleaseStateError(f"{ee.path} already has a branch {branch}: {when}")
         merged = merge(repo, branch, base, ce_tip)
 
         # Everything GitLab has to say comes before the push.

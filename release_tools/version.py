@@ -14,7 +14,9 @@ Differences from the Ruby original, on purpose (each has a test):
 - a bare `-rc` without a number is rejected; the original read it as `rc0`, which no
   GitLab release ever was (nor are `-rc0` and `-rc01` accepted: omnibus versions
   have neither);
-- comparing with a non-Version is a `TypeError` for ordering and `False` for `==`.
+- comparing with a non-Version is a `TypeError` for ordering and `False` for `==`;
+- a number has at most nine digits, and only ASCII spaces, tabs and line ends around the
+  version are ignored. Digits are ASCII only, as Ruby's `\\d` was (Python's is not).
 """
 
 from __future__ import annotations
@@ -25,28 +27,36 @@ from functools import cached_property
 
 from packaging.version import Version as PackagingVersion
 
-from .errors import InvalidVersionError
+from .errors import InvalidVersionError, non_ascii_note, quote
 
 FORMAT_HELP = "Version number must be in the following format: X.Y.Z-rc1 or X.Y.Z"
 
+#: A version number: ASCII digits only, at most nine of them, no leading zero. `\d` would
+#: also match `１` (fullwidth) or `١` (Arabic-Indic), which int() then reads as 1.
+_NUMBER = r"0|[1-9][0-9]{0,8}"
+
 _VERSION = re.compile(
-    r"""
-    (?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)(?:\.(?P<patch>0|[1-9]\d*))?
-    (?:-rc(?P<rc>\d*))?
+    rf"""
+    (?P<major>{_NUMBER})\.(?P<minor>{_NUMBER})(?:\.(?P<patch>{_NUMBER}))?
+    (?:-rc(?P<rc>[0-9]{{0,9}}))?
     (?P<ee>-ee)?
     """,
     re.VERBOSE,
 )
 
 _OMNIBUS = re.compile(
-    r"""
-    (?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)(?:\.(?P<patch>0|[1-9]\d*))?
-    \+(?:rc(?P<rc>[1-9]\d*)\.)?
+    rf"""
+    (?P<major>{_NUMBER})\.(?P<minor>{_NUMBER})(?:\.(?P<patch>{_NUMBER}))?
+    \+(?:rc(?P<rc>[1-9][0-9]{{0,8}})\.)?
     (?P<edition>ce|ee)
-    (?:\.(?P<build>\d+))?
+    (?:\.(?P<build>[0-9]{{1,9}}))?
     """,
     re.VERBOSE,
 )
+
+#: What parsers strip around a value: ASCII whitespace a paste can bring, nothing else (a
+#: no-break or ideographic space is refused like any other character out of place).
+ASCII_WHITESPACE = " \t\r\n"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -65,15 +75,15 @@ class Version:
 
         Raises InvalidVersionError (whose message says the expected format).
         """
-        raw = (text or "").strip()
-        match = _VERSION.fullmatch(raw)
+        text = text or ""
+        match = _VERSION.fullmatch(text.strip(ASCII_WHITESPACE))
         if not match:
-            raise InvalidVersionError(f"{FORMAT_HELP} (got {text!r})")
+            raise InvalidVersionError(f"{FORMAT_HELP} (got {quote(text)}{non_ascii_note(text)})")
         if match["rc"] == "":
-            raise InvalidVersionError(f"{FORMAT_HELP} (got {text!r}: the RC needs a number, e.g. -rc1)")
+            raise InvalidVersionError(f"{FORMAT_HELP} (got {quote(text)}: the RC needs a number, e.g. -rc1)")
         if match["rc"] is not None and match["rc"].startswith("0"):
             raise InvalidVersionError(
-                f"{FORMAT_HELP} (got {text!r}: the RC number is 1 or more, without leading zeros)"
+                f"{FORMAT_HELP} (got {quote(text)}: the RC number is 1 or more, without leading zeros)"
             )
         return cls(
             major=int(match["major"]),
@@ -238,10 +248,12 @@ class OmnibusVersion:
 
         Raises InvalidVersionError.
         """
-        match = _OMNIBUS.fullmatch((text or "").strip())
+        text = text or ""
+        match = _OMNIBUS.fullmatch(text.strip(ASCII_WHITESPACE))
         if not match:
             raise InvalidVersionError(
-                f"Omnibus version must be in the following format: X.Y.Z+rcN.ee.0 or X.Y.Z+ce.0 (got {text!r})"
+                "Omnibus version must be in the following format: X.Y.Z+rcN.ee.0 or X.Y.Z+ce.0 "
+                f"(got {quote(text)}{non_ascii_note(text)})"
             )
         version = Version(
             int(match["major"]),

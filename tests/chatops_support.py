@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, Result
-from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
+from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user
 from tests.fake_gitlab.pipelines import add_job, add_pipeline
 from tests.fake_gitlab.repository import add_commit, add_tag
 from tests.slack_receiver import WEBHOOK_PATH
@@ -88,20 +88,37 @@ class ChatJob:
         **extra: str,
     ) -> dict[str, str]:
         """What GitLab sets for `/chatops run <job> <chat_input>` typed by `user`
-        (`pipeline_user` differs when a variable was overridden)."""
+        (`pipeline_user` differs when a variable was overridden): the variables of a job of
+        a new pipeline, running unless the pipeline's `status` is over, with its own token."""
         pipeline = self.pipeline(pipeline_user or user, source=source, status=status)
+        job = add_chat_job(self.fake, pipeline, status="running" if status == "running" else status)
+        return self.job_environ(job, chat_input, user=user, channel=channel, source=source, **extra)
+
+    def job_environ(
+        self,
+        job: dict[str, Any],
+        chat_input: str | None,
+        *,
+        user: str = "release-manager",
+        channel: str = "g_delivery",
+        source: str = "chat",
+        **extra: str,
+    ) -> dict[str, str]:
+        """The variables GitLab gives `job` (a job of the fake, on this project unless
+        `extra` says otherwise), with its CI_JOB_TOKEN."""
         environ = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.home),
             "LANG": "C.UTF-8",
             "CI": "true",
             "GITLAB_CI": "true",
-            "CI_JOB_ID": "4242",
-            "CI_JOB_URL": f"{self.fake.url}/{RELEASE_TOOLS}/-/jobs/4242",
-            "CI_PIPELINE_ID": str(pipeline["id"]),
+            "CI_JOB_ID": str(job["id"]),
+            "CI_JOB_TOKEN": job["token"],
+            "CI_JOB_URL": job["web_url"],
+            "CI_PIPELINE_ID": str(job["pipeline"]["id"]),
             "CI_PIPELINE_SOURCE": source,
             "CI_PIPELINE_CREATED_AT": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "CI_PROJECT_ID": str(self.project["id"]),
+            "CI_PROJECT_ID": str(job["project_id"]),
             "CI_API_V4_URL": f"{self.fake.url}/api/v4",
             "CI_SERVER_URL": self.fake.url,
             "GITLAB_USER_LOGIN": user,
@@ -140,7 +157,7 @@ class ChatJob:
             )
             # Bytes, not text=True: universal newlines would turn the markers' \r into \n.
             result = ChatResult(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
-        for secret in (PRODUCTION_TOKEN, DEV_TOKEN, SLACK_SECRET):
+        for secret in (PRODUCTION_TOKEN, DEV_TOKEN, SLACK_SECRET, *self.fake.job_tokens, *self.dev.job_tokens):
             assert secret not in result.output, "a token or webhook leaked into the output"
         return result
 

@@ -4,6 +4,7 @@ runner for the real `invoke` command in a clean environment."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,31 @@ RELEASE_TASKS = "gitlab-org/release/tasks"
 #: More fixtures: the ChatOps job environment (`chat_job`).
 pytest_plugins = ["tests.chatops_support"]
 
+#: What a developer's or CI's environment may hold that would make tests pass here and fail
+#: on a fresh machine: a git identity, and (through HOME) a ~/.gitconfig or ~/.invoke.yaml.
+IDENTITY_VARIABLES = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_machine(tmp_path_factory):
+    """Run every test as on a fresh machine: an empty HOME, no git identity and no global
+    or system git configuration, whoever runs the suite. Tests that commit say who they are
+    (`git_identity`, `GIT_ENV`)."""
+    home = tmp_path_factory.mktemp("fresh-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        patch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        # Nor may git guess one from the user database and the host name, as it does where
+        # the host name has a domain.
+        patch.setenv("GIT_CONFIG_COUNT", "1")
+        patch.setenv("GIT_CONFIG_KEY_0", "user.useConfigOnly")
+        patch.setenv("GIT_CONFIG_VALUE_0", "true")
+        for name in IDENTITY_VARIABLES:
+            patch.delenv(name, raising=False)
+        yield home
+
 
 @pytest.fixture
 def fake_gitlab():
@@ -45,6 +71,14 @@ def fake_dev():
         fake.release_manager = add_user(fake, "release-manager", "Rita Release", token=DEV_TOKEN)
         add_group(fake, "gitlab")
         yield fake
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on: connections to it are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -83,13 +117,14 @@ class Result:
 @pytest.fixture
 def invoke(tmp_path, fake_gitlab, fake_dev):
     """Run the real `invoke` CLI on this checkout's tasks.py, from an empty directory,
-    with a clean environment (HOME is a temporary directory) pointed at the fakes."""
+    with a clean environment (HOME is a temporary directory) pointed at the fakes;
+    `invoke.start(...)` starts it without waiting (see `start`)."""
     home = tmp_path / "home"
     home.mkdir()
     workdir = tmp_path / "work"
     workdir.mkdir()
 
-    def run(*args: str, env: dict[str, str] | None = None, tokens: bool = True, cwd: Path | None = None) -> Result:
+    def environment(env: dict[str, str] | None, tokens: bool) -> dict[str, str]:
         full_env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(home),
@@ -101,10 +136,13 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
         if tokens:
             full_env.update(GITLAB_API_PRIVATE_TOKEN=PRODUCTION_TOKEN, DEV_API_PRIVATE_TOKEN=DEV_TOKEN)
         full_env.update(env or {})
+        return full_env
+
+    def run(*args: str, env: dict[str, str] | None = None, tokens: bool = True, cwd: Path | None = None) -> Result:
         completed = subprocess.run(
             [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
             cwd=cwd or workdir,
-            env=full_env,
+            env=environment(env, tokens),
             capture_output=True,
             text=True,
             timeout=120,
@@ -114,6 +152,20 @@ def invoke(tmp_path, fake_gitlab, fake_dev):
             assert secret not in result.output, "a token or webhook leaked into the output"
         return result
 
+    def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """`invoke ARGS` started in a session of its own (so that a test can signal it, or
+        its whole process group), its output piped as text."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
+            cwd=workdir,
+            env=environment(env, True),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    run.start = start  # type: ignore[attr-defined]
     return run
 
 

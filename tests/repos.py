@@ -487,6 +487,24 @@ class BareRemote:
         )
         hook.chmod(0o755)
 
+    def hold_next_push(self, started: Path, release: Path, timeout: float = 60) -> None:
+        """Make the next push to this remote wait in its pre-receive hook (once): the hook
+        creates `started`, waits until `release` exists (at most `timeout` seconds), then
+        refuses the push, so that a held push never lands."""
+        flag = self.path / "hold-next-push"
+        flag.write_text("")
+        hook = self.path / "hooks" / "pre-receive"
+        hook.write_text(
+            "#!/bin/sh\n"
+            f'flag="{flag}"\n'
+            'if [ -f "$flag" ]; then\n'
+            f'  rm -f "$flag"; : > "{started}"; i=0\n'
+            f'  while [ ! -e "{release}" ] && [ "$i" -lt {int(timeout * 10)} ]; do sleep 0.1; i=$((i + 1)); done\n'
+            '  echo "GL-HOOK-ERR: this push was held" >&2; exit 1\n'
+            "fi\n"
+        )
+        hook.chmod(0o755)
+
     def commit(self, branch: str, files: dict[str, str | None], message: str, scratch: Path) -> str:
         """Add a commit to `branch` directly on this remote (another user's push)."""
         work = scratch / f"scratch-{len(list(scratch.glob('scratch-*')))}"

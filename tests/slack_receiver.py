@@ -11,11 +11,13 @@ WEBHOOK_PATH = "/services/T0000/B0000/canary-slack-secret-7d1e"
 
 class SlackReceiver:
     """`url` is a webhook URL (its path is the secret); `posts` holds the JSON bodies received
-    on it, in order. `fail(status, times)` answers the next `times` posts with `status`;
-    a non-zero `delay` (seconds) holds every answer back."""
+    on it, in order, and `authorizations` their `Authorization` headers ("" for none).
+    `fail(status, times)` answers the next `times` posts with `status`; a non-zero `delay`
+    (seconds) holds every answer back."""
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
+        self.authorizations: list[str] = []
         self.failures: list[int] = []
         self.delay = 0.0
         receiver = self
@@ -35,6 +37,7 @@ class SlackReceiver:
                     self._answer(400, "invalid_payload")
                     return
                 receiver.posts.append(json.loads(body))
+                receiver.authorizations.append(self.headers.get("Authorization") or "")
                 self._answer(200, "ok")
 
             def _answer(self, status: int, text: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from release_tools import chart_release
+from release_tools.clock import Clock
 from release_tools.console import collect_results
 from release_tools.errors import ConfigurationError, InvalidVersionError, ReleaseStateError
 from release_tools.helm import ChartVersion
@@ -23,10 +24,9 @@ def release(settings, chart, app):
     """Run the chart release; return its result() lines."""
     with collect_results() as lines:
         chart_release.tag_chart(
-            settings,
+            settings.with_changes(clock=Clock(day=TODAY, source="the test")),
             ChartVersion.parse(chart) if chart else None,
             Version.parse(app) if app else None,
-            today=TODAY,
         )
     return lines
 

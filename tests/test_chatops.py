@@ -12,6 +12,7 @@ import pytest
 from release_tools import chatops
 from release_tools.errors import UsageError
 from tests.chatops_support import minutes_ago
+from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
@@ -23,10 +24,27 @@ def created_issue(fake):
     return issue
 
 
-def only_the_pipeline_was_read(fake):
-    return [(r.method, r.path) for r in fake.log] == [
-        ("GET", f"/projects/{fake.table('pipelines')[-1]['project_id']}/pipelines/{fake.table('pipelines')[-1]['id']}")
-    ]
+def only_the_job_was_read(fake):
+    """The identity check, GET /job with the job's own token, is all the fake was asked."""
+    return [(r.method, r.path) for r in fake.log] == [("GET", "/job")]
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, variables, error", BAD_CONFIGURATIONS)
+def test_a_bad_configuration_is_the_one_reply_line_before_any_request(chat_job, fake_gitlab, fake_dev, tmp_path,
+                                                                      text, variables, error):
+    path = tmp_path / "release.yaml"
+    if text is not None:
+        path.write_text(text)
+    environ = chat_job.environ("11.1.0", INVOKE_RUNTIME_CONFIG=str(path), **variables)
+
+    result = chat_job.run("release_issue", environ=environ)
+
+    assert result.returncode == 1
+    assert result.reply == ["Error: " + error.format(path=str(path), source="named by INVOKE_RUNTIME_CONFIG")]
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
 
 
 # -- help ------------------------------------------------------------------------------------------
@@ -47,7 +65,7 @@ def test_help_lists_options_and_examples_runs_nothing_and_makes_no_request(chat_
     assert any(line.startswith("  --dry-run") for line in reply)
     assert any(line.startswith("  --help") for line in reply)
     assert [line for line in reply if line.startswith("  /chatops run ")], "no examples"
-    assert fake_gitlab.log == [] and fake_dev.log == []
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
     assert fake_gitlab.table("issues") == []
 
 
@@ -131,19 +149,22 @@ def test_dry_run_reply_says_what_would_happen_and_nothing_changes(chat_job, fake
 
     assert result.returncode == 0, result.output
     assert result.reply == [
-        '--> Dry run: the monthly release issue "Release 11.1" would be shown or created '
-        f"in {RELEASE_TASKS}; nothing was changed."
+        f'--> Dry run: the monthly release issue "Release 11.1" would be created in {RELEASE_TASKS} '
+        "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed."
     ]
     assert "# Release 11.1" in result.log  # the issue itself stays in the job log
     assert fake_gitlab.mutations() == []
-    assert only_the_pipeline_was_read(fake_gitlab)
+    assert only_the_job_was_read(fake_gitlab)
 
 
 def test_dry_run_flag_in_chat_input_works_like_test(chat_job, fake_gitlab):
     result = chat_job("release_issue", "--dry-run 11.1.2 --security")
 
     assert result.returncode == 0, result.output
-    assert result.reply[0].startswith('--> Dry run: the security release issue "Release 11.1.2"')
+    assert result.reply == [
+        f'--> Dry run: the confidential security release issue "Release 11.1.2" would be created in {RELEASE_TASKS} '
+        "(confidential; labels Release, security; milestone 11.1), or shown if it exists already. Nothing was changed."
+    ]
     assert fake_gitlab.mutations() == []
 
 
@@ -156,8 +177,8 @@ def test_user_who_is_not_a_release_manager_is_refused_with_one_line(chat_job, fa
     result = chat_job("release_issue", "11.1.0", user="developer", in_process=False)
 
     assert result.returncode == 1
-    assert result.reply == ["Error: developer is not an authorized release manager!"]
-    assert only_the_pipeline_was_read(fake_gitlab)
+    assert result.reply == ["Error: 'developer' is not an authorized release manager!"]
+    assert only_the_job_was_read(fake_gitlab)
     assert fake_gitlab.table("issues") == []
 
 
@@ -173,20 +194,19 @@ def test_release_manager_usernames_match_whatever_the_case(chat_job, fake_gitlab
 
 @pytest.mark.parametrize("dev_user, allowed", [("rita", True), ("release-manager", False)], ids=["dev-name", "gitlab-com-name"])
 def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_dev, dev_user, allowed):
-    from tests.fake_gitlab import add_chat_pipeline, add_project, add_user
+    from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user
 
     if dev_user != "release-manager":
         add_user(fake_dev, dev_user)
-    project = add_project(fake_dev, "gitlab/release-tools")
-    pipeline = add_chat_pipeline(fake_dev, "gitlab/release-tools", dev_user)
-    environ = chat_job.environ(
+    add_project(fake_dev, "gitlab/release-tools")  # release_tools.chatops.projects.dev
+    job = add_chat_job(fake_dev, add_chat_pipeline(fake_dev, "gitlab/release-tools", dev_user))
+    environ = chat_job.job_environ(
+        job,
         "11.1.0",
+        user=dev_user,
         TEST="true",
-        GITLAB_USER_LOGIN=dev_user,
         CI_API_V4_URL=f"{fake_dev.url}/api/v4",
         CI_SERVER_URL=fake_dev.url,
-        CI_PROJECT_ID=str(project["id"]),
-        CI_PIPELINE_ID=str(pipeline["id"]),
     )
 
     result = chat_job.run("release_issue", environ=environ, in_process=True)
@@ -195,19 +215,19 @@ def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_dev, dev
         assert result.returncode == 0, result.output
         assert "Running release_issue 11.1.0 for release-manager (dry run)" in result.log
     else:
-        assert result.reply == ["Error: release-manager is not an authorized release manager!"]
-    assert [r.path for r in fake_dev.log] == [f"/projects/{project['id']}/pipelines/{pipeline['id']}"]
+        assert result.reply == ["Error: 'release-manager' is not an authorized release manager!"]
+    assert only_the_job_was_read(fake_dev)
 
 
-def test_overridden_user_variable_is_refused_when_the_pipeline_says_otherwise(chat_job, fake_gitlab):
+def test_overridden_user_variable_is_refused_when_the_job_says_otherwise(chat_job, fake_gitlab):
     # A developer starts a pipeline with GITLAB_USER_LOGIN overridden to a release manager.
     result = chat_job("release_issue", "11.1.0", user="release-manager", pipeline_user="developer", in_process=False)
 
     assert result.returncode == 1
     [line] = result.reply
-    assert line.startswith("Error: Refusing to run: GITLAB_USER_LOGIN is release-manager but pipeline ")
-    assert line.endswith(" was started by developer")
-    assert only_the_pipeline_was_read(fake_gitlab)
+    assert line.startswith("Error: Refusing to run: GITLAB_USER_LOGIN is 'release-manager' but job ")
+    assert line.endswith(" runs for developer")
+    assert only_the_job_was_read(fake_gitlab)
     assert fake_gitlab.table("issues") == []
 
 
@@ -218,28 +238,193 @@ def test_pipeline_that_is_not_a_chat_pipeline_is_refused(chat_job, fake_gitlab):
     result = chat_job.run("release_issue", environ=environ, in_process=True)
 
     assert result.returncode == 1
-    assert result.reply[0].startswith("Error: Refusing to run: CI_PIPELINE_SOURCE is chat but pipeline ")
-    assert result.reply[0].endswith(" is a web pipeline")
-    assert fake_gitlab.mutations() == []
+    assert result.reply == [f"Error: Refusing to run: pipeline {environ['CI_PIPELINE_ID']} is a web pipeline, not a chat pipeline"]
+    assert only_the_job_was_read(fake_gitlab)
 
 
-def test_pipeline_id_pointing_at_a_finished_pipeline_is_refused(chat_job, fake_gitlab):
-    result = chat_job("release_issue", "11.1.0", status="success")
+def test_overridden_pipeline_source_variable_is_refused(chat_job, fake_gitlab):
+    result = chat_job("release_issue", "11.1.0", CI_PIPELINE_SOURCE="web")
 
     assert result.returncode == 1
-    assert result.reply[0].endswith("is success, so it is not the one running this job")
-    assert fake_gitlab.mutations() == []
+    assert result.reply[0].startswith("Error: Refusing to run: CI_PIPELINE_SOURCE is 'web' but pipeline ")
+    assert result.reply[0].endswith(" is a chat pipeline")
+    assert only_the_job_was_read(fake_gitlab)
 
 
-def test_ci_job_without_pipeline_id_is_refused_without_any_request(chat_job, fake_gitlab):
+# -- the job running this, read with its own CI_JOB_TOKEN ----------------------------------------------
+#
+# Whoever starts a pipeline with variables can set CI_PROJECT_ID, CI_PIPELINE_ID, CI_JOB_ID,
+# CI_PIPELINE_SOURCE, GITLAB_USER_LOGIN and even CI_JOB_TOKEN. Each case below is one such
+# attempt; each is refused with one line, and GET /job is the only request it makes.
+
+
+def refused_after_the_identity_check(result, fake):
+    assert result.returncode == 1, result.output
+    assert len(result.reply) == 1 and result.reply[0].startswith("Error: Refusing to run: "), result.reply
+    assert only_the_job_was_read(fake), [(r.method, r.path) for r in fake.log]
+    assert fake.mutations() == [] and fake.table("issues") == []
+    return result.reply[0]
+
+
+def developers_web_job(chat_job, **pipeline):
+    """What the attacker controls: a running job of a web pipeline of this project, started
+    by a developer (who is no release manager) with whatever variables they like."""
+    from tests.fake_gitlab import add_chat_job
+
+    return add_chat_job(chat_job.fake, chat_job.pipeline("developer", source="web", **pipeline))
+
+
+@pytest.mark.parametrize("token_of", ["own-job", "release-managers-job"])
+def test_release_managers_chat_pipeline_in_another_project_is_refused(chat_job, fake_gitlab, token_of):
+    from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project
+
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    other = add_project(fake_gitlab, "gitlab-org/other-tools")
+    theirs = add_chat_job(fake_gitlab, add_chat_pipeline(fake_gitlab, "gitlab-org/other-tools", "release-manager"))
+    own = developers_web_job(chat_job)
+    # The variables point at the release manager's running chat pipeline elsewhere; the
+    # token is the developer's own job's, or the release manager's job's (leaked by that
+    # project's CI script).
+    environ = chat_job.job_environ(
+        own if token_of == "own-job" else theirs,
+        "11.1.0",
+        CI_PROJECT_ID=str(other["id"]),
+        CI_PIPELINE_ID=str(theirs["pipeline"]["id"]),
+        CI_JOB_ID=str(theirs["id"]),
+    )
+
+    line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
+
+    if token_of == "own-job":
+        assert line == f"Error: Refusing to run: CI_JOB_ID is '{theirs['id']}' but CI_JOB_TOKEN belongs to job {own['id']} of pipeline {own['pipeline']['id']}"
+    else:
+        assert line == (
+            f"Error: Refusing to run: job {theirs['id']} of pipeline {theirs['pipeline']['id']} belongs to "
+            "gitlab-org/other-tools, not to gitlab-org/release-tools (release_tools.chatops.projects)"
+        )
+
+
+def test_empty_pipeline_source_with_a_release_managers_web_pipeline_is_refused(chat_job, fake_gitlab):
+    from tests.fake_gitlab import add_chat_job
+
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    job = add_chat_job(fake_gitlab, chat_job.pipeline("release-manager", source="web"))
+    environ = chat_job.job_environ(job, "11.1.0", CI_PIPELINE_SOURCE="")
+
+    line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
+
+    assert line == f"Error: Refusing to run: pipeline {job['pipeline']['id']} is a web pipeline, not a chat pipeline"
+
+
+def test_pipeline_id_of_a_finished_job_is_refused(chat_job, fake_gitlab):
+    from tests.fake_gitlab import add_chat_job
+
+    finished = add_chat_job(fake_gitlab, chat_job.pipeline("release-manager", status="success"), status="success")
+    own = developers_web_job(chat_job)
+    environ = chat_job.job_environ(own, "11.1.0", CI_PIPELINE_ID=str(finished["pipeline"]["id"]), CI_PIPELINE_SOURCE="chat")
+
+    line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
+
+    assert line == (
+        f"Error: Refusing to run: CI_PIPELINE_ID is '{finished['pipeline']['id']}' but CI_JOB_TOKEN belongs to "
+        f"job {own['id']} of pipeline {own['pipeline']['id']}"
+    )
+
+
+def test_job_token_of_a_finished_job_is_refused(chat_job, fake_gitlab):
+    # The release manager's earlier chat job, over: GitLab no longer accepts its token.
+    result = chat_job("release_issue", "11.1.0", status="success", in_process=False)
+
+    line = refused_after_the_identity_check(result, fake_gitlab)
+    assert line == (
+        f"Error: Refusing to run: {fake_gitlab.url.split('//')[1]} refused CI_JOB_TOKEN (401 Unauthorized) "
+        "while identifying the job running this: it is not the token of a running job"
+    )
+
+
+def test_job_token_of_another_pipelines_job_is_refused(chat_job, fake_gitlab):
+    from tests.fake_gitlab import add_chat_job
+
+    # A release manager's running chat job in another pipeline of this project, its token
+    # handed to the developer's job, whose own ids stay as GitLab set them.
+    theirs = add_chat_job(fake_gitlab, chat_job.pipeline("release-manager"))
+    own = developers_web_job(chat_job)
+    environ = chat_job.job_environ(own, "11.1.0", CI_JOB_TOKEN=theirs["token"], CI_PIPELINE_SOURCE="chat")
+
+    line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ), fake_gitlab)
+
+    assert line == (
+        f"Error: Refusing to run: CI_JOB_ID is '{own['id']}' but CI_JOB_TOKEN belongs to "
+        f"job {theirs['id']} of pipeline {theirs['pipeline']['id']}"
+    )
+
+
+@pytest.mark.parametrize("token", [None, "", "  "], ids=["missing", "empty", "blank"])
+def test_ci_job_without_a_job_token_is_refused_without_any_request(chat_job, fake_gitlab, token):
     environ = chat_job.environ("11.1.0")
-    del environ["CI_PIPELINE_ID"]
+    if token is None:
+        del environ["CI_JOB_TOKEN"]
+    else:
+        environ["CI_JOB_TOKEN"] = token
 
     result = chat_job.run("release_issue", environ=environ)
 
     assert result.returncode == 1
     assert result.reply == [
-        "Error: Refusing to run: cannot verify who started this pipeline without CI_PROJECT_ID and CI_PIPELINE_ID"
+        "Error: Refusing to run: CI_JOB_TOKEN is missing or empty, so the job running this cannot be identified"
+    ]
+    assert fake_gitlab.log == []
+
+
+def test_forged_id_variable_is_shown_on_one_line(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0", CI_PIPELINE_ID="1\nrelease-manager is an authorized release manager." + "x" * 200)
+
+    line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ, in_process=True), fake_gitlab)
+
+    assert line.startswith("Error: Refusing to run: CI_PIPELINE_ID is '1\\nrelease-manager is an authorized")
+    assert "…' (251 characters)" in line and len(line) < 200
+
+
+def test_chat_command_from_a_trigger_pipeline_is_refused(chat_job, fake_gitlab):
+    # Trigger pipelines are the original's trigger style (TASK): a chat job never runs in one.
+    environ = chat_job.environ("11.1.0", source="trigger")
+
+    line = refused_after_the_identity_check(chat_job.run("release_issue", environ=environ, in_process=True), fake_gitlab)
+
+    assert line == f"Error: Refusing to run: pipeline {environ['CI_PIPELINE_ID']} is a trigger pipeline, not a chat pipeline"
+
+
+def test_job_is_identified_by_its_token_even_without_the_id_variables(chat_job, fake_gitlab):
+    environ = chat_job.environ("11.1.0", TEST="true")
+    for variable in ("CI_JOB_ID", "CI_PIPELINE_ID", "CI_PROJECT_ID", "CI_PIPELINE_SOURCE", "GITLAB_USER_LOGIN"):
+        del environ[variable]
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
+
+    assert result.returncode == 0, result.output
+    assert "Running release_issue 11.1.0 for release-manager (dry run)" in result.log
+
+
+@pytest.mark.parametrize("layer", ["variable", "home-file"])
+def test_chat_project_set_outside_the_checkout_is_refused_without_any_request(chat_job, fake_gitlab, layer):
+    from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project
+
+    add_project(fake_gitlab, "gitlab-org/other-tools")
+    job = add_chat_job(fake_gitlab, add_chat_pipeline(fake_gitlab, "gitlab-org/other-tools", "release-manager"))
+    environ = chat_job.job_environ(job, "11.1.0")
+    if layer == "variable":
+        environ["INVOKE_RELEASE_TOOLS_CHATOPS_PROJECTS_PRODUCTION"] = "gitlab-org/other-tools"
+    else:
+        (chat_job.home / ".invoke.yaml").write_text(
+            "release_tools:\n  chatops:\n    projects:\n      production: gitlab-org/other-tools\n"
+        )
+
+    result = chat_job.run("release_issue", environ=environ)
+
+    assert result.returncode == 1
+    assert result.reply == [
+        "Error: Refusing to run: release_tools.chatops.projects.production is set by a variable, ~/.invoke.yaml or "
+        "INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set; set it in this checkout's invoke.yaml"
     ]
     assert fake_gitlab.log == []
 
@@ -248,7 +433,7 @@ def test_ci_job_on_an_unconfigured_instance_is_refused_without_any_request(chat_
     result = chat_job("release_issue", "11.1.0", CI_API_V4_URL="https://gitlab.example.com/api/v4")
 
     assert result.returncode == 1
-    assert result.reply[0].startswith("Error: This job runs on https://gitlab.example.com/api/v4, which is none")
+    assert result.reply[0].startswith("Error: This job runs on 'https://gitlab.example.com/api/v4', which is none")
     assert fake_gitlab.log == []
 
 
@@ -259,7 +444,7 @@ def test_missing_release_managers_file_is_a_clear_error(chat_job, fake_gitlab):
 
     assert result.returncode == 1
     assert result.reply == [
-        f"Error: Release managers file {chat_job.managers_file} not found: "
+        f"Error: Release managers file '{chat_job.managers_file}' not found: "
         "create it or set release_tools.release_managers_file"
     ]
     assert fake_gitlab.mutations() == []
@@ -308,7 +493,7 @@ def test_bad_version_is_one_error_line_and_nothing_is_created(chat_job, fake_git
     [
         ("", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
         ("11.1.0 11.1.1", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
-        ("11.1.0 --force", "Error: release_issue does not take --force (see `release_issue --help`)"),
+        ("11.1.0 --force", "Error: release_issue does not take '--force' (see `release_issue --help`)"),
         ('11.1.0 "unbalanced', "Error: CHAT_INPUT cannot be split into arguments: No closing quotation"),
     ],
     ids=["nothing", "two-versions", "unknown-flag", "unbalanced-quote"],
@@ -345,14 +530,14 @@ def test_publish_refuses_the_security_flag_it_does_not_take(chat_job, fake_gitla
     result = chat_job("publish", "11.1.0 --security")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: publish does not take --security (see `publish --help`)"]
+    assert result.reply == ["Error: publish does not take '--security' (see `publish --help`)"]
 
 
 def test_unknown_command_lists_the_commands_and_makes_no_request(chat_job, fake_gitlab):
     result = chat_job("deploy", "11.1.0")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: Don't know what to do with deploy! Commands: publish, qa_issue, release_issue, tag"]
+    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: publish, qa_issue, release_issue, tag"]
     assert fake_gitlab.log == []
 
 
@@ -400,9 +585,9 @@ def test_qa_issue_refuses_refs_that_are_not_refs_before_any_service_runs(chat_jo
 def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(chat_job, fake_gitlab, slack):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
-    result = chat_job(
-        "release_issue", "11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=slack.url
-    )
+    environ = chat_job.environ("11.1.0", CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=slack.url)
+
+    result = chat_job.run("release_issue", environ=environ, in_process=True)
 
     assert result.returncode == 0, result.output
     url = created_issue(fake_gitlab)["web_url"]
@@ -410,7 +595,7 @@ def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(ch
     assert message["channel"] == "#g_delivery"
     assert message["text"].startswith("<@U0RITA> `release_issue 11.1.0` finished after 40 minutes:\n```\n")
     assert f'--> Issue "Release 11.1" created.\n    {url}\n```' in message["text"]
-    assert message["text"].endswith(chat_job.environ(None)["CI_JOB_URL"])
+    assert message["text"].endswith(environ["CI_JOB_URL"])
     assert result.reply == [
         '--> Issue "Release 11.1" created.',
         f"    {url}",
@@ -533,7 +718,7 @@ def test_trigger_style_refuses_release_user_from_an_untrusted_pipeline(chat_job,
     result = chat_job.run(environ=environ, in_process=True)
 
     assert result.returncode == 1
-    assert result.reply[0].endswith("was started by developer, which is not a trusted relay (release_tools.chatops.trusted_relays)")
+    assert result.reply[0].endswith("runs for developer, which is not a trusted relay (release_tools.chatops.trusted_relays)")
     assert fake_gitlab.mutations() == []
 
 
@@ -545,7 +730,7 @@ def test_trigger_style_refuses_a_relayed_user_who_is_not_a_release_manager(chat_
 
     result = chat_job.run(environ=environ, in_process=True)
 
-    assert result.reply == ["Error: developer is not an authorized release manager!"]
+    assert result.reply == ["Error: 'developer' is not an authorized release manager!"]
 
 
 def test_trigger_style_without_release_version_says_so(chat_job, fake_gitlab):
@@ -576,7 +761,7 @@ def test_trigger_style_unknown_task_uses_the_originals_words(chat_job, fake_gitl
 
     result = chat_job.run(environ=environ, in_process=True)
 
-    assert result.reply[0].startswith("Error: Don't know what to do with sync!")
+    assert result.reply[0].startswith("Error: Don't know what to do with 'sync'!")
     assert fake_gitlab.log == []
 
 
@@ -611,7 +796,7 @@ def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp
     refused = chat_job.run("release_issue", environ=environ)
     allowed = chat_job.run("release_issue", environ={**environ, "GITLAB_USER_LOGIN": "release-manager"})
 
-    assert refused.reply == ["Error: developer is not an authorized release manager!"]
+    assert refused.reply == ["Error: 'developer' is not an authorized release manager!"]
     assert allowed.returncode == 0 and allowed.reply[0].startswith("--> Dry run:")
     assert fake_gitlab.log == []
 
@@ -624,6 +809,75 @@ def test_outside_ci_without_a_user_is_refused(chat_job):
 
 
 # -- pure pieces ---------------------------------------------------------------------------------------
+
+
+def current_job(project_id=13083, path="gitlab-org/release-tools", status="running", source="chat"):
+    from release_tools.gitlab import CurrentJob, Pipeline
+
+    pipeline = Pipeline(id=6, ref="master", status="running", web_url="", project_id=project_id, source=source)
+    return CurrentJob(id=8, status=status, web_url="", project_path=path, username="ada", pipeline=pipeline)
+
+
+@pytest.mark.parametrize(
+    "project, job, refusal",
+    [
+        ("13083", current_job(), None),
+        ("13083", current_job(project_id=13084), "job 8 of pipeline 6 belongs to project 13084, not to 13083"),
+        ("Gitlab-Org/Release-Tools", current_job(), None),
+        ("gitlab-org/release-tools", current_job(path="gitlab-org/release-tools-fork"), "belongs to gitlab-org/release-tools-fork"),
+        ("gitlab-org/release-tools", current_job(status="success"), "job 8 of pipeline 6 is success"),
+        ("gitlab-org/release-tools", current_job(source="web"), "pipeline 6 is a web pipeline, not a chat pipeline"),
+    ],
+    ids=["id", "other-id", "path-any-case", "other-path", "finished", "web"],
+)
+def test_the_job_must_be_a_running_chat_job_of_the_configured_project(project, job, refusal):
+    from release_tools.errors import NotAuthorizedError
+
+    if refusal is None:
+        chatops.check_job(job, {}, project, ("chat",))
+    else:
+        with pytest.raises(NotAuthorizedError, match=refusal):
+            chatops.check_job(job, {}, project, ("chat",))
+
+
+def test_chat_projects_come_from_the_checkouts_invoke_yaml_and_nothing_else(tmp_path, monkeypatch):
+    from release_tools.config import chat_projects_of_checkout
+
+    (tmp_path / "invoke.yaml").write_text("release_tools:\n  chatops:\n    projects:\n      production: 278964\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".invoke.yaml").write_text("release_tools:\n  chatops:\n    projects:\n      dev: evil/project\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("INVOKE_RELEASE_TOOLS_CHATOPS_PROJECTS_PRODUCTION", "evil/project")
+    monkeypatch.setenv("INVOKE_RUNTIME_CONFIG", str(home / ".invoke.yaml"))
+
+    assert chat_projects_of_checkout(tmp_path) == {"production": "278964", "dev": "gitlab/release-tools"}
+
+
+def test_a_broken_invoke_yaml_of_the_checkout_is_one_line_naming_it(tmp_path):
+    from release_tools.config import chat_projects_of_checkout
+    from release_tools.errors import ConfigurationError
+
+    (tmp_path / "invoke.yaml").write_text("release_tools:\n  chatops: [\n")
+
+    with pytest.raises(ConfigurationError) as raised:
+        chat_projects_of_checkout(tmp_path)
+
+    assert str(raised.value) == (
+        f"configuration file {str(tmp_path / 'invoke.yaml')!r} is not valid YAML: "
+        "expected the node content, but found '<stream end>' (line 3, column 1)"
+    )
+
+
+@pytest.mark.parametrize("value", ["release-tools", "../etc/x", "group/ project", "１２３"], ids=["no-group", "dots", "space", "fullwidth"])
+def test_a_chat_project_that_is_neither_a_path_nor_an_id_is_a_configuration_error(tmp_path, value):
+    from release_tools.config import chat_projects_of_checkout
+    from release_tools.errors import ConfigurationError
+
+    (tmp_path / "invoke.yaml").write_text(f"release_tools:\n  chatops:\n    projects:\n      production: '{value}'\n")
+
+    with pytest.raises(ConfigurationError, match=r"release_tools\.chatops\.projects\.production must be a project path"):
+        chat_projects_of_checkout(tmp_path)
 
 
 @pytest.mark.parametrize(

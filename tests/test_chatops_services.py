@@ -95,3 +95,20 @@ def test_qa_issue_with_two_refs_works_like_the_range(chat_job, fake_gitlab):
 
     assert result.returncode == 0, result.output
     assert [i["title"] for i in fake_gitlab.table("issues")] == ["11.1.0-rc2 QA Issue"]
+
+
+def test_slack_failures_of_a_chat_tag_are_warnings_on_stderr_and_the_tag_failure_is_in_the_reply(chat_job, remotes, slack):
+    slack.fail(500, times=5)
+
+    result = chat_job(
+        "tag", "11.1.1", in_process=False, SLACK_TAG_URL=slack.url, SLACK_CHATOPS_URL=slack.url,
+        CE="false", OG="false", **remotes.env(), **GIT_ENV,
+    )
+
+    assert result.returncode == 0, result.output
+    refused = "Slack refused the message (500 Internal Server Error)"
+    tag_warning = f"Slack notification for 11.1.1-ee failed: {refused}: check SLACK_TAG_URL"
+    assert tag_warning in result.reply  # the outcome chat hears
+    assert f"{tag_warning}\n" in result.stderr and "Slack notification" not in result.log
+    assert f"Warning: {refused}: check SLACK_CHATOPS_URL\n" in result.stderr  # the announcement of a long run
+    assert "late results cannot reach chat" in result.stderr and "late results cannot reach chat" not in result.stdout

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
@@ -34,20 +35,32 @@ def test_help_documents_every_argument(invoke, name):
     assert "--dry-run" in result.stdout and "TEST=true" in result.stdout
 
 
+#: The first line of an issue task's dry run: what it is, where it would go, that it is one.
+MONTHLY_DRY_RUN = (
+    '--> Dry run: the monthly release issue "Release 11.1" would be created in gitlab-org/release/tasks '
+    "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed.\n"
+)
+SECURITY_DRY_RUN = (
+    '--> Dry run: the confidential security release issue "Release 11.1.2" would be created in '
+    "gitlab-org/release/tasks (confidential; labels Release, security; milestone 11.1), "
+    "or shown if it exists already. Nothing was changed.\n"
+)
+
+
 def test_dry_run_with_test_variable_prints_the_issue_and_makes_no_request(invoke, fake_gitlab, fake_dev):
     result = invoke("monthly_issue", "11.1.0", env={"TEST": "true"}, tokens=False)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("\n# Release 11.1\n\n## Kick-off")
+    assert result.stdout.startswith(MONTHLY_DRY_RUN + "\n# Release 11.1\n\n## Kick-off")
     assert "/milestone %\"11.1\"" in result.stdout
-    assert fake_gitlab.log == [] and fake_dev.log == []
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
 
 
 def test_dry_run_flag_works_like_the_test_variable(invoke, fake_gitlab):
     result = invoke("release_issue", "--dry-run", "--security", "11.1.2")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("\n# Release 11.1.2\n\n## Ground rules")
+    assert result.stdout.startswith(SECURITY_DRY_RUN + "\n# Release 11.1.2\n\n## Ground rules")
     assert fake_gitlab.log == []
 
 
@@ -59,7 +72,7 @@ def test_release_issue_in_security_mode_is_the_confidential_issue_not_a_public_p
     result = invoke("release_issue", "11.1.2", env={"TEST": "true", **switch})
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("\n# Release 11.1.2\n\n## Ground rules")
+    assert result.stdout.startswith(SECURITY_DRY_RUN + "\n# Release 11.1.2\n\n## Ground rules")
 
 
 @pytest.mark.parametrize("name", ISSUE_TASKS)
@@ -183,6 +196,25 @@ def test_configuration_invoke_cannot_merge_is_one_line_not_a_traceback(invoke, f
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == error + "\n"
+
+
+@pytest.mark.parametrize("text, variables, error", BAD_CONFIGURATIONS)
+@pytest.mark.parametrize("named_by", ["-f", "INVOKE_RUNTIME_CONFIG"])
+def test_a_bad_runtime_configuration_is_one_line_before_any_request(invoke, fake_gitlab, fake_dev, tmp_path, named_by,
+                                                                    text, variables, error):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")  # so that a run that went on would succeed
+    path = tmp_path / "release.yaml"
+    if text is not None:
+        path.write_text(text)
+    flag = ["-f", str(path)] if named_by == "-f" else []
+    env = {**variables, **({"INVOKE_RUNTIME_CONFIG": str(path)} if named_by != "-f" else {})}
+
+    result = invoke(*flag, "monthly_issue", "11.1.0", env=env)
+
+    source = "given with -f" if named_by == "-f" else "named by INVOKE_RUNTIME_CONFIG"
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "Error: " + error.format(path=str(path), source=source) + "\n"
+    assert fake_gitlab.requests() == [] and fake_dev.requests() == []
 
 
 def _imported_modules(*argv: str, env: dict[str, str] | None = None) -> set[str]:

@@ -63,3 +63,11 @@ def test_security_chart_release_is_refused_in_one_line(invoke, config, remotes):
     assert result.stderr.startswith("Error: the Helm chart (charts/gitlab) has no dev remote")
     assert result.stderr.count("\n") == 1
     assert remotes.digests() == before
+
+
+def test_chart_changelog_is_dated_by_source_date_epoch(invoke, config, remotes):
+    result = invoke("-f", config, "helm.tag_chart", "0.3.2", "", env={"SOURCE_DATE_EPOCH": "1532100600"})
+
+    assert result.returncode == 0, result.stderr
+    for branch in ("0-3-stable", "master"):
+        assert "\n## 0.3.2 (2018-07-20)\n" in remotes("helm", "gitlab").show(branch, "CHANGELOG.md")

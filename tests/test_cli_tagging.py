@@ -103,3 +103,80 @@ def test_sync_dry_run(invoke, config, remotes, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "gitlab-ce: would push master to dev\n" in result.stdout
     assert remotes.digests() == before
+
+
+# -- the date changelogs are written for (release_tools.date, SOURCE_DATE_EPOCH) --------------
+
+
+@pytest.mark.parametrize(
+    "how, env, day",
+    [
+        ("SOURCE_DATE_EPOCH", {"SOURCE_DATE_EPOCH": "1532100600"}, "2018-07-20"),  # 2018-07-20 15:30 UTC
+        ("release_tools.date", {"INVOKE_RELEASE_TOOLS_DATE": "2018-07-25"}, "2018-07-25"),
+        ("both: the setting wins", {"INVOKE_RELEASE_TOOLS_DATE": "2018-07-25", "SOURCE_DATE_EPOCH": "1532100600"}, "2018-07-25"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_the_changelog_header_is_dated_by_the_date_that_was_set(invoke, config, remotes, how, env, day):
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee", "--skip-omnibus", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert f"Dated {day}" in result.stdout
+    for name in ("dev", "gitlab"):
+        for branch in ("11-1-stable", "master"):
+            assert f"\n## 11.1.1 ({day})\n" in remotes("ce", name).show(branch, "CHANGELOG.md")
+
+
+def test_a_monthly_release_dated_before_the_22nd_is_dated_the_22nd(invoke, tmp_path, remotes):
+    config = tmp_path / "dated.yaml"
+    config.write_text(remotes.yaml() + "  date: 2018-07-10\n")  # an unquoted YAML date
+
+    result = invoke("-f", str(config), "tag", "11.1.0", "--skip-ee", "--skip-omnibus")
+
+    assert result.returncode == 0, result.stderr
+    assert "\n## 11.1.0 (2018-07-22)\n" in remotes("ce", "gitlab").show("11-1-stable", "CHANGELOG.md")
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"SOURCE_DATE_EPOCH": "yesterday"}, "SOURCE_DATE_EPOCH must be a whole number of seconds"),
+        ({"INVOKE_RELEASE_TOOLS_DATE": "2018-02-30"}, "release_tools.date must be a date YYYY-MM-DD"),
+    ],
+    ids=["SOURCE_DATE_EPOCH", "release_tools.date"],
+)
+def test_a_malformed_date_is_one_line_before_any_clone(invoke, config, remotes, env, named):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "tag", "11.1.1", env=env)
+
+    assert result.returncode == 1
+    assert result.stdout == ""  # no git command was run, not even a clone
+    assert result.stderr.startswith(f"Error: {named}") and result.stderr.count("\n") == 1
+    assert remotes.digests() == before
+
+
+@pytest.mark.parametrize("switch", [{"SECURITY": "true"}, {"INVOKE_RELEASE_TOOLS_SECURITY": "1"}], ids=["SECURITY", "setting"])
+def test_sync_in_security_mode_is_refused_in_one_line_saying_why(invoke, config, remotes, switch):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "sync", env=switch)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: sync makes master the same on the dev and the public remotes, and a security release uses only "
+        "the dev remotes, so sync does not run in security mode: unset SECURITY (or release_tools.security)\n"
+    )
+    assert remotes.digests() == before
+
+
+def test_a_failed_slack_post_is_a_warning_on_stderr_and_the_release_goes_on(invoke, config, remotes, slack):
+    slack.fail(500)
+
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-omnibus", env={"SLACK_TAG_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    warning = "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL\n"
+    assert warning in result.stderr and "Slack notification" not in result.stdout
+    assert "v11.1.1" in remotes("ce", "gitlab").tags()

@@ -63,3 +63,68 @@ def test_security_mode_is_refused_in_one_line_before_any_request(invoke, upstrea
     assert result.stderr.startswith("Error: the upstream merge works on the public projects")
     assert result.stderr.count("\n") == 1
     assert ee.digest() == before and fake_gitlab.log == []
+
+
+# -- the date it is dated by (release_tools.date, SOURCE_DATE_EPOCH) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "env, branch, title",
+    [
+        ({"SOURCE_DATE_EPOCH": "1532100600"}, "ce-to-ee-2018-07-20", "CE upstream - 2018-07-20 15:30 UTC"),
+        ({"INVOKE_RELEASE_TOOLS_DATE": "2018-07-21"}, "ce-to-ee-2018-07-21", "CE upstream - 2018-07-21 "),
+    ],
+    ids=["SOURCE_DATE_EPOCH", "release_tools.date"],
+)
+def test_branch_title_and_milestone_follow_the_date_that_was_set(invoke, upstream, fake_gitlab, env, branch, title):
+    config, ee = upstream
+
+    result = invoke("-f", config, "upstream_merge", env=env)
+
+    assert result.returncode == 0, result.stderr
+    [mr] = fake_gitlab.table("merge_requests")
+    assert mr["source_branch"] == branch and branch in ee.branches()
+    assert mr["title"].startswith(title)
+    # Of the seed's milestones, 11.1 and 11.2 run on that day, 11.2 is due last; today none runs.
+    assert mr["milestone"]["title"] == "11.2"
+
+
+@pytest.mark.parametrize("day", ["2018-07-20", "2018-07-21"])
+def test_the_fallback_assignee_rotates_with_the_date_that_was_set(invoke, upstream, fake_gitlab, day):
+    import datetime
+
+    config, ee = upstream
+    ee_master = ee.sha("master")
+    ce = BareRemote(ee.path.parent / "ce.git")
+    ce.git("update-ref", "refs/heads/master", "refs/heads/clean")  # no conflicts: nobody to assign but a fallback
+
+    result = invoke("-f", config, "upstream_merge", env={"INVOKE_RELEASE_TOOLS_DATE": day})
+
+    assert result.returncode == 0, result.stderr
+    [mr] = fake_gitlab.table("merge_requests")
+    expected = FALLBACK[datetime.date.fromisoformat(day).toordinal() % len(FALLBACK)]
+    assert [assignee["username"] for assignee in mr["assignees"]] == [expected]
+    assert ee.sha("master") == ee_master
+
+
+def test_a_malformed_date_is_one_line_before_any_request_or_clone(invoke, upstream, fake_gitlab):
+    config, ee = upstream
+    before = ee.digest()
+
+    result = invoke("-f", config, "upstream_merge", env={"SOURCE_DATE_EPOCH": "1532100600 UTC"})
+
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: SOURCE_DATE_EPOCH must be a whole number") and result.stderr.count("\n") == 1
+    assert ee.digest() == before and fake_gitlab.log == []
+
+
+def test_a_failed_slack_post_is_a_warning_on_stderr(invoke, upstream, fake_gitlab, slack):
+    config, ee = upstream
+    slack.fail(500)
+
+    result = invoke("-f", config, "upstream_merge", env={"SLACK_UPSTREAM_MERGE_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    assert "Slack notification failed: Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL\n" in result.stderr
+    assert "Slack notification" not in result.stdout
+    assert len(fake_gitlab.table("merge_requests")) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -135,8 +136,51 @@ def test_an_instance_url_that_is_not_http_is_a_clear_error(url):
         Settings.from_mapping({"env_file": "", "instances": {"dev": {"url": url}}}, environ={})
 
 
+@pytest.mark.parametrize(
+    "url", ["http://localhost:8080", "http://LOCALHOST", "http://127.0.0.1:3000", "http://127.8.9.10", "http://[::1]:8080"],
+)
+def test_plain_http_to_this_machine_is_accepted(url):
+    settings = Settings.from_mapping({"env_file": "", "instances": {"dev": {"url": url}}}, environ={})
+
+    assert settings.instance("dev").url == url
+
+
+@pytest.mark.parametrize(
+    "url, host",
+    [("http://dev.gitlab.org", "dev.gitlab.org"), ("http://10.0.0.5:8080", "10.0.0.5"),
+     ("http://localhost.example.com", "localhost.example.com"), ("http://user:secret@gitlab.example", "gitlab.example"),
+     ("http://[::2]", "::2"), ("http://128.0.0.1", "128.0.0.1")],
+    ids=["name", "private-address", "look-alike", "userinfo", "ipv6", "not-127"],
+)
+def test_plain_http_to_another_host_is_refused_naming_the_key_and_why(url, host):
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_mapping({"env_file": "", "instances": {"dev": {"url": url}}}, environ={})
+
+    assert str(raised.value) == (
+        f"release_tools.instances.dev.url is plain http:// to {host}, where anyone on the way could read the API token: "
+        "use https://, or set release_tools.instances.dev.insecure_http: true"
+    )
+    assert "secret" not in str(raised.value)
+
+
+def test_insecure_http_allows_plain_http_for_that_instance_only():
+    tree = {"env_file": "", "instances": {"dev": {"url": "http://dev.example", "insecure_http": True}}}
+
+    assert Settings.from_mapping(tree, environ={}).instance("dev").url == "http://dev.example"
+    with pytest.raises(ConfigurationError, match=r"^release_tools\.instances\.production\.url is plain http://"):
+        Settings.from_mapping({**tree, "instances": {**tree["instances"], "production": {"url": "http://gitlab.example"}}}, environ={})
+
+
+@pytest.mark.parametrize("value", ["true", "yes", 1, None], ids=repr)
+def test_insecure_http_must_be_a_boolean(value):
+    tree = {"env_file": "", "instances": {"dev": {"url": "http://dev.example", "insecure_http": value}}}
+
+    with pytest.raises(ConfigurationError, match=rf"^release_tools\.instances\.dev\.insecure_http must be true or false, not {value!r}$"):
+        Settings.from_mapping(tree, environ={})
+
+
 def test_a_templates_dir_that_is_not_a_folder_is_a_clear_error(tmp_path):
     missing = tmp_path / "nowhere"
 
-    with pytest.raises(ConfigurationError, match=rf"^release_tools\.templates_dir {missing} is not a folder"):
+    with pytest.raises(ConfigurationError, match=rf"^release_tools\.templates_dir '{re.escape(str(missing))}' is not a folder"):
         Settings.from_mapping({"env_file": "", "templates_dir": str(missing)}, environ={})

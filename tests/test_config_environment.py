@@ -65,11 +65,16 @@ def test_a_variable_that_does_not_fit_its_key_is_a_clear_error(home):
         invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_API_TIMEOUT": "soon"})
 
 
-def test_a_broken_user_file_is_a_clear_error(home):
+def test_a_broken_user_file_is_one_line_naming_the_file_and_the_place(home):
     (home / ".invoke.yaml").write_text("release_tools: [unclosed\n")
 
-    with pytest.raises(ConfigurationError, match="^invoke configuration cannot be read"):
+    with pytest.raises(ConfigurationError) as raised:
         invoke_tree({**NO_ENV_FILE, "HOME": str(home)})
+
+    assert str(raised.value) == (
+        f"configuration file {str(home / '.invoke.yaml')!r} is not valid YAML: "
+        "expected ',' or ']', but got '<stream end>' (line 2, column 1)"
+    )
 
 
 def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home):
@@ -145,12 +150,112 @@ def test_the_runtime_file_named_by_invoke_runtime_config_is_read_above_the_varia
     assert settings.chatops.security_channel == "sec-ops"
 
 
-def test_a_broken_runtime_file_is_a_clear_error(home, tmp_path):
+def test_a_broken_runtime_file_is_one_line_naming_the_file(home, tmp_path):
     runtime = tmp_path / "release.yaml"
-    runtime.write_text("release_tools: [unclosed\n")
+    runtime.write_text("release_tools:\n  labels:\n    release: 'unclosed\n")
 
-    with pytest.raises(ConfigurationError, match="^invoke configuration cannot be read"):
+    with pytest.raises(ConfigurationError) as raised:
         invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUNTIME_CONFIG": str(runtime)})
+
+    assert str(raised.value).startswith(f"configuration file {str(runtime)!r} is not valid YAML: ")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("- release_tools\n", "must hold a mapping of settings (such as `release_tools:`), not a single value or a list"),
+        ("release_tools:\n\tlabels: x\n", "is not valid YAML: found character '\\t' that cannot start any token (line 2, column 1)"),
+    ],
+    ids=["a-list", "a-tab"],
+)
+def test_a_runtime_file_that_is_no_mapping_or_no_yaml_is_one_line(home, tmp_path, text, error):
+    runtime = tmp_path / "release.yaml"
+    runtime.write_text(text)
+
+    with pytest.raises(ConfigurationError) as raised:
+        invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUNTIME_CONFIG": str(runtime)})
+
+    assert str(raised.value) == f"configuration file {str(runtime)!r} {error}"
+
+
+def test_a_runtime_file_that_does_not_exist_is_an_error_not_the_gitlab_com_defaults(home, tmp_path):
+    missing = tmp_path / "nonexistent.yaml"
+
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_environment({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUNTIME_CONFIG": str(missing)})
+
+    assert str(raised.value) == f"configuration file {str(missing)!r} (named by INVOKE_RUNTIME_CONFIG) does not exist"
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("release_tools:\n  projets:\n    ce:\n      path: a/b\n",
+         "release_tools.projets is not a setting; did you mean release_tools.projects?"),
+        ("release_tools:\n  chatops:\n    security_chanel: sec\n",
+         "release_tools.chatops.security_chanel is not a setting; did you mean release_tools.chatops.security_channel?"),
+        ("release_tools:\n  instances:\n    staging:\n      url: https://staging.example\n      token: x\n",
+         "release_tools.instances.staging.token is not a setting "
+         "(those of release_tools.instances.staging: insecure_http, token_variable, url)"),
+        ("release_tools:\n  projects:\n    ce:\n      dev_paht: a/b\n",
+         "release_tools.projects.ce.dev_paht is not a setting; did you mean release_tools.projects.ce.dev_path?"),
+        ("release_tools:\n  slack:\n    webhook: x\n",
+         "release_tools.slack.webhook is not a setting (those of release_tools.slack: chatops_url, tag_url, upstream_merge_url)"),
+        ('release_tools:\n  "forged\\nError: line": 1\n',
+         "release_tools.'forged\\nError: line' is not a setting (see Configuration in README.md)"),
+    ],
+    ids=["top-level-typo", "nested-typo", "key-of-a-new-instance", "key-of-a-project", "no-close-match", "a-newline"],
+)
+@pytest.mark.parametrize("runtime", [False, True], ids=["user-file", "runtime-file"])
+def test_a_key_that_is_not_a_setting_is_one_line_suggesting_the_close_one(home, tmp_path, text, error, runtime):
+    path = tmp_path / "release.yaml" if runtime else home / ".invoke.yaml"
+    path.write_text(text)
+    environ = {**NO_ENV_FILE, "HOME": str(home), **({"INVOKE_RUNTIME_CONFIG": str(path)} if runtime else {})}
+
+    with pytest.raises(ConfigurationError) as raised:
+        invoke_tree(environ)
+
+    assert str(raised.value) == error
+
+
+def test_the_open_ended_mappings_take_new_keys(home):
+    (home / ".invoke.yaml").write_text(
+        "release_tools:\n"
+        "  instances:\n    staging:\n      url: https://staging.example\n      token_variable: STAGING_TOKEN\n"
+        "  projects:\n    pages:\n      path: acme/pages\n      remotes:\n        mirror: git@mirror.example:pages.git\n"
+        "    ce:\n      remotes:\n        mirror: git@mirror.example:ce.git\n"
+        "  helm:\n    subchart_app_versions:\n      registry: gitlab\n"
+        "  release_manager_groups:\n    staging: acme/managers\n"
+        "  chatops:\n    projects:\n      staging: acme/release-tools\n"
+    )
+
+    settings = Settings.from_environment({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_INSTANCES_STAGING_URL": "https://s2.example"})
+
+    assert settings.instance("staging").url == "https://s2.example"
+    assert settings.project("pages").remotes == (("mirror", "git@mirror.example:pages.git"),)
+    assert [name for name, _ in settings.project("ce").remotes] == ["dev", "gitlab", "mirror"]
+    assert settings.helm.subchart_app_versions["registry"] == "gitlab"
+    assert settings.release_manager_groups["staging"] == "acme/managers"
+
+
+@pytest.mark.parametrize(
+    "variable, error",
+    [
+        ("INVOKE_RELEASE_TOOLS_INSTANCES", "INVOKE_RELEASE_TOOLS_INSTANCES names a group of settings, not one: "
+         "set each setting's own variable, such as INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL"),
+        ("INVOKE_RELEASE_TOOLS_LABELS_RELASE", "INVOKE_RELEASE_TOOLS_LABELS_RELASE is not a setting; "
+         "did you mean INVOKE_RELEASE_TOOLS_LABELS_RELEASE?"),
+        ("INVOKE_RELEASE_TOOLS_INSTANCES_STAGING_URL", "INVOKE_RELEASE_TOOLS_INSTANCES_STAGING_URL is not a setting; "
+         "did you mean INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL?"),
+    ],
+    ids=["a-group", "a-typo", "an-instance-no-file-defines"],
+)
+def test_a_variable_that_names_no_setting_is_one_line(home, variable, error):
+    with pytest.raises(ConfigurationError) as raised:
+        invoke_tree({**NO_ENV_FILE, "HOME": str(home), variable: "x"})
+
+    assert str(raised.value) == error
 
 
 @pytest.mark.parametrize("runtime", [False, True], ids=["user-file", "runtime-file"])

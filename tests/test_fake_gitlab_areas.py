@@ -244,3 +244,68 @@ def test_a_direct_membership_below_an_inherited_one_is_refused_and_members_all_s
     assert raised[0] == 201
     assert sorted((m["username"], m["access_level"]) for m in everyone) == [("boss", OWNER), ("dev", MAINTAINER)]
     assert [m["username"] for m in call(fake_gitlab, "GET", path)[2]] == ["dev"]
+
+
+# -- the job of a CI job token ------------------------------------------------------------------
+
+
+def job_request(fake, headers=None, query=""):
+    request = urllib.request.Request(fake.url + "/api/v4/job" + query, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_job_token_reads_its_own_job_with_its_pipeline_and_user_as_gitlab_answers(ee):
+    from tests.fake_gitlab import add_chat_job, add_chat_pipeline
+
+    pipeline = add_chat_pipeline(ee, EE, "release-manager")
+    job = add_chat_job(ee, pipeline)
+
+    by_header = job_request(ee, {"JOB-TOKEN": job["token"]})
+    by_parameter = job_request(ee, query=f"?job_token={job['token']}")
+
+    status, body = by_header
+    assert by_parameter == by_header and status == 200
+    # GitLab's job entity: the pipeline as PipelineBasic, the user as User, no token.
+    assert set(body) >= {"id", "status", "stage", "name", "ref", "tag", "coverage", "allow_failure", "created_at",
+                         "started_at", "finished_at", "erased_at", "duration", "queued_duration", "user", "commit",
+                         "pipeline", "web_url", "project", "artifacts", "runner", "artifacts_expire_at", "tag_list"}
+    assert "token" not in body and "project_id" not in body
+    assert body["pipeline"] == {key: pipeline[key] for key in
+                                ("id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url")}
+    assert (body["id"], body["status"], body["user"]["username"]) == (job["id"], "running", "release-manager")
+    assert body["web_url"] == f"{ee.url}/{EE}/-/jobs/{job['id']}"
+
+
+def test_job_token_is_valid_only_while_its_job_runs(ee):
+    from tests.fake_gitlab import add_chat_job, add_chat_pipeline
+
+    job = add_chat_job(ee, add_chat_pipeline(ee, EE, "release-manager"))
+    manual = add_job(ee, add_pipeline(ee, EE, "11.1.0+ee.0"), "release", "package-release")
+
+    running = job_request(ee, {"JOB-TOKEN": job["token"]})[0]
+    job["status"] = "success"
+    finished = job_request(ee, {"JOB-TOKEN": job["token"]})
+
+    assert running == 200
+    assert finished == (401, {"message": "401 Unauthorized"})
+    assert job_request(ee, {"JOB-TOKEN": manual["token"]})[0] == 401
+    assert job_request(ee, {"JOB-TOKEN": "glcbt-not-a-token"})[0] == 401
+    assert job_request(ee)[0] == 401
+    # A personal token authenticates, but there is no job to show.
+    assert job_request(ee, {"PRIVATE-TOKEN": PRODUCTION_TOKEN}) == (404, {"message": "404 Job Not Found"})
+
+
+def test_job_token_authenticates_nothing_but_the_job_endpoints(ee):
+    from tests.fake_gitlab import add_chat_job, add_chat_pipeline
+
+    job = add_chat_job(ee, add_chat_pipeline(ee, EE, "release-manager"))
+    request = urllib.request.Request(ee.url + f"/api/v4{P}/pipelines", headers={"JOB-TOKEN": job["token"]})
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+
+    assert refused.value.code == 401

@@ -226,6 +226,18 @@ def test_identity_comes_from_the_environment(monkeypatch):
     assert git.identity() is None
 
 
+def test_git_runs_with_the_environment_it_is_given_rather_than_the_process_one(monkeypatch):
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "")
+    given = {**os.environ, "GIT_AUTHOR_NAME": "Chat Bot", "GIT_AUTHOR_EMAIL": "bot@example.com"}
+
+    with git.environment(given):
+        inside = git.identity()
+    outside = git.identity()
+
+    assert inside == ("Chat Bot", "bot@example.com")
+    assert outside is None
+
+
 def test_deepening_to_the_full_history_works_with_several_remotes(remotes, tmp_path):
     remotes("ce", "gitlab").commit("master", {"g": "x\n"}, "Gitlab change", tmp_path)
     with Repository.clone(ce_remotes(remotes), branch="master", depth=1, filter="blob:none", tags=False) as repo:

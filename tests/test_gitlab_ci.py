@@ -81,6 +81,8 @@ class EmulatorRun:
 
 
 def emulate(checkout: Path, *args: str, variables: dict[str, str], env: dict[str, str] | None = None) -> EmulatorRun:
+    """Run jobs of the checkout's CI file; `variables` go on the command line, as GitLab
+    sets them (CI_JOB_TOKEN of a running job of the fake among them, for chat jobs)."""
     home = checkout.parent / f"{checkout.name}-home"
     home.mkdir(exist_ok=True)
     argv = [_emulator(), "--home", str(home), "--force-shell-executor", "--no-color"]
@@ -93,7 +95,7 @@ def emulate(checkout: Path, *args: str, variables: dict[str, str], env: dict[str
     environment.update(HOME=str(home), **(env or {}))
     completed = subprocess.run(argv, cwd=checkout, env=environment, capture_output=True, timeout=300)
     run = EmulatorRun(completed.returncode, (completed.stdout + completed.stderr).decode())
-    for token in (PRODUCTION_TOKEN, DEV_TOKEN):
+    for token in (PRODUCTION_TOKEN, DEV_TOKEN, variables.get("CI_JOB_TOKEN") or PRODUCTION_TOKEN):
         assert token not in run.output, "a token leaked into the job log"
     return run
 
@@ -183,12 +185,25 @@ def test_release_issue_job_dry_run_replies_with_the_outcome_and_changes_nothing(
 
     assert run.returncode == 0, run.output
     assert run.reply("release_issue") == [
-        '--> Dry run: the monthly release issue "Release 11.1" would be shown or created '
-        f"in {RELEASE_TASKS}; nothing was changed."
+        f'--> Dry run: the monthly release issue "Release 11.1" would be created in {RELEASE_TASKS} '
+        "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed."
     ]
     assert "# Release 11.1" in run.job_output("release_issue")  # the issue itself, in the log
-    assert [r.method for r in fake_gitlab.log] == ["GET"]  # who started the pipeline
+    assert [(r.method, r.path) for r in fake_gitlab.log] == [("GET", "/job")]  # the job, by its own token
     assert fake_gitlab.mutations() == []
+
+
+def test_chat_job_without_a_job_token_is_refused_before_any_request(checkout, chat_job, fake_gitlab):
+    variables, env = chat_variables(chat_job, "11.1.0", TEST="true")
+    del variables["CI_JOB_TOKEN"]  # gitlab-ci-local sets none of its own
+
+    run = emulate(checkout, "release_issue", variables=variables, env=env)
+
+    assert run.returncode != 0
+    assert run.reply("release_issue") == [
+        "Error: Refusing to run: CI_JOB_TOKEN is missing or empty, so the job running this cannot be identified"
+    ]
+    assert fake_gitlab.log == []
 
 
 def test_release_issue_job_keeps_shell_metacharacters_inert(checkout, chat_job, fake_gitlab, tmp_path):

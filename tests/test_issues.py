@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from release_tools import issues
+from release_tools.console import collect_results
 from release_tools.errors import GitLabAccessError, GitLabNotFoundError, MilestoneNotFoundError, MissingTokenError
 from release_tools.gitlab import GitLab
 from release_tools.version import Version
@@ -131,16 +132,34 @@ def test_missing_milestone_is_a_clear_error_and_nothing_is_created(settings, fak
     assert fake_gitlab.mutations() == []
 
 
-@pytest.mark.parametrize("build, version", [("monthly_issue", "11.1.0"), ("patch_issue", "11.1.1"), ("security_patch_issue", "11.1.1")])
-def test_dry_run_makes_zero_requests_and_prints_title_and_description(settings, fake_gitlab, capsys, build, version):
+@pytest.mark.parametrize(
+    "build, version, where",
+    [
+        ("monthly_issue", "11.1.0", 'monthly release issue "Release 11.1" would be created in gitlab-org/release/tasks '
+         "(public; label Release; milestone 11.1)"),
+        ("patch_issue", "11.1.1", 'patch release issue "Release 11.1.1" would be created in gitlab-org/release/tasks '
+         "(public; label Release; milestone 11.1)"),
+        ("patch_issue", "11.1.0-rc2", 'release candidate issue "Release 11.1.0-rc2" would be created in '
+         "gitlab-org/release/tasks (public; label Release; milestone 11.1)"),
+        ("security_patch_issue", "11.1.1", 'confidential security release issue "Release 11.1.1" would be created in '
+         "gitlab-org/release/tasks (confidential; labels Release, security; milestone 11.1)"),
+    ],
+    ids=["monthly", "patch", "release candidate", "security"],
+)
+def test_dry_run_makes_zero_requests_and_says_what_and_where_then_prints_the_issue(
+    settings, fake_gitlab, capsys, build, version, where
+):
     dry = settings.with_changes(dry_run=True, _secrets={})  # no token either
     spec = getattr(issues, build)(dry, Version.parse(version))
 
-    issues.ensure_issue(dry, spec)
+    with collect_results() as lines:
+        issues.ensure_issue(dry, spec)
 
     assert fake_gitlab.log == []
+    first = f"--> Dry run: the {where}, or shown if it exists already. Nothing was changed."
+    assert lines == [first]  # the outcome: what ChatOps replies with
     out = capsys.readouterr().out
-    assert out.startswith(f"\n# {spec.title}\n\n")
+    assert out.startswith(f"{first}\n\n# {spec.title}\n\n")
     assert out.endswith(spec.description(dry) + "\n")
 
 
@@ -259,15 +278,23 @@ def test_a_lost_create_is_not_confused_with_the_security_issue_of_the_same_title
     ]
 
 
-def test_gitlab_failing_every_create_is_one_line_and_leaves_no_issue(settings, fake_gitlab):
+def test_gitlab_failing_every_create_is_one_line_and_leaves_no_issue(settings, fake_gitlab, capsys):
     from release_tools.errors import GitLabError
 
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
     fake_gitlab.fail(503, times=10, method="POST", path="/issues")
+    patient = settings.with_changes(api_max_wait=2)  # 0.5 s, then 1 s; a third wait (2 s) would pass 2 s
 
     with pytest.raises(GitLabError) as error:
-        issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
+        issues.ensure_issue(patient, issues.monthly_issue(patient, Version.parse("11.1.0")))
 
     assert "\n" not in str(error.value) and "503" in str(error.value)
     assert issues_in(fake_gitlab) == []
-    assert len(fake_gitlab.requests("POST")) == 4
+    assert len(fake_gitlab.requests("POST")) == 3
+    # Before each new POST the issue was looked for, in case the 503 hid a created one.
+    assert [r.method for r in fake_gitlab.log if "/issues" in r.path][-5:] == ["POST", "GET", "POST", "GET", "POST"]
+    retries = capsys.readouterr().err.splitlines()
+    assert [line.rsplit("; ", 1)[1] for line in retries] == [
+        "retrying in 0.5 s unless it took effect (1 of 5)",
+        "retrying in 1 s unless it took effect (2 of 5)",
+    ]

@@ -130,7 +130,7 @@ def test_a_merged_preparation_merge_request_is_not_opened_again(settings, repos,
 
 
 def test_missing_release_issue_stops_before_anything_is_created(settings, repos):
-    with pytest.raises(ReleaseIssueNotFoundError, match=r'^the release issue "Release 11\.1\.3" is not in gitlab-org/release/tasks yet: create it first \(invoke release_issue 11\.1\.3\)$'):
+    with pytest.raises(ReleaseIssueNotFoundError, match=r'^the patch release issue "Release 11\.1\.3" is not in gitlab-org/release/tasks yet: create it first \(invoke release_issue 11\.1\.3\)$'):
         ensure_preparation_merge_requests(settings, Version.parse("11.1.3"))
 
     assert repos.mutations() == []
@@ -234,3 +234,17 @@ def test_cli_security_flag_and_variable_prepare_on_dev(invoke, fake_gitlab, fake
     assert result.returncode == 0, result.output
     assert fake_gitlab.mutations() == []
     assert [project for project, _ in created_on(fake_dev)] == ["gitlab/gitlabhq", "gitlab/gitlab-ee"]
+
+
+def test_cli_security_release_without_the_confidential_issue_names_it(invoke, fake_gitlab, fake_dev, security_repos):
+    # Only the public patch issue "Release 11.1.2" is there: it is not the one a security release links.
+    fake_gitlab.table("issues").remove(next(i for i in fake_gitlab.table("issues") if i["confidential"]))
+
+    result = invoke("patch_merge_request", "--security", "11.1.2")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f'Error: the confidential security release issue "Release 11.1.2" is not in {RELEASE_TASKS} yet: '
+        "create it first (invoke release_issue --security 11.1.2)\n"
+    )
+    assert fake_gitlab.mutations() == [] and fake_dev.mutations() == []

@@ -274,7 +274,7 @@ def test_request_count_grows_with_batches_not_with_merge_requests(settings, fake
 def test_an_unknown_ref_fails_before_anything_is_read_or_created(settings, world):
     com, dev = world
 
-    with pytest.raises(InvalidRefError, match=r"^v11\.1\.0-rc9-ee does not exist in gitlab-org/gitlab-ee on 127\.0\.0\.1:\d+"):
+    with pytest.raises(InvalidRefError, match=r"^'v11\.1\.0-rc9-ee' does not exist in gitlab-org/gitlab-ee on 127\.0\.0\.1:\d+"):
         qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc9")
 
     assert com.mutations() == [] and dev.log == []
@@ -379,7 +379,7 @@ def test_cli_unknown_ref_is_one_line_and_exit_1(invoke, world):
     result = invoke("qa_issue", "v11.1.0-rc0", "v11.1.0-rc2")
 
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: v11.1.0-rc0-ee does not exist in gitlab-org/gitlab-ee on ")
+    assert result.stderr.startswith("Error: 'v11.1.0-rc0-ee' does not exist in gitlab-org/gitlab-ee on ")
     assert result.stderr.count("\n") == 1
     assert com.mutations() == [] and com.table("issues") == []
 

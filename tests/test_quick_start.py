@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from release_tools import git
 from tests.conftest import ROOT
 
 
@@ -23,6 +25,11 @@ def test_quick_start_has_exactly_two_one_line_commands():
 
 
 def test_ci_runs_the_readmes_test_command():
-    script = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    script = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
 
     assert script[-1] == quick_start_commands()[1]
+
+
+def test_tests_run_as_on_a_fresh_machine_without_the_runners_git_identity_or_home(fresh_machine):
+    assert Path.home() == fresh_machine
+    assert git.identity() is None

@@ -53,12 +53,12 @@ def test_membership_is_per_instance(tmp_path):
         ("", "is empty: list at least one release manager"),
         ("# only comments\n", "is empty: list at least one release manager"),
         ("- ada\n- grace\n", "must map names to usernames"),
-        ("Ada:\n  gitlab.org: ada\n", "No `gitlab.com` value for Ada in"),
-        ("Ada: ada-example\n", "No `gitlab.com` value for Ada in"),
-        ("Ada:\n  gitlab.com: ''\n", "No `gitlab.com` value for Ada in"),
-        ("Ada:\n  gitlab.com: 12\n", "The `gitlab.com` value for Ada in"),
+        ("Ada:\n  gitlab.org: ada\n", "No `gitlab.com` value for 'Ada' in"),
+        ("Ada: ada-example\n", "No `gitlab.com` value for 'Ada' in"),
+        ("Ada:\n  gitlab.com: ''\n", "No `gitlab.com` value for 'Ada' in"),
+        ("Ada:\n  gitlab.com: 12\n", "The `gitlab.com` value for 'Ada' in"),
         ("Ada:\n  gitlab.com: 12\n", "(got 12; quote it if it is one)"),
-        ("Ada:\n  gitlab.com: ada\n  gitlab.org: [a, b]\n", "The `gitlab.org` value for Ada in"),
+        ("Ada:\n  gitlab.com: ada\n  gitlab.org: [a, b]\n", "The `gitlab.org` value for 'Ada' in"),
         ("Ada:\n  gitlab.com: [unclosed\n", "is not valid YAML (line"),
     ],
     ids=["empty", "comments", "list", "no-gitlab-com", "not-a-mapping", "blank", "number", "number-hint", "dev-list", "yaml"],
@@ -78,7 +78,7 @@ def test_missing_file_names_the_file_and_the_setting(tmp_path):
         release_managers.load(tmp_path / "absent.yml")
 
     assert str(error.value) == (
-        f"Release managers file {tmp_path / 'absent.yml'} not found: "
+        f"Release managers file '{tmp_path / 'absent.yml'}' not found: "
         "create it or set release_tools.release_managers_file"
     )
 
@@ -91,7 +91,7 @@ def test_check_release_manager_returns_the_member_or_refuses(tmp_path):
     settings = settings_with(write(tmp_path, "Ada:\n  gitlab.com: ada-example\n"))
 
     assert release_managers.check_release_manager(settings, "Ada-Example").name == "Ada"
-    with pytest.raises(NotAuthorizedError, match=r"^bob is not an authorized release manager!$"):
+    with pytest.raises(NotAuthorizedError, match=r"^'bob' is not an authorized release manager!$"):
         release_managers.check_release_manager(settings, "bob")
     with pytest.raises(NotAuthorizedError, match=r"^You must provide a username to verify!$"):
         release_managers.check_release_manager(settings, "  ")
@@ -132,7 +132,7 @@ def test_auth_task_accepts_a_release_manager_in_any_case(invoke, managers_file, 
 
 @pytest.mark.parametrize(
     "username, message",
-    [("bob", "Error: bob is not an authorized release manager!\n"), ("", "Error: You must provide a username to verify!\n")],
+    [("bob", "Error: 'bob' is not an authorized release manager!\n"), ("", "Error: You must provide a username to verify!\n")],
     ids=["unlisted", "blank"],
 )
 def test_auth_task_refuses_with_one_line_and_exit_1(invoke, managers_file, username, message):
@@ -147,7 +147,7 @@ def test_auth_task_with_a_missing_file_is_a_clear_error(invoke, tmp_path):
     result = invoke("release_managers.auth", "ada", env={"INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(tmp_path / "nope.yml")})
 
     assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: Release managers file {tmp_path / 'nope.yml'} not found")
+    assert result.stderr.startswith(f"Error: Release managers file '{tmp_path / 'nope.yml'}' not found")
 
 
 def test_auth_task_is_listed_with_its_help_line(invoke):

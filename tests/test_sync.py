@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from release_tools import tagging
 from release_tools.console import collect_results
-from release_tools.errors import ReleaseStateError
+from release_tools.errors import ConfigurationError, ReleaseStateError
 
 
 def sync(settings):
@@ -75,7 +77,22 @@ def test_dry_run_and_skips_push_nothing(remotes, release_settings, tmp_path, cap
     assert "Skipping sync for EE" in out and "Skipping sync for Omnibus GitLab" in out
 
 
-def test_security_mode_has_only_dev_and_nothing_to_sync(remotes, release_settings):
-    lines = sync(release_settings(security=True))
+def test_security_mode_is_refused_before_any_git_command(remotes, release_settings, capsys):
+    before = remotes.digests()
 
-    assert lines == [f"{name}: only dev is configured; nothing to sync" for name in ("gitlab-ee", "gitlab-ce", "omnibus-gitlab")]
+    with pytest.raises(ConfigurationError, match=r"^sync makes master the same on the dev and the public remotes, "
+                       r"and a security release uses only the dev remotes, so sync does not run in security mode"):
+        sync(release_settings(security=True))
+
+    assert remotes.digests() == before
+    assert capsys.readouterr().out == ""
+
+
+def test_a_project_with_one_remote_has_nothing_to_sync(remotes, release_settings):
+    settings = release_settings()
+    ce = settings.project("ce")
+    only_dev = settings.with_changes(projects={**settings.projects, "ce": replace(ce, remotes=ce.remotes[:1])})
+
+    lines = sync(only_dev.with_changes(skip=frozenset({"ee", "omnibus"})))
+
+    assert lines == ["gitlab-ce: only dev is configured; nothing to sync"]

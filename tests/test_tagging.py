@@ -77,6 +77,38 @@ def test_openshift_template_moves_only_forward(version, changed):
         assert updated is None
 
 
+TWICE = """{
+  "metadata": {"annotations": {"description": "GitLab CE gitlab-11.0.3"}},
+  "objects": [
+    {"kind": "ImageStream", "spec": {"tags": [{"name": "gitlab-11.0.3",
+      "from": {"kind": "DockerImage", "name": "gitlab/gitlab-ce:11.0.3-ce.0"}}]}},
+    {"kind": "DeploymentConfig", "spec": {"template": {"spec": {"containers": [
+      {"name": "gitlab-ce", "image": "gitlab/gitlab-ce:%s"}]}}}}
+  ]
+}
+"""
+
+
+@pytest.mark.parametrize("second", ["11.0.3-ce.0", "11.0.2-ce.1"], ids=["the same image", "an older image"])
+def test_openshift_template_naming_the_image_twice_names_the_release_everywhere(second):
+    template = TWICE % second
+
+    updated = tagging.openshift_template(template, V("11.0.4").to_omnibus())
+
+    assert updated == (
+        template.replace("gitlab/gitlab-ce:11.0.3-ce.0", "gitlab/gitlab-ce:11.0.4-ce.0")
+        .replace(f"gitlab/gitlab-ce:{second}", "gitlab/gitlab-ce:11.0.4-ce.0")
+        .replace("gitlab-11.0.3", "gitlab-11.0.4")
+    )
+    assert updated.count("gitlab/gitlab-ce:11.0.4-ce.0") == 2 and f"gitlab/gitlab-ce:{second}" not in updated
+
+
+def test_openshift_template_moves_only_forward_from_the_newest_image_it_names():
+    template = TWICE % "11.0.5-ce.0"  # a second image newer than the release
+
+    assert tagging.openshift_template(template, V("11.0.4").to_omnibus()) is None
+
+
 def test_openshift_template_without_an_image_is_an_error():
     with pytest.raises(ValueError, match="names no gitlab/gitlab-ce:X.Y.Z-ce.N image"):
         tagging.openshift_template("{}", V("11.1.0").to_omnibus())
@@ -214,8 +246,8 @@ def test_monthly_release_tags_omnibus_with_component_versions_and_openshift_temp
 
 def test_monthly_release_reports_outcomes_and_the_entry_it_could_not_release(monthly):
     assert monthly.lines == [
-        "gitlab-ee: 1 changelog entry not released, left in place: changelogs/unreleased/broken.yml",
-        "gitlab-ce: 1 changelog entry not released, left in place: changelogs/unreleased/broken.yml",
+        "gitlab-ee: 1 changelog entry not released, left in place: 'changelogs/unreleased/broken.yml'",
+        "gitlab-ce: 1 changelog entry not released, left in place: 'changelogs/unreleased/broken.yml'",
         "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab",
         "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
         "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab",
@@ -471,6 +503,21 @@ def test_a_stable_branch_only_on_dev_is_pushed_to_gitlab_from_the_shallow_clone(
     assert gitlab.sha("11-1-stable") == dev.sha("11-1-stable")
     assert gitlab.subjects("11-1-stable", 5)[2:] == ["Pick 2", "Pick 1", "Pick 0"]
     assert gitlab.git("fsck", "--connectivity-only").strip() == ""
+
+
+def test_a_release_names_itself_in_every_image_of_the_openshift_template(remotes, release_settings, tmp_path):
+    dev, gitlab = remotes("omnibus", "dev"), remotes("omnibus", "gitlab")
+    for branch in ("11-1-stable", "master"):
+        dev.commit(branch, {"docker/openshift-template.json": TWICE % "11.0.2-ce.1"}, "Deploy the image too", tmp_path)
+    gitlab.git("fetch", dev.url, "+11-1-stable:11-1-stable", "+master:master")
+
+    release(release_settings(skip=("ee",)), "11.1.1")
+
+    for remote in (dev, gitlab):
+        for branch in ("11-1-stable", "master"):
+            template = remote.show(branch, "docker/openshift-template.json")
+            assert template.count("gitlab/gitlab-ce:11.1.1-ce.0") == 2 and "11.0.2-ce.1" not in template
+            assert "gitlab-11.1.1" in template and "gitlab-11.0.3" not in template
 
 
 # -- failures and their reports -------------------------------------------------------

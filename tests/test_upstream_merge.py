@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from release_tools import upstream_merge as um
+from release_tools.clock import Clock
 from release_tools.config import Settings
 from release_tools.console import collect_results
-from release_tools.errors import ConfigurationError, GitLabError
+from release_tools.errors import ConfigurationError, GitLabError, ReleaseStateError
 from release_tools.gitlab import User
 from tests.conftest import PRODUCTION_TOKEN
 from tests.fake_gitlab import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
@@ -54,8 +55,9 @@ def make_settings(fake, root: Path, environ=None, **flags) -> Settings:
 
 
 def run(settings, now=NOW):
+    """Run the upstream merge as if it were `now`; return its result() lines."""
     with collect_results() as lines:
-        um.upstream_merge(settings, now=now)
+        um.upstream_merge(settings.with_changes(clock=Clock(moment=now, source="the test")))
     return lines
 
 
@@ -290,12 +292,14 @@ def pending_merge_request(world):
         state="opened",
         source_branch="ce-to-ee-2018-07-20",
     )
-    mr["created_at"] = "2018-07-20T13:30:00.000Z"
+    # Opened two hours before the real time: its age is real, whatever day the run is dated.
+    opened = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2, seconds=30)
+    mr["created_at"] = opened.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     world.ee.git("branch", "ce-to-ee-2018-07-20", "master")
     return mr
 
 
-def test_open_upstream_merge_request_stops_the_run(world, capsys):
+def test_open_upstream_merge_request_stops_the_run_and_slack_hears_its_real_age(world, capsys):
     mr = pending_merge_request(world)
     before = world.ee.digest()
 
@@ -376,3 +380,20 @@ def test_security_mode_refuses_before_touching_a_remote_or_gitlab(world, capsys)
     assert (world.ee.digest(), world.ce.digest()) == before
     assert world.fake.log == [] and world.slack.posts == []
     assert "git " not in capsys.readouterr().out
+
+
+def test_a_fixed_moment_whose_two_branch_names_are_taken_says_to_change_it_not_to_wait(world):
+    # A set day keeps the real time of day, so waiting a minute frees a name; a moment does not.
+    clock = Clock(moment=NOW, source="SOURCE_DATE_EPOCH=1532100600")
+    for name in ("ce-to-ee-2018-07-20", "ce-to-ee-2018-07-20-1530"):
+        world.ee.git("branch", name, "master")
+    before = world.ee.digest()
+
+    with pytest.raises(ReleaseStateError) as caught:
+        um.upstream_merge(world.settings().with_changes(clock=clock))
+
+    assert str(caught.value) == (
+        f"{EE} already has a branch ce-to-ee-2018-07-20-1530: "
+        "SOURCE_DATE_EPOCH=1532100600 fixes the time: change it or delete the branch"
+    )
+    assert world.ee.digest() == before and world.fake.mutations() == []

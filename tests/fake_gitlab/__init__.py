@@ -25,7 +25,7 @@ from .issues import add_issue
 from .members import add_member
 from .merge_requests import add_merge_request
 from .milestones import add_milestone
-from .pipelines import add_chat_pipeline, add_job, add_pipeline
+from .pipelines import add_chat_job, add_chat_pipeline, add_job, add_pipeline
 from .projects import add_project
 from .repository import add_branch, add_commit, add_tag
 from .users import add_user
@@ -35,6 +35,7 @@ __all__ = [
     "Request",
     "Response",
     "add_branch",
+    "add_chat_job",
     "add_chat_pipeline",
     "add_commit",
     "add_group",

@@ -8,6 +8,8 @@ gitlab.com and dev.gitlab.org in `shared/recorded-gitlab/`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import json
 import re
@@ -27,19 +29,21 @@ DEFAULT_PER_PAGE = 20
 COUNT_LIMIT = 10_000
 
 Handler = Callable[["FakeGitLab", "Request"], "Response"]
-ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = []
+ROUTES: list[tuple[str, re.Pattern[str], Handler, bool, bool]] = []
 
 
-def route(method: str, pattern: str, public: bool = False) -> Callable[[Handler], Handler]:
+def route(method: str, pattern: str, public: bool = False, job_token: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler for `method` and a path pattern below /api/v4.
 
     `<name>` in the pattern matches one path segment (URL-encoded paths such as
     `gitlab-org%2Fgitlab-ce` included) and reaches the handler decoded, in `req.params`.
+    With `job_token`, a CI job token (`JOB-TOKEN` header or `job_token` parameter) also
+    authenticates, as the job's user, and the job reaches the handler in `req.job`.
     """
     regex = re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", pattern) + "$")
 
     def register(handler: Handler) -> Handler:
-        ROUTES.append((method, regex, handler, public))
+        ROUTES.append((method, regex, handler, public, job_token))
         return handler
 
     return register
@@ -81,6 +85,11 @@ class Request:
     status: int = 0
     user: dict[str, Any] | None = None
     params: dict[str, str] = field(default_factory=dict)
+    job: dict[str, Any] | None = None  # the job whose token authenticated the request
+    #: When it arrived (`time.monotonic()`), so tests can see how long a client waited.
+    at: float = field(default_factory=time.monotonic)
+    #: The (user, password) of an `Authorization: Basic` header, else None.
+    basic_auth: tuple[str, str] | None = None
 
     def arg(self, name: str, default: Any = None) -> Any:
         """One query parameter or body field (GitLab accepts both for most endpoints)."""
@@ -111,6 +120,11 @@ class Fault:
     method: str | None
     path: str | None  # a substring of the decoded path
     after: bool = False  # the request takes effect, then its answer is lost
+    retry_after: str | None = None  # the answer's Retry-After header, when set
+
+    def response(self) -> Response:
+        headers = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+        return Response(self.status, {"message": f"{self.status} injected fault"}, headers)
 
 
 def now() -> str:
@@ -134,6 +148,8 @@ class FakeGitLab:
         self.max_in_flight = 0
         self._in_flight = 0
         self.tokens: dict[str, int] = {}
+        #: CI job tokens -> their job; GitLab accepts one only while its job is running.
+        self.job_tokens: dict[str, dict[str, Any]] = {}
         self.users: dict[int, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.projects: dict[int, dict[str, Any]] = {}
@@ -179,15 +195,24 @@ class FakeGitLab:
     # -- faults and inspection ------------------------------------------------------------
 
     def fail(
-        self, status: int = 502, times: int = 1, method: str | None = None, path: str | None = None, after: bool = False
+        self,
+        status: int = 502,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        after: bool = False,
+        retry_after: str | int | None = None,
     ) -> None:
         """Answer the next `times` matching requests with `status` (e.g. two 502s).
 
         With `after=True` each request is carried out first and only its answer is
         replaced, as when a proxy times out while GitLab completes the request.
+        `retry_after` (seconds, or an HTTP date) is sent as the `Retry-After` header, as
+        GitLab's rate limiter does with its 429s.
         """
+        wait = None if retry_after is None else str(retry_after)
         with self.lock:
-            self.faults.append(Fault(status, times, method, path, after))
+            self.faults.append(Fault(status, times, method, path, after, wait))
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
         """Logged requests, optionally filtered by method and a substring of the path."""
@@ -272,7 +297,7 @@ class FakeGitLab:
     # -- dispatch --------------------------------------------------------------------------
 
     def _authenticate(self, headers: Any) -> dict[str, Any] | None:
-        token = headers.get("PRIVATE-TOKEN") or headers.get("JOB-TOKEN")
+        token = headers.get("PRIVATE-TOKEN")
         authorization = headers.get("Authorization") or ""
         if not token and authorization.lower().startswith("bearer "):
             token = authorization[7:]
@@ -301,6 +326,7 @@ class FakeGitLab:
             raw_path=raw_path,
             query=parse_qs(split.query, keep_blank_values=True),
             body=_parse_body(raw_body, headers.get("Content-Type") or ""),
+            basic_auth=_basic_auth(headers.get("Authorization") or ""),
         )
         with self.lock:
             self.log.append(req)
@@ -318,10 +344,10 @@ class FakeGitLab:
                 fault.times -= 1
                 if not fault.after:
                     req.status = fault.status
-                    return Response(fault.status, {"message": f"{fault.status} injected fault"})
+                    return fault.response()
         response = self._route(req, headers, split.path)
         if fault is not None and fault.after:
-            response = Response(fault.status, {"message": f"{fault.status} injected fault"})
+            response = fault.response()
         req.status = response.status
         return response
 
@@ -330,7 +356,7 @@ class FakeGitLab:
             return Response(404, {"error": "404 Not Found"})
         segments = req.raw_path
         allowed = False
-        for method, regex, handler, public in ROUTES:
+        for method, regex, handler, public, job_token in ROUTES:
             match = regex.match(segments)
             if not match:
                 continue
@@ -339,6 +365,14 @@ class FakeGitLab:
                 continue
             req.params = {k: unquote(v) for k, v in match.groupdict().items()}
             req.user = self._authenticate(headers)
+            given = (headers.get("JOB-TOKEN") or req.arg("job_token")) if job_token else None
+            if given:
+                # Only the token of a running job is valid; a finished job's answers 401.
+                with self.lock:
+                    job = self.job_tokens.get(str(given))
+                    if job is None or job["status"] != "running":
+                        return Response(401, {"message": "401 Unauthorized"})
+                    req.job, req.user = job, self.users.get(job["user"]["id"])
             if req.user is None and not public:
                 return Response(401, {"message": "401 Unauthorized"})
             try:
@@ -349,6 +383,17 @@ class FakeGitLab:
         if allowed:
             return Response(405, {"error": "405 Method Not Allowed"})
         return Response(404, {"error": "404 Not Found"})
+
+
+def _basic_auth(authorization: str) -> tuple[str, str] | None:
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
 
 
 def _parse_body(raw: bytes, content_type: str) -> Any:

@@ -1,9 +1,11 @@
 """CI pipelines and jobs: pipelines list (scope, ref, status, sha, source), one pipeline
-(who started it), a pipeline's jobs (`scope` / `scope[]`), one job, and playing a manual job."""
+(who started it), a pipeline's jobs (`scope` / `scope[]`), one job, playing a manual job,
+and the job of a CI job token (`GET /job`)."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, now, route
@@ -76,12 +78,26 @@ def add_chat_pipeline(fake: FakeGitLab, project: str, user: dict[str, Any] | str
     return add_pipeline(fake, project, options.pop("ref"), user=user, **options)
 
 
-def add_job(fake: FakeGitLab, pipeline: dict[str, Any], name: str, stage: str, *, status: str = "manual") -> dict[str, Any]:
-    """A job of `pipeline` in `stage`; `manual` jobs wait to be played."""
+def add_job(
+    fake: FakeGitLab,
+    pipeline: dict[str, Any],
+    name: str,
+    stage: str,
+    *,
+    status: str = "manual",
+    user: dict[str, Any] | str | None = None,
+) -> dict[str, Any]:
+    """A job of `pipeline` in `stage`, run by `user` (default: who started the pipeline);
+    `manual` jobs wait to be played. Its CI job token is `job["token"]` (never shown by
+    the API), valid while the job is `running`."""
     with fake.lock:
         project = fake.projects[pipeline["project_id"]]
         job_id = fake.next_id("job", 2614572)
-        user = next(iter(fake.users.values()))
+        if user is None:
+            user = fake.users[pipeline["user"]["id"]]
+        elif isinstance(user, str):
+            user = fake.find_user(user)
+        stamp = now()
         job = {
             "id": job_id,
             "status": status,
@@ -91,38 +107,64 @@ def add_job(fake: FakeGitLab, pipeline: dict[str, Any], name: str, stage: str, *
             "tag": pipeline["tag"],
             "coverage": None,
             "allow_failure": False,
-            "created_at": now(),
-            "started_at": None,
-            "finished_at": None,
+            "created_at": stamp,
+            "started_at": stamp if status in STARTED else None,
+            "finished_at": stamp if status in FINISHED else None,
+            "erased_at": None,
             "duration": None,
             "queued_duration": None,
-            "user": basic(user),
+            "user": _job_user(user),
             "commit": {
                 "id": pipeline["sha"],
                 "short_id": pipeline["sha"][:8],
                 "title": f"Update VERSION to {pipeline['ref']}",
                 "message": f"Update VERSION to {pipeline['ref']}\n",
             },
-            "pipeline": {
-                "id": pipeline["id"],
-                "project_id": project["id"],
-                "sha": pipeline["sha"],
-                "ref": pipeline["ref"],
-                "status": pipeline["status"],
-            },
+            "pipeline": {"id": pipeline["id"]},  # the rest is read from the pipeline when shown
             "web_url": f"{project['web_url']}/-/jobs/{job_id}",
+            "project": {"ci_job_token_scope_enabled": False},
             "artifacts": [],
             "runner": None,
+            "runner_manager": None,
             "artifacts_expire_at": None,
+            "archived": False,
             "tag_list": [],
             "project_id": project["id"],
+            "token": f"glcbt-{secrets.token_hex(12)}",
         }
         fake.table("jobs").append(job)
+        fake.job_tokens[job["token"]] = job
         return job
 
 
-def _public(job: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in job.items() if key != "project_id"}
+def add_chat_job(fake: FakeGitLab, pipeline: dict[str, Any], name: str = "release_issue", **kwargs: Any) -> dict[str, Any]:
+    """The job a chat command runs: `running`, in the `chatops` stage of `pipeline`."""
+    return add_job(fake, pipeline, name, "chatops", **{"status": "running", **kwargs})
+
+
+#: Job states in which a job has started, and those in which it is over.
+STARTED = ("running", "success", "failed", "canceled")
+FINISHED = ("success", "failed", "canceled")
+
+
+def _job_user(user: dict[str, Any]) -> dict[str, Any]:
+    """Jobs name their user with more fields than the nested user of issues."""
+    fields = {"bio": "", "location": None, "public_email": "", "linkedin": "", "twitter": "", "website_url": "", "organization": ""}
+    return {**basic(user), "created_at": user.get("created_at"), **fields}
+
+
+#: What a job says of its pipeline (GitLab's PipelineBasic).
+PIPELINE_BASIC = ("id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url")
+
+
+def _public(fake: FakeGitLab, job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the API shows it: its pipeline as it is now, without what only the fake keeps."""
+    shown = {key: value for key, value in job.items() if key not in ("project_id", "token")}
+    pipeline = next(p for p in fake.table("pipelines") if p["id"] == job["pipeline"]["id"])
+    shown["pipeline"] = {key: pipeline[key] for key in PIPELINE_BASIC}
+    if job["status"] == "failed":
+        shown["failure_reason"] = "script_failure"
+    return shown
 
 
 #: What a pipeline list says of each pipeline; a single pipeline says more (who, when).
@@ -179,7 +221,7 @@ def list_pipeline_jobs(fake: FakeGitLab, req: Request) -> Response:
     jobs = [j for j in fake.table("jobs") if j["pipeline"]["id"] == pipeline["id"]]
     if scopes:
         jobs = [j for j in jobs if j["status"] in scopes]
-    return fake.paginate(req, [_public(j) for j in sorted(jobs, key=lambda j: j["id"])])
+    return fake.paginate(req, [_public(fake, j) for j in sorted(jobs, key=lambda j: j["id"])])
 
 
 def _job(fake: FakeGitLab, req: Request) -> dict[str, Any]:
@@ -192,7 +234,7 @@ def _job(fake: FakeGitLab, req: Request) -> dict[str, Any]:
 
 @route("GET", "/projects/<project>/jobs/<job>")
 def get_job(fake: FakeGitLab, req: Request) -> Response:
-    return Response(200, _public(_job(fake, req)))
+    return Response(200, _public(fake, _job(fake, req)))
 
 
 @route("POST", "/projects/<project>/jobs/<job>/play")
@@ -201,5 +243,13 @@ def play_job(fake: FakeGitLab, req: Request) -> Response:
     if job["status"] != "manual":
         raise HTTPError(400, "400 Bad request - Unplayable Job")
     job["status"] = "pending"
-    job["user"] = basic(req.user)
-    return Response(200, _public(job))
+    job["user"] = _job_user(req.user)
+    return Response(200, _public(fake, job))
+
+
+@route("GET", "/job", job_token=True)
+def token_job(fake: FakeGitLab, req: Request) -> Response:
+    """The job whose token authenticated the request; it cannot name any other job."""
+    if req.job is None:  # authenticated, but by a personal token: there is no job to show
+        raise HTTPError(404, "404 Job Not Found")
+    return Response(200, _public(fake, req.job))
