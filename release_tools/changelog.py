@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .console import result, say
+from .output import result, say
 from .errors import ChangelogEntryError, one_line, quote, quote_path
 from .version import ASCII_WHITESPACE, Version
 

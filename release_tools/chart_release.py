@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from . import changelog
 from .config import Project, Settings
-from .console import say
+from .output import say
 from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError, non_ascii_note, quote
 from .git import Repository, list_remote_tags, ls_remote
 from .helm import (

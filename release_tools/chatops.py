@@ -27,10 +27,11 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, process_environ
-from .console import collect_results, redact, say
+from . import output
+from .output import collect_results, redact, say
 from .errors import (
     ConfigurationError,
     GitLabAccessError,
@@ -139,19 +140,19 @@ class Command:
 
 # -- what each command runs ----------------------------------------------------------------
 
-def _run_release_issue(settings: Settings, job: Job) -> None:
+def _run_release_issue(settings: Settings, job: Job) -> Any:
     from . import issues
 
     version = Version.parse(job.arguments[0])
-    issues.ensure_issue(settings, issues.release_issue(settings, version, security=settings.security))
+    return issues.ensure_issue(settings, issues.release_issue(settings, version, security=settings.security))
 
 
 def _issue_runner(build: str) -> Callable[[Settings, Job], None]:
-    def run(settings: Settings, job: Job) -> None:
+    def run(settings: Settings, job: Job) -> Any:
         from . import issues
 
         version = Version.parse(job.arguments[0])
-        issues.ensure_issue(settings, getattr(issues, build)(settings, version))
+        return issues.ensure_issue(settings, getattr(issues, build)(settings, version))
 
     return run
 
@@ -602,6 +603,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                 lines = _run(argv, environ, chat)
             if lines is None:
                 lines = list(outcomes)
+            elif hasattr(lines, "summary_lines"):
+                plan, lines = lines, [redact(line) for line in lines.summary_lines()]
+                status = plan.exit_status
         except Interrupted as stop:  # the job was cancelled or timed out: say what was done
             lines = list(outcomes) + [one_line(f"Error: {stop}")]
             status = stop.exit_code
@@ -629,9 +633,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     return status
 
 
-def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | None:
-    """Help, authorization, parsing, the service. Returns reply lines for --help, else None
-    (the reply is then the collected outcome lines)."""
+def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> Any:
+    """Help, authorization, parsing, the service. Returns reply lines for --help, the plan
+    of a task that made one, else None (the reply is then the collected outcome lines)."""
     if len(argv) > 1:
         raise UsageError(f"Give only the command ({quote(argv[0])}): its arguments go in CHAT_INPUT")
     name = argv[0] if argv else environ.get("TASK", "")
@@ -649,6 +653,7 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
 
     # Authorization comes first: nothing below runs for someone who is not a release manager.
     settings = Settings.from_environment(environ, bot_tokens=True)
+    output.configure(secrets=settings.secret_values())
     chat.settings = settings
     from .release_managers import check_release_manager
 
@@ -672,8 +677,10 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat) -> list[str] | No
         _announce_long_run(chat, round(settings.chatops.reply_window / 60))
     say(f"Running {chat.command_line} for {requester}{' (security release)' if security else ''}"
         f"{' (dry run)' if settings.dry_run else ''}")
-    command.run(settings, job)
-    return None
+    outcome = command.run(settings, job)
+    # A plan's outcome is the reply (its steps, and how it ended); other tasks reply with
+    # the outcome lines they printed.
+    return outcome if hasattr(outcome, "summary_lines") else None
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through subprocess tests

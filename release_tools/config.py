@@ -194,6 +194,10 @@ SECRET_VARIABLES = (
 #: The original's CI bot tokens (`bin/chatops`): `RELEASE_BOT_<INSTANCE>_TOKEN`, e.g.
 #: RELEASE_BOT_PRODUCTION_TOKEN and RELEASE_BOT_DEV_TOKEN, stand in for the instance's token.
 BOT_TOKEN_VARIABLE = "RELEASE_BOT_{}_TOKEN"
+#: The configuration section where the task boundary says which task runs (not a setting).
+RUN_KEY = "release_tools_run"
+#: `with_bot_tokens` keeps the token a bot token replaced under this prefix, to be masked.
+REPLACED_PREFIX = "RELEASE_TOOLS_REPLACED_"
 
 
 @dataclass(frozen=True)
@@ -437,6 +441,7 @@ class Settings:
     json: bool = False
     assume_yes: bool = False
     interactive: bool = False
+    task: str = ""
     qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
     publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
     helm: HelmSettings = field(default_factory=lambda: HelmSettings.from_tree(DEFAULTS["helm"]))
@@ -452,6 +457,7 @@ class Settings:
     #: What "today" and "now" are: real, or set by `release_tools.date` / SOURCE_DATE_EPOCH.
     clock: Clock = Clock()
     _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _masked: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
 
@@ -464,6 +470,8 @@ class Settings:
         run = context.config.get("run") or {}
         if run.get("dry"):
             flags["dry_run"] = True
+        # The task boundary (release_tools/cli.py) names the task being run here.
+        flags.setdefault("task", (context.config.get(RUN_KEY) or {}).get("task", ""))
         return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
 
     @classmethod
@@ -497,6 +505,7 @@ class Settings:
         force: bool = False,
         no_mention: bool = False,
         verbose: bool = False,
+        task: str = "",
     ) -> Settings:
         """Build settings from a `release_tools` tree (defaults filled in) and an environment.
 
@@ -574,16 +583,15 @@ class Settings:
         if not release_managers_file.is_absolute():
             release_managers_file = ROOT / release_managers_file
 
-        from .console import register_secret
-
-        for value in secrets.values():
-            register_secret(value)
-        # A password in a URL is hidden even where it shows without its URL.
+        # What output must mask: every secret, and a password in a URL even where it shows
+        # without its URL. The task boundary hands these to the output layer.
+        masked = [*secrets.values()]
         for credentials in [instance.credentials for instance in instances.values()] + [
             split_userinfo(url)[1] for url in [*secrets.values(), *(u for p in projects.values() for _, u in p.remotes)]
         ]:
             if credentials is not None:
-                register_secret(credentials[1])
+                masked.append(credentials[1])
+        masked += [value for name, value in environ.items() if name.startswith(REPLACED_PREFIX)]
 
         return cls(
             instances=instances,
@@ -604,6 +612,7 @@ class Settings:
             json=bool(merged["json"]),
             assume_yes=bool(merged["assume_yes"]),
             interactive=bool(merged["confirm"]) and _is_interactive(environ),
+            task=str(task or ""),
             qa=qa,
             publish=publish,
             helm=helm,
@@ -612,6 +621,7 @@ class Settings:
             release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
             clock=clock,
             _secrets=secrets,
+            _masked=tuple(value for value in masked if value),
         )
 
     # -- accessors ------------------------------------------------------------------
@@ -624,8 +634,9 @@ class Settings:
         return RunOptions(dry_run=self.dry_run, assume_yes=self.assume_yes, interactive=self.interactive, json=self.json)
 
     def secret_values(self) -> tuple[str, ...]:
-        """Every secret this run knows (tokens, webhook URLs), for the output layer to mask."""
-        return tuple(value for value in self._secrets.values() if value)
+        """Every secret this run knows (tokens, webhook URLs, passwords in URLs), for the
+        output layer to mask."""
+        return self._masked
 
     def project(self, key: str) -> Project:
         try:
@@ -638,6 +649,10 @@ class Settings:
             return self.instances[name]
         except KeyError:
             raise ConfigurationError(f"release_tools.instances.{name} is missing from the configuration") from None
+
+    def has_token(self, instance: str) -> bool:
+        """Whether the token of `instance` is set (a dry run without it makes no request)."""
+        return bool(self._secrets.get(self.instance(instance).token_variable))
 
     def token(self, instance: str) -> str:
         """The API token for `instance`; raises MissingTokenError naming the variable."""
@@ -778,16 +793,16 @@ def with_bot_tokens(environ: Mapping[str, str], tree: Mapping[str, Any]) -> dict
     original's bot token for it (`RELEASE_BOT_PRODUCTION_TOKEN` -> `GITLAB_API_PRIVATE_TOKEN`),
     when that one is set. `environ` itself is left alone.
     """
-    from .console import register_secret
-
     mapped = dict(environ)
     instances = _merge(DEFAULTS, tree)["instances"]
     for name, instance in instances.items():
         bot_token = environ.get(BOT_TOKEN_VARIABLE.format(str(name).upper()), "")
+        variable = str(instance["token_variable"])
         if bot_token.strip():
-            register_secret(bot_token)
-            register_secret(environ.get(str(instance["token_variable"])))
-            mapped[str(instance["token_variable"])] = bot_token
+            # The value it replaces is a secret all the same: Settings masks it too.
+            if environ.get(variable):
+                mapped[REPLACED_PREFIX + variable] = environ[variable]
+            mapped[variable] = bot_token
     return mapped
 
 

@@ -152,7 +152,7 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     cutting never shows part of one; a value whose shown form is longer than `limit` is cut
     with an ellipsis saying how long it was: `'1111…' (10240 characters)`.
     """
-    from .console import redact
+    from .output import redact
 
     if isinstance(value, str):
         text = redact(value)
@@ -199,7 +199,7 @@ def one_line(text: str, limit: int = LINE_LIMIT) -> str:
 
     The last guarantee for error lines, behind the quoting of each value in the messages.
     """
-    from .console import redact
+    from .output import redact
 
     line = "".join(_escaped(character) for character in redact(text))
     if len(line) > limit:

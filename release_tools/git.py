@@ -37,7 +37,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .console import redact, say
+from .output import redact, say
 from .errors import GitError, MergeConflictError, PushError
 
 __all__ = [

@@ -453,9 +453,9 @@ class GitLab:
         import gitlab
         import gitlab.exceptions
 
-        from .console import register_secret
+        from .output import protect
 
-        register_secret(job_token)
+        protect(job_token)
         from .retries import RetryingSession
 
         client = gitlab.Gitlab(

@@ -14,11 +14,13 @@ Differences from the original, on purpose:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .console import result, say
 from .version import Version
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 RELEASE_TASKS = "release_tasks"
 
@@ -55,16 +57,11 @@ class IssueSpec:
         """`monthly release issue`, `confidential security release issue`."""
         return KIND_NAMES.get(self.kind, f"{self.kind} issue")
 
-    def dry_run_line(self) -> str:
-        """What a dry run would do, and where: a dry run makes no request, so it cannot
-        tell whether the issue exists already."""
+    def where(self) -> str:
+        """`public; label Release; milestone 11.1`: how the issue is filed."""
         labels = f"label{'s' if len(self.labels) != 1 else ''} {', '.join(self.labels)}"
         visibility = "confidential" if self.confidential else "public"
-        return (
-            f'--> Dry run: the {self.kind_name} "{self.title}" would be created in {self.project} '
-            f"({visibility}; {labels}; milestone {self.milestone}), or shown if it exists already. "
-            "Nothing was changed."
-        )
+        return f"{visibility}; {labels}; milestone {self.milestone}"
 
 
 def release_context(settings: Settings, version: Version) -> dict[str, Any]:
@@ -150,45 +147,70 @@ def release_issue(settings: Settings, version: Version, security: bool = False) 
     return patch_issue(settings, version)
 
 
-def ensure_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -> Any:
-    """Show the issue if it exists, otherwise create it; print what happened.
+def plan_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -> Plan:
+    """The plan of one issue task: a single step, creating the issue unless it exists.
 
-    A dry run says where the issue would go, then renders and prints it, without a
-    single request (no token needed). A real run looks the issue up by title, labels and milestone; when it is
-    missing, it checks the milestone (project, then group) before creating anything.
-    Returns the found or created gitlab.Issue, or None for a dry run.
+    A real run (and a dry run that has the token) looks the issue up by title, labels and
+    milestone; when it is missing, the milestone (project, then group) is checked now, so
+    that a missing one stops the task before anything is created, and a dry run fails
+    where the real run would. A dry run without the token makes no request at all: the
+    step is then "not looked up".
+    Raises MilestoneNotFoundError, GitLabError, MissingTokenError (real runs).
     """
+    from .plan import Plan, Report, Step, Target
+
     description = spec.description(settings)
-    if settings.dry_run:
-        result(spec.dry_run_line(), "yellow")
-        say()
-        say(f"# {spec.title}")
-        say()
-        say(description)
-        return None
+    plan = Plan(settings.task or f"{spec.kind}_issue", str(spec.context["version"]), security=spec.confidential)
+    step = plan.add(
+        Step(
+            "issue.create",
+            f'create the {spec.kind_name} "{spec.title}" in {spec.project}',
+            Target(project=spec.project, instance="production", issue=spec.title),
+            details=(spec.where(),),
+            preview=f"# {spec.title}\n\n{description}",
+        )
+    )
+    if settings.dry_run and not settings.has_token("production"):
+        step.done = None
+        step.__post_init__()
+        plan.notes.append("Dry run without GITLAB_API_PRIVATE_TOKEN: GitLab was not asked whether the issue exists.")
+        return plan
 
     if gitlab is None:
         from .gitlab import GitLab
 
         gitlab = GitLab(settings, "production")
-
     existing = gitlab.find_issue(spec.project, spec.title, spec.labels, spec.milestone, spec.without_labels)
     if existing is not None:
-        result(f'--> Issue "{spec.title}" already exists.', "red")
-        result(f"    {existing.web_url}")
-        return existing
+        step.done = True
+        step.__post_init__()
+        step.result, step.urls = existing.web_url, (existing.web_url,)
+        return plan
 
     milestone = gitlab.find_milestone(spec.project, spec.milestone, settings.milestone_group)
-    user = gitlab.current_user()
-    created = gitlab.create_issue(
-        spec.project,
-        title=spec.title,
-        description=description,
-        labels=spec.labels,
-        milestone_id=milestone.id,
-        assignee_id=user.id,
-        confidential=spec.confidential,
-    )
-    result(f'--> Issue "{spec.title}" created.', "green")
-    result(f"    {created.web_url}")
-    return created
+
+    def create() -> Report:
+        created = gitlab.create_issue(
+            spec.project,
+            title=spec.title,
+            description=description,
+            labels=spec.labels,
+            milestone_id=milestone.id,
+            assignee_id=gitlab.current_user().id,
+            confidential=spec.confidential,
+        )
+        return Report(created.web_url, (created.web_url,))
+
+    def check() -> str | None:
+        found = gitlab.find_issue(spec.project, spec.title, spec.labels, spec.milestone, spec.without_labels)
+        return None if found is not None else f'no issue "{spec.title}" in {spec.project}'
+
+    step.action, step.check = create, check
+    return plan
+
+
+def ensure_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -> Plan:
+    """Create the issue unless it exists (see `plan_issue`); return the plan, run."""
+    from .plan import execute
+
+    return execute(plan_issue(settings, spec, gitlab), settings.run)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .config import Settings
-from .console import result, say
+from .output import result, say
 from .errors import UserNotFoundError
 
 #: The access level the original gave release managers: Maintainer.

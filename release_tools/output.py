@@ -32,7 +32,7 @@ _COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "cyan": 36}
 #: `scheme://user:password@host` -> `scheme://<hidden>@host`. Up to the *last* `@` before the
 #: path, so that a password with an unescaped `@` is hidden whole; scp-like `git@host:path`
 #: has no secret and is left alone.
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"<>]+@")
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s'\"]+@")
 
 
 def redact_url(text: str) -> str:
@@ -58,9 +58,10 @@ class Redactor(logging.Filter):
             self._secrets = frozenset()
 
     def redact(self, text: str) -> str:
+        text = redact_url(text)  # first: a masked password would hide its URL's userinfo from the pattern
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, HIDDEN)
-        return redact_url(text)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redact(record.getMessage())
@@ -87,7 +88,8 @@ class ConsoleHandler(logging.Handler):
         stream = self.stream_for(record)
         text = record.getMessage()
         if record.name == "py.warnings":
-            text = "Warning: " + " ".join(text.split())
+            # `file.py:12: UserWarning: the message` and the source line: one line, the warning itself.
+            text = " ".join(text.split())
         colour = getattr(record, "colour", None) or ("yellow" if record.levelno >= logging.WARNING else None)
         if colour and use_colour(stream):
             text = f"\033[{_COLOURS[colour]}m{text}\033[0m"
@@ -120,6 +122,8 @@ _logger.addHandler(_handler)
 _warnings = logging.getLogger("py.warnings")
 _warnings.propagate = False
 _warnings.addHandler(_handler)
+# A library's warning may quote a URL it was given (python-gitlab's base-URL warning does).
+logging.captureWarnings(True)
 
 
 def configure(*, secrets: Iterable[str | None] = (), json: bool = False) -> None:
@@ -130,7 +134,6 @@ def configure(*, secrets: Iterable[str | None] = (), json: bool = False) -> None
     """
     _redactor.add(secrets)
     _handler.json = json
-    logging.captureWarnings(True)
 
 
 def protect(*values: str | None) -> None:
@@ -165,9 +168,10 @@ def say(text: str = "", colour: str | None = None, *, err: bool = False) -> None
     _logger.info(text, extra={"colour": colour, "err": err})
 
 
-def result(text: str = "", colour: str | None = None) -> None:
-    """Print an outcome line: what a task did (an issue's URL, a played job, a tag)."""
-    _logger.info(text, extra={"colour": colour, "result": True})
+def result(text: str = "", colour: str | None = None, *, err: bool = False) -> None:
+    """Print an outcome line: what a task did (an issue's URL, a played job, a tag); one
+    that is a warning (a failed Slack post) goes to stderr with `err=True`."""
+    _logger.info(text, extra={"colour": colour, "result": True, "err": err})
 
 
 def warn(text: str) -> None:

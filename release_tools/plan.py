@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import ReleaseToolsError
+from .errors import Interrupted, ReleaseToolsError
 from .output import result, say
 
 #: The version of the JSON document `Plan.to_json()` makes (see README, "Machine-readable output").
@@ -306,6 +306,19 @@ def ending(plan: Plan) -> str:
     return f"Done: {count}."
 
 
+def interruption(plan: Plan) -> str:
+    """What an interrupted run did and did not do, in one line."""
+    done = [step.summary for step in plan.steps if step.state is State.DONE]
+    cut = [step.summary for step in plan.steps if step.state is State.FAILED and step.reason == "interrupted while running"]
+    missed = [step.summary for step in plan.steps if step.state is State.NOT_REACHED]
+    parts = [f"done: {'; '.join(done)}" if done else "nothing was done"]
+    if cut:
+        parts.append(f"cut off, may or may not have taken effect: {'; '.join(cut)}")
+    if missed:
+        parts.append(f"not done: {'; '.join(missed)}")
+    return ". ".join(parts) + ". Run the same command again to finish"
+
+
 def _counts(steps: Sequence[Step]) -> str:
     order = (State.DONE, State.ALREADY_DONE, State.SKIPPED, State.FAILED, State.NOT_REACHED)
     words = {State.DONE: "done", State.ALREADY_DONE: "already done", State.SKIPPED: "skipped",
@@ -408,13 +421,17 @@ def execute(plan: Plan, options: RunOptions, *, ask: Callable[[str], bool] = ask
 
     try:
         stopped = _run_steps(plan)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as stop:
         plan.status = Status.INTERRUPTED
         for step in plan.steps:
             if step.is_pending:
                 step.state, step.reason = State.NOT_REACHED, "interrupted"
         _report_missed(plan)
         result(ending(plan), "red")
+        # The boundary's one line says what was done, and the JSON document shows the plan.
+        stop.plan = plan  # type: ignore[attr-defined]
+        if isinstance(stop, Interrupted) and not stop.progress:
+            stop.progress = interruption(plan)
         raise
     if not stopped:
         _verify(plan)
@@ -476,7 +493,7 @@ def _run_one(step: Step) -> None:
     except ReleaseToolsError as error:
         step.state, step.reason = State.FAILED, str(error)
         return
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         # It may or may not have taken effect: a re-run reads the world and knows.
         step.state, step.reason = State.FAILED, "interrupted while running"
         raise

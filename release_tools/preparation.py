@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from .config import Settings
-from .console import result, say
+from .output import result, say
 from .errors import GitLabConflictError, InvalidRefError, ReleaseIssueNotFoundError
 from .version import Version
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .config import Settings
-from .console import result, say
+from .output import result, say
 from .errors import PipelineNotFoundError, PublishError, ReleaseToolsError
 from .version import OmnibusVersion, Version
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
-from .console import result, say
+from .output import result, say
 from .errors import GitLabNotFoundError, InvalidRefError, InvalidVersionError, non_ascii_note, quote
 from .version import ASCII_WHITESPACE, Version
 

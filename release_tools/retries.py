@@ -29,7 +29,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from .config import basic_authorization
-from .console import say
+from .output import say
 
 #: Retries of one request after a 5xx, a lost connection or a 429.
 RETRIES = 5

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from . import changelog
 from .config import Project, Settings
-from .console import result, say
+from .output import result, say
 from .errors import (
     ConfigurationError,
     GitError,

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
-from .console import result, say
+from .output import result, say
 from .errors import ConfigurationError, GitError, GitLabError, ReleaseStateError, SlackError
 from .git import Repository
 from .clock import wall

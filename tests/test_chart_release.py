@@ -11,7 +11,7 @@ import yaml
 
 from release_tools import chart_release
 from release_tools.clock import Clock
-from release_tools.console import collect_results
+from release_tools.output import collect_results
 from release_tools.errors import ConfigurationError, InvalidVersionError, ReleaseStateError
 from release_tools.helm import ChartVersion
 from release_tools.version import Version

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from release_tools.config import Settings
-from release_tools.console import redact
+from release_tools.output import redact
 from release_tools.errors import GitLabAccessError, GitLabNotFoundError
 from release_tools.gitlab import CurrentJob, GitLab, Pipeline, _current_job
 from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user

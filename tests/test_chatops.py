@@ -119,7 +119,9 @@ def test_release_issue_is_routed_by_version_flag_and_channel(
     assert (issue["title"], issue["labels"], issue["confidential"]) == (title, labels, confidential)
     assert heading in issue["description"]
     # The reply is exactly the outcome: no progress, no description, no markers inside.
-    assert result.reply == [f'--> Issue "{title}" created.', f"    {issue['web_url']}"]
+    kind = "confidential security release issue" if confidential else {
+        "Release 11.1": "monthly release issue", "Release 11.1.1": "patch release issue"}.get(title, "release candidate issue")
+    assert result.reply == [f'✓ create the {kind} "{title}" in {RELEASE_TASKS}: {issue["web_url"]}', "Done: 1 done."]
     assert "Running release_issue" in result.log
 
 
@@ -141,29 +143,35 @@ def test_release_issue_that_exists_is_shown_not_duplicated(chat_job, fake_gitlab
     again = chat_job("release_issue", "11.1.0")
 
     issue = created_issue(fake_gitlab)
-    assert again.reply == ['--> Issue "Release 11.1" already exists.', f"    {issue['web_url']}"]
+    assert again.reply == [
+        f'✓ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: already done; {issue["web_url"]}',
+        "Nothing to do: every step is done already.",
+    ]
 
 
 def test_dry_run_reply_says_what_would_happen_and_nothing_changes(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
     result = chat_job("release_issue", "11.1.0", TEST="true")
 
     assert result.returncode == 0, result.output
     assert result.reply == [
-        f'--> Dry run: the monthly release issue "Release 11.1" would be created in {RELEASE_TASKS} '
-        "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed."
+        f'· create the monthly release issue "Release 11.1" in {RELEASE_TASKS}',
+        "Dry run: 1 step would be carried out; nothing was changed.",
     ]
     assert "# Release 11.1" in result.log  # the issue itself stays in the job log
     assert fake_gitlab.mutations() == []
-    assert only_the_job_was_read(fake_gitlab)
 
 
 def test_dry_run_flag_in_chat_input_works_like_test(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
     result = chat_job("release_issue", "--dry-run 11.1.2 --security")
 
     assert result.returncode == 0, result.output
     assert result.reply == [
-        f'--> Dry run: the confidential security release issue "Release 11.1.2" would be created in {RELEASE_TASKS} '
-        "(confidential; labels Release, security; milestone 11.1), or shown if it exists already. Nothing was changed."
+        f'· create the confidential security release issue "Release 11.1.2" in {RELEASE_TASKS}',
+        "Dry run: 1 step would be carried out; nothing was changed.",
     ]
     assert fake_gitlab.mutations() == []
 
@@ -193,9 +201,10 @@ def test_release_manager_usernames_match_whatever_the_case(chat_job, fake_gitlab
 
 
 @pytest.mark.parametrize("dev_user, allowed", [("rita", True), ("release-manager", False)], ids=["dev-name", "gitlab-com-name"])
-def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_dev, dev_user, allowed):
+def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_gitlab, fake_dev, dev_user, allowed):
     from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user
 
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")  # the dry run looks the issue up there
     if dev_user != "release-manager":
         add_user(fake_dev, dev_user)
     add_project(fake_dev, "gitlab/release-tools")  # release_tools.chatops.projects.dev
@@ -395,6 +404,7 @@ def test_chat_command_from_a_trigger_pipeline_is_refused(chat_job, fake_gitlab):
 
 
 def test_job_is_identified_by_its_token_even_without_the_id_variables(chat_job, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
     environ = chat_job.environ("11.1.0", TEST="true")
     for variable in ("CI_JOB_ID", "CI_PIPELINE_ID", "CI_PROJECT_ID", "CI_PIPELINE_SOURCE", "GITLAB_USER_LOGIN"):
         del environ[variable]
@@ -594,11 +604,11 @@ def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(ch
     [message] = slack.posts
     assert message["channel"] == "#g_delivery"
     assert message["text"].startswith("<@U0RITA> `release_issue 11.1.0` finished after 40 minutes:\n```\n")
-    assert f'--> Issue "Release 11.1" created.\n    {url}\n```' in message["text"]
+    assert f'✓ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: {url}\nDone: 1 done.\n```' in message["text"]
     assert message["text"].endswith(environ["CI_JOB_URL"])
     assert result.reply == [
-        '--> Issue "Release 11.1" created.',
-        f"    {url}",
+        f'✓ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: {url}',
+        "Done: 1 done.",
         "This run ended 40 minutes after the command, past GitLab's 30-minute reply window: "
         "the results were also posted to #g_delivery through Slack.",
     ]
@@ -709,7 +719,10 @@ def test_trigger_style_runs_the_task_for_release_user_relayed_by_a_trusted_bot(c
     assert result.returncode == 0, result.output
     issue = created_issue(fake_gitlab)
     assert (issue["title"], issue["confidential"]) == ("Release 11.1.2", True)
-    assert result.reply == ['--> Issue "Release 11.1.2" created.', f"    {issue['web_url']}"]
+    assert result.reply == [
+        f'✓ create the confidential security release issue "Release 11.1.2" in {RELEASE_TASKS}: {issue["web_url"]}',
+        "Done: 1 done.",
+    ]
 
 
 def test_trigger_style_refuses_release_user_from_an_untrusted_pipeline(chat_job, fake_gitlab):
@@ -797,7 +810,7 @@ def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp
     allowed = chat_job.run("release_issue", environ={**environ, "GITLAB_USER_LOGIN": "release-manager"})
 
     assert refused.reply == ["Error: 'developer' is not an authorized release manager!"]
-    assert allowed.returncode == 0 and allowed.reply[0].startswith("--> Dry run:")
+    assert allowed.returncode == 0 and allowed.reply[-1].startswith("Dry run:")
     assert fake_gitlab.log == []
 
 

@@ -35,16 +35,19 @@ def test_help_documents_every_argument(invoke, name):
     assert "--dry-run" in result.stdout and "TEST=true" in result.stdout
 
 
-#: The first line of an issue task's dry run: what it is, where it would go, that it is one.
+#: How an issue task's dry run starts: the plan, what it would create and where, filed how.
 MONTHLY_DRY_RUN = (
-    '--> Dry run: the monthly release issue "Release 11.1" would be created in gitlab-org/release/tasks '
-    "(public; label Release; milestone 11.1), or shown if it exists already. Nothing was changed.\n"
+    "Plan for monthly_issue 11.1.0:\n"
+    "  Dry run without GITLAB_API_PRIVATE_TOKEN: GitLab was not asked whether the issue exists.\n"
+    '  ? create the monthly release issue "Release 11.1" in gitlab-org/release/tasks: not looked up\n'
+    "      public; label Release; milestone 11.1\n"
 )
 SECURITY_DRY_RUN = (
-    '--> Dry run: the confidential security release issue "Release 11.1.2" would be created in '
-    "gitlab-org/release/tasks (confidential; labels Release, security; milestone 11.1), "
-    "or shown if it exists already. Nothing was changed.\n"
+    "Plan for release_issue 11.1.2 (security release: dev only):\n"
+    '  · create the confidential security release issue "Release 11.1.2" in gitlab-org/release/tasks\n'
+    "      confidential; labels Release, security; milestone 11.1\n"
 )
+DRY_RUN_END = "Dry run: 1 step would be carried out; nothing was changed.\n"
 
 
 def test_dry_run_with_test_variable_prints_the_issue_and_makes_no_request(invoke, fake_gitlab, fake_dev):
@@ -53,15 +56,37 @@ def test_dry_run_with_test_variable_prints_the_issue_and_makes_no_request(invoke
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(MONTHLY_DRY_RUN + "\n# Release 11.1\n\n## Kick-off")
     assert "/milestone %\"11.1\"" in result.stdout
+    assert result.stdout.endswith(DRY_RUN_END)
     assert fake_gitlab.requests() == [] and fake_dev.requests() == []
 
 
 def test_dry_run_flag_works_like_the_test_variable(invoke, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
     result = invoke("release_issue", "--dry-run", "--security", "11.1.2")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(SECURITY_DRY_RUN + "\n# Release 11.1.2\n\n## Ground rules")
-    assert fake_gitlab.log == []
+    # With a token, a dry run looks (the issue, the milestone) and writes nothing.
+    assert fake_gitlab.log != [] and fake_gitlab.mutations() == []
+
+
+def test_invokes_own_dry_run_is_a_dry_run_of_the_task(invoke, fake_gitlab):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    result = invoke("-R", "monthly_issue", "11.1.0")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(DRY_RUN_END)
+    assert fake_gitlab.mutations() == [] and fake_gitlab.table("issues") == []
+
+
+def test_a_dry_run_with_a_token_fails_where_the_real_run_would(invoke, fake_gitlab):
+    result = invoke("monthly_issue", "--dry-run", "11.1.0")  # no milestone 11.1
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Milestone 11.1 not found in gitlab-org/release/tasks")
+    assert fake_gitlab.mutations() == []
 
 
 @pytest.mark.parametrize(
@@ -69,6 +94,8 @@ def test_dry_run_flag_works_like_the_test_variable(invoke, fake_gitlab):
 )
 def test_release_issue_in_security_mode_is_the_confidential_issue_not_a_public_patch_issue(invoke, fake_gitlab, switch):
     # A public "Release 11.1.2" patch issue would announce the security release.
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
     result = invoke("release_issue", "11.1.2", env={"TEST": "true", **switch})
 
     assert result.returncode == 0, result.stderr
@@ -104,8 +131,10 @@ def test_real_run_creates_then_finds_the_issue(invoke, fake_gitlab):
 
     url = fake_gitlab.table("issues")[0]["web_url"]
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f'--> Issue "Release 11.1.0-rc2" created.\n    {url}\n'
-    assert second.stdout == f'--> Issue "Release 11.1.0-rc2" already exists.\n    {url}\n'
+    step = 'create the release candidate issue "Release 11.1.0-rc2" in gitlab-org/release/tasks'
+    assert first.stdout.endswith(f"✓ {step}: {url}\nRead back 1 change.\nDone: 1 done.\n")
+    assert f"  ✓ {step}: already done; {url}\n" in second.stdout
+    assert second.stdout.endswith("Nothing to do: every step is done already.\n")
     assert len(fake_gitlab.table("issues")) == 1
 
 
@@ -139,7 +168,7 @@ def test_token_can_come_from_the_env_file(invoke, fake_gitlab, tmp_path):
     result = invoke("monthly_issue", "11.1.0", tokens=False, cwd=workdir)
 
     assert result.returncode == 0, result.stderr
-    assert "created" in result.stdout
+    assert fake_gitlab.table("issues") and "Done: 1 done." in result.stdout
 
 
 def test_configuration_file_given_with_f_overrides_the_defaults(invoke, fake_gitlab, tmp_path):

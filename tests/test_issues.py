@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from release_tools import issues
-from release_tools.console import collect_results
+from release_tools.output import collect_results
 from release_tools.errors import GitLabAccessError, GitLabNotFoundError, MilestoneNotFoundError, MissingTokenError
 from release_tools.gitlab import GitLab
 from release_tools.version import Version
@@ -31,7 +31,8 @@ def test_monthly_issue_is_created_in_the_project_milestone_assigned_and_labelled
     assert created["confidential"] is False
     assert "## Kick-off" in created["description"]
     out = capsys.readouterr().out
-    assert out == f'--> Issue "Release 11.1" created.\n    {created["web_url"]}\n'
+    assert f'✓ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: {created["web_url"]}\n' in out
+    assert out.endswith("Done: 1 done.\n")
 
 
 def test_rerun_finds_existing_issue_instead_of_creating_another(settings, fake_gitlab, capsys):
@@ -40,11 +41,14 @@ def test_rerun_finds_existing_issue_instead_of_creating_another(settings, fake_g
     issues.ensure_issue(settings, spec)
     capsys.readouterr()
 
-    issues.ensure_issue(settings, spec)
+    plan = issues.ensure_issue(settings, spec)
 
     assert len(issues_in(fake_gitlab)) == 1
     [issue] = issues_in(fake_gitlab)
-    assert capsys.readouterr().out == f'--> Issue "Release 11.1" already exists.\n    {issue["web_url"]}\n'
+    out = capsys.readouterr().out
+    assert f'✓ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: already done; {issue["web_url"]}' in out
+    assert out.endswith("Nothing to do: every step is done already.\n")
+    assert plan.steps[0].urls == (issue["web_url"],) and plan.exit_status == 0
     assert len(fake_gitlab.requests("POST")) == 1
 
 
@@ -57,7 +61,7 @@ def test_existing_issue_is_found_beyond_the_first_page(settings, fake_gitlab, ca
 
     issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
 
-    assert capsys.readouterr().out == f'--> Issue "Release 11.1" already exists.\n    {target["web_url"]}\n'
+    assert f'already done; {target["web_url"]}\n' in capsys.readouterr().out
     assert fake_gitlab.mutations() == []
     pages = fake_gitlab.requests("GET", "/issues")
     assert len(pages) == 2 and all(p.query["per_page"] == ["100"] for p in pages)
@@ -81,8 +85,8 @@ def test_patch_issue_is_not_mistaken_for_the_security_issue_of_the_same_version(
 
     issues.ensure_issue(settings, issues.patch_issue(settings, Version.parse("11.1.2")))
 
-    assert "created" in capsys.readouterr().out
     created = issues_in(fake_gitlab)[-1]
+    assert f'✓ create the patch release issue "Release 11.1.2" in {RELEASE_TASKS}: {created["web_url"]}' in capsys.readouterr().out
     assert (created["labels"], created["confidential"]) == (["Release"], False)
 
 
@@ -153,14 +157,15 @@ def test_dry_run_makes_zero_requests_and_says_what_and_where_then_prints_the_iss
     spec = getattr(issues, build)(dry, Version.parse(version))
 
     with collect_results() as lines:
-        issues.ensure_issue(dry, spec)
+        plan = issues.ensure_issue(dry, spec)
 
     assert fake_gitlab.log == []
-    first = f"--> Dry run: the {where}, or shown if it exists already. Nothing was changed."
-    assert lines == [first]  # the outcome: what ChatOps replies with
+    assert lines == ["Dry run: 1 step would be carried out; nothing was changed."]  # what ChatOps replies with
+    what, _, place = where.partition(" would be created in ")
+    assert plan.steps[0].summary == f"create the {what} in {place.split(' (')[0]}"
     out = capsys.readouterr().out
-    assert out.startswith(f"{first}\n\n# {spec.title}\n\n")
-    assert out.endswith(spec.description(dry) + "\n")
+    assert f"  ? create the {what} in {place.split(' (')[0]}: not looked up\n      {place.split(' (')[1].rstrip(')')}\n" in out
+    assert f"\n# {spec.title}\n\n{spec.description(dry)}" in out
 
 
 def test_two_transient_502s_are_retried(settings, fake_gitlab, capsys):
@@ -171,7 +176,7 @@ def test_two_transient_502s_are_retried(settings, fake_gitlab, capsys):
 
     assert [r.status for r in fake_gitlab.requests("POST")] == [502, 502, 201]
     assert len(issues_in(fake_gitlab)) == 1
-    assert "created" in capsys.readouterr().out
+    assert "✓ create the monthly release issue" in capsys.readouterr().out
 
 
 def test_wrong_token_gives_one_line_401_message_without_the_token(settings, fake_gitlab):
@@ -240,7 +245,7 @@ def test_current_user_is_looked_up_once(settings, fake_gitlab):
 
 
 def test_outcome_lines_are_collected_for_chat_replies_and_progress_is_not(settings, fake_gitlab, capsys):
-    from release_tools.console import collect_results
+    from release_tools.output import collect_results
 
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
@@ -248,8 +253,9 @@ def test_outcome_lines_are_collected_for_chat_replies_and_progress_is_not(settin
         issues.ensure_issue(settings, issues.monthly_issue(settings, Version.parse("11.1.0")))
 
     url = fake_gitlab.table("issues")[0]["web_url"]
-    assert lines == ['--> Issue "Release 11.1" created.', f"    {url}"]
-    assert capsys.readouterr().out == "\n".join(lines) + "\n"
+    assert lines == [f'✓ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: {url}', "Done: 1 done."]
+    out = capsys.readouterr().out
+    assert "Plan for monthly_issue 11.1.0:" in out and "Plan for" not in "\n".join(lines)
 
 
 def test_a_create_whose_answer_is_lost_is_found_not_repeated(settings, fake_gitlab, capsys):
@@ -262,7 +268,7 @@ def test_a_create_whose_answer_is_lost_is_found_not_repeated(settings, fake_gitl
 
     [created] = issues_in(fake_gitlab)
     assert [r.status for r in fake_gitlab.requests("POST")] == [502]
-    assert capsys.readouterr().out == f'--> Issue "Release 11.1" created.\n    {created["web_url"]}\n'
+    assert f': {created["web_url"]}\nRead back 1 change.\nDone: 1 done.\n' in capsys.readouterr().out
 
 
 def test_a_lost_create_is_not_confused_with_the_security_issue_of_the_same_title(settings, fake_gitlab):
@@ -279,16 +285,14 @@ def test_a_lost_create_is_not_confused_with_the_security_issue_of_the_same_title
 
 
 def test_gitlab_failing_every_create_is_one_line_and_leaves_no_issue(settings, fake_gitlab, capsys):
-    from release_tools.errors import GitLabError
-
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
     fake_gitlab.fail(503, times=10, method="POST", path="/issues")
     patient = settings.with_changes(api_max_wait=2)  # 0.5 s, then 1 s; a third wait (2 s) would pass 2 s
 
-    with pytest.raises(GitLabError) as error:
-        issues.ensure_issue(patient, issues.monthly_issue(patient, Version.parse("11.1.0")))
+    plan = issues.ensure_issue(patient, issues.monthly_issue(patient, Version.parse("11.1.0")))
 
-    assert "\n" not in str(error.value) and "503" in str(error.value)
+    assert plan.exit_status == 1 and plan.steps[0].state.value == "failed"
+    assert "\n" not in plan.steps[0].reason and "503" in plan.steps[0].reason
     assert issues_in(fake_gitlab) == []
     assert len(fake_gitlab.requests("POST")) == 3
     # Before each new POST the issue was looked for, in case the 503 hid a created one.

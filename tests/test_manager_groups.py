@@ -7,7 +7,7 @@ import pytest
 
 from release_tools import manager_groups
 from release_tools.config import Settings
-from release_tools.console import collect_results
+from release_tools.output import collect_results
 from release_tools.errors import GitLabAccessError, UserNotFoundError
 from tests.fake_gitlab import add_group, add_member, add_user
 from tests.fake_gitlab.members import DEVELOPER, MAINTAINER, OWNER, members_of

@@ -268,3 +268,27 @@ def test_an_unexpected_exception_in_a_step_is_a_bug_and_propagates():
 
     with pytest.raises(ZeroDivisionError):
         execute(plan, RunOptions())
+
+
+def test_a_signal_during_a_step_says_what_was_done_cut_off_and_not_done():
+    import signal
+
+    from release_tools.errors import Interrupted
+
+    def stopped():
+        raise Interrupted(signal.SIGTERM)
+
+    world = World()
+    plan = plan_of(world, {"name": "push to dev"})
+    plan.add(Step("git.push", "push to gitlab", action=stopped))
+    plan.add(Step("slack.post", "announce", action=world.action("announce")))
+
+    with pytest.raises(Interrupted) as caught:
+        execute(plan, RunOptions())
+
+    assert caught.value.plan is plan
+    assert str(caught.value) == (
+        "interrupted by SIGTERM: done: push to dev. cut off, may or may not have taken effect: push to gitlab. "
+        "not done: announce. Run the same command again to finish"
+    )
+    assert plan.to_json()["status"] == "interrupted"

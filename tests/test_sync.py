@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from release_tools import tagging
-from release_tools.console import collect_results
+from release_tools.output import collect_results
 from release_tools.errors import ConfigurationError, ReleaseStateError
 
 

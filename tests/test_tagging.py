@@ -13,7 +13,7 @@ import pytest
 from release_tools import tagging
 from release_tools.changelog import release_date
 from release_tools.config import Settings
-from release_tools.console import collect_results
+from release_tools.output import collect_results
 from release_tools.errors import GitError, PushError, ReleaseStateError, VersionFileError
 from release_tools.version import Version
 from tests.repos import GIT_ENV, Remotes

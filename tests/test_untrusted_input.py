@@ -12,7 +12,7 @@ from invoke.exceptions import Exit
 from release_tools import changelog, chatops, qa, release_managers
 from release_tools.chart_release import parse_versions
 from release_tools.config import Settings, check_layers
-from release_tools.console import register_secret
+from release_tools.output import protect
 from release_tools.errors import (
     LINE_LIMIT,
     ConfigurationError,
@@ -240,7 +240,7 @@ def test_quote_cuts_a_long_value_and_says_how_long_it_was():
 
 def test_quote_masks_a_secret_before_cutting_so_no_part_of_it_shows():
     secret = "canary-secret-cut-in-half-4c1d"
-    register_secret(secret)
+    protect(secret)
 
     shown = quote("x" * 45 + secret)
 

@@ -13,7 +13,7 @@ import pytest
 from release_tools import upstream_merge as um
 from release_tools.clock import Clock
 from release_tools.config import Settings
-from release_tools.console import collect_results
+from release_tools.output import collect_results
 from release_tools.errors import ConfigurationError, GitLabError, ReleaseStateError
 from release_tools.gitlab import User
 from tests.conftest import PRODUCTION_TOKEN

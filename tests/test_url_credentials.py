@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from release_tools.config import Instance, split_userinfo
-from release_tools.console import redact
+from release_tools.output import redact
 from tests.chatops_support import minutes_ago
 from tests.conftest import RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
@@ -43,7 +43,7 @@ def test_every_output_line_hides_the_userinfo_of_urls(text, expected):
 def test_library_warnings_are_redacted_too():
     # As python-gitlab warns when GitLab's answers name another base URL than it was given.
     code = (
-        "import warnings, release_tools.console\n"
+        "import warnings, release_tools.output\n"
         f"warnings.warn('base URL differs (http://user:{SECRET}@host -> http://host)', UserWarning)"
     )
 
@@ -74,7 +74,7 @@ def test_a_successful_run_against_an_instance_url_with_credentials_shows_none(in
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.output and "relay" not in result.output
     assert "Warning" not in result.stderr  # python-gitlab was given the URL without them: nothing to warn about
-    assert result.stdout.splitlines()[1] == f"    {fake_gitlab.url}/{RELEASE_TASKS}/issues/1"
+    assert result.stdout.splitlines()[-3].endswith(f": {fake_gitlab.url}/{RELEASE_TASKS}/issues/1")
     # They reached GitLab the way a proxy in front of it expects them: as basic authentication.
     assert {r.basic_auth for r in fake_gitlab.log} == {("relay", SECRET)}
 
