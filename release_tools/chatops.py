@@ -168,7 +168,7 @@ def _run_publish(settings: Settings, job: Job) -> None:
     version = Version.parse(job.arguments[0])
     from .publish import publish
 
-    publish(settings, version)
+    return publish(settings, version)
 
 
 def qa_refs(arguments: Sequence[str]) -> tuple[str, str, Version | None]:

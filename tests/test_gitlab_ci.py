@@ -148,8 +148,8 @@ def test_scheduled_release_managers_sync_dry_run(checkout, chat_job, fake_gitlab
 
     assert run.returncode == 0, run.output
     output = run.job_output("scheduled-release-managers-sync")
-    assert "--> Syncing dev" in output and "--> Syncing production" in output
-    assert "Adding rita to gitlab/release/managers" in output
+    assert "Plan for release_managers.sync:" in output
+    assert "· add rita to gitlab/release/managers on dev" in output
     assert fake_gitlab.mutations() == [] and fake_dev.mutations() == []
 
 
@@ -225,7 +225,7 @@ def test_publish_job_dry_run(checkout, chat_job, fake_dev):
     run = emulate(checkout, "publish", variables=variables, env=env)
 
     assert run.returncode == 0, run.output
-    assert run.reply("publish")[0] == "--> 11.1.0+ee.0"
+    assert run.reply("publish")[0].startswith("· play Ubuntu-16.04-release of 11.1.0+ee.0: ")
     assert fake_dev.mutations() == []
 
 
