@@ -164,7 +164,7 @@ def _run_tag(settings: Settings, job: Job) -> None:
     tag(settings, version, requester=job.requester)
 
 
-def _run_publish(settings: Settings, job: Job) -> None:
+def _run_publish(settings: Settings, job: Job) -> Any:
     version = Version.parse(job.arguments[0])
     from .publish import publish
 

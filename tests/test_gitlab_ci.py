@@ -225,7 +225,9 @@ def test_publish_job_dry_run(checkout, chat_job, fake_dev):
     run = emulate(checkout, "publish", variables=variables, env=env)
 
     assert run.returncode == 0, run.output
-    assert run.reply("publish")[0].startswith("· play Ubuntu-16.04-release of 11.1.0+ee.0: ")
+    reply = run.reply("publish")
+    assert reply[0].startswith("11.1.0+ee.0: pipeline ")  # the plan's notes come first
+    assert any(line.startswith("· play Ubuntu-16.04-release of 11.1.0+ee.0: ") for line in reply)
     assert fake_dev.mutations() == []
 
 
