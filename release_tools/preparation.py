@@ -10,7 +10,11 @@ Differences from the original, on purpose:
   (the original crashed, half-way);
 - an existing merge request is found by its branches, so one renamed after review (no
   more `WIP:`) is not opened a second time, and on every page of results;
-- the URL printed comes from the create response, not from a search that may lag.
+- the URL printed comes from the create response, not from a search that may lag;
+- once merged (and its branch removed with it), nothing is made again.
+
+Per edition the plan has two steps, the branch and the merge request (see
+`plan_preparation_merge_requests`); the executor runs, prints and reads them back.
 """
 
 from __future__ import annotations
