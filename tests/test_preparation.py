@@ -310,50 +310,35 @@ def test_cli_invokes_own_dry_run_changes_nothing(invoke, repos):
 
 
 @pytest.mark.parametrize("mode", ["text", "json"])
-def test_cli_a_500_on_the_ee_merge_request_after_the_ce_ones_fails_that_step_exit_1(invoke, repos, mode):
-    repos.fail(500, times=20, method="POST", path=f"/projects/{EE}/merge_requests")
+@pytest.mark.parametrize(
+    "failing, states, created, ending",
+    [
+        (EE, ["done", "done", "done", "failed"], ["WIP: Prepare 11.1.2 release"], "Failed: 3 done, 1 failed."),
+        (CE, ["done", "failed", "not_reached", "not_reached"], [], "Failed: 1 done, 1 failed, 2 not reached."),
+    ],
+    ids=["EE after CE", "CE, then EE not reached"],
+)
+def test_cli_a_500_on_a_merge_request_create_fails_that_step_and_stops_exit_1(invoke, repos, mode, failing, states, created, ending):
+    repos.fail(500, times=20, method="POST", path=f"/projects/{failing}/merge_requests")
 
     result = invoke("patch_merge_request", *(["--json"] if mode == "json" else []), "11.1.2", env=PATIENCE)
 
     assert result.returncode == 1
-    assert [mr["title"] for mr in mrs(repos)] == ["WIP: Prepare 11.1.2 release"]
+    assert [mr["title"] for mr in mrs(repos)] == created
     if mode == "json":
         document = json.loads(result.stdout)
         assert (document["status"], document["exit_status"]) == ("failed", 1)
-        assert [s["state"] for s in document["steps"]] == ["done", "done", "done", "failed"]
-        assert "500" in document["steps"][3]["reason"] and "\n" not in document["steps"][3]["reason"]
-        lines = result.stderr
-    else:
-        lines = result.stdout
+        assert [s["state"] for s in document["steps"]] == states
+        reason = document["steps"][states.index("failed")]["reason"]
+        assert "500" in reason and "\n" not in reason
+    lines = result.stderr if mode == "json" else result.stdout  # stdout carries the JSON document
+    failed = STEPS[states.index("failed")][1]
+    title = failed.split('"')[1]
     host = repos.url.split("//")[1]
-    assert (
-        f"✗ {STEPS[3][1]}: {host} failed while creating merge request 'WIP: Prepare 11.1.2-ee release' in {EE}: "
-        "500 injected fault\n"
-    ) in lines
-    assert lines.splitlines()[-1] == "Failed: 3 done, 1 failed."
-
-
-@pytest.mark.parametrize("mode", ["text", "json"])
-def test_cli_a_500_on_the_ce_merge_request_leaves_the_ee_steps_not_reached(invoke, repos, mode):
-    repos.fail(500, times=20, method="POST", path=f"/projects/{CE}/merge_requests")
-
-    result = invoke("patch_merge_request", *(["--json"] if mode == "json" else []), "11.1.2", env=PATIENCE)
-
-    assert result.returncode == 1
-    assert mrs(repos) == [] and [b["name"] for b in repos.table("branches")].count("11-1-stable-ee-patch-2") == 0
-    if mode == "json":
-        document = json.loads(result.stdout)
-        assert [s["state"] for s in document["steps"]] == ["done", "failed", "not_reached", "not_reached"]
-        lines = result.stderr
-    else:
-        lines = result.stdout
-    host = repos.url.split("//")[1]
-    assert (
-        f"✗ {STEPS[1][1]}: {host} failed while creating merge request 'WIP: Prepare 11.1.2 release' in {CE}: "
-        "500 injected fault\n"
-    ) in lines
-    assert f"Not reached: {STEPS[2][1]}; {STEPS[3][1]}\n" in lines
-    assert lines.splitlines()[-1] == "Failed: 1 done, 1 failed, 2 not reached."
+    assert f"✗ {failed}: {host} failed while creating merge request '{title}' in {failing}: 500 injected fault\n" in lines
+    missed = [summary for (_, summary), state in zip(STEPS, states) if state == "not_reached"]
+    assert (f"Not reached: {'; '.join(missed)}\n" in lines) is bool(missed)
+    assert lines.splitlines()[-1] == ending
 
 
 @pytest.mark.parametrize("text", ["11.1.2", "11.1.2-ee", "11.1.0-rc4", "11.1.0-rc4-ee", "9.0.10"])

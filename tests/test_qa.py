@@ -298,15 +298,24 @@ def test_dry_run_prints_the_issue_and_writes_nothing(settings, world, capsys):
     assert com.table("issues") == []
 
 
-def test_existing_issue_gets_only_the_new_merge_requests_and_a_comment(settings, world, capsys):
-    com, dev = world
+@pytest.fixture
+def listed_before(world):
+    """The QA issue exists and lists two of the six merge requests already, one ticked."""
+    com, _ = world
     milestone = add_milestone(com, RELEASE_TASKS, "11.1")
-    before = (
+    description = (
         "# QA for 11.1.0-rc2\n\nEarlier list:\n\n"
         f"- [x] @bob | [Fix the import]({com.url}/gitlab-org/gitlab-ce/merge_requests/202) ~\"Platform\"\n"
         f"- [ ] @bob | [Something small]({com.url}/gitlab-org/gitlab-ce/merge_requests/206)\n"
     )
-    existing = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description=before)
+    issue = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description=description)
+    com.clear_log()
+    return issue
+
+
+def test_existing_issue_gets_only_the_new_merge_requests_and_a_comment(settings, world, listed_before, capsys):
+    com, dev = world
+    existing, before = listed_before, listed_before["description"]
 
     qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
 
@@ -399,21 +408,6 @@ QA = f'the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}'
 PATIENCE = {"INVOKE_RELEASE_TOOLS_API_MAX_WAIT": "1"}
 
 
-@pytest.fixture
-def listed_before(world):
-    """The QA issue exists and lists two of the six merge requests already."""
-    com, _ = world
-    milestone = add_milestone(com, RELEASE_TASKS, "11.1")
-    description = (
-        "# QA for 11.1.0-rc2\n\n"
-        f"- [ ] @bob | [Fix the import]({com.url}/gitlab-org/gitlab-ce/merge_requests/202)\n"
-        f"- [ ] @bob | [Something small]({com.url}/gitlab-org/gitlab-ce/merge_requests/206)\n"
-    )
-    issue = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description=description)
-    com.clear_log()
-    return issue
-
-
 UPDATE_STEPS = [
     ("issue.update", f"add 4 merge requests to {QA}"),
     ("note.create", f"mention @alice @dana @maintainer @carol on {QA}"),
@@ -487,45 +481,34 @@ def test_cli_invokes_own_dry_run_changes_nothing(invoke, world, listed_before):
 
 
 @pytest.mark.parametrize("mode", ["text", "json"])
-def test_cli_a_500_on_the_comment_fails_that_step_after_the_update_exit_1(invoke, world, listed_before, mode):
+@pytest.mark.parametrize(
+    "method, path, doing, states, ending",
+    [
+        ("POST", "/notes", "commenting on issue #{iid}", ["done", "failed"], "Failed: 1 done, 1 failed."),
+        ("PUT", "/issues/", "updating issue #{iid}", ["failed", "not_reached"], "Failed: 1 failed, 1 not reached."),
+    ],
+    ids=["the comment, after the update", "the update, the comment not reached"],
+)
+def test_cli_a_500_on_a_step_fails_it_and_stops_exit_1(invoke, world, listed_before, mode, method, path, doing, states, ending):
     com, _ = world
-    com.fail(500, times=20, method="POST", path="/notes")
+    com.fail(500, times=20, method=method, path=path)
 
     result = invoke("qa_issue", *(["--json"] if mode == "json" else []), "v11.1.0-rc1", "v11.1.0-rc2", env=PATIENCE)
 
     assert result.returncode == 1
-    assert "merge_requests/101)" in listed_before["description"] and com.table("notes") == []
+    assert ("merge_requests/101)" in listed_before["description"]) is (states[0] == "done")
+    assert com.table("notes") == []
     if mode == "json":
         document = json.loads(result.stdout)
         assert (document["status"], document["exit_status"]) == ("failed", 1)
-        assert [s["state"] for s in document["steps"]] == ["done", "failed"]
-        assert "500" in document["steps"][1]["reason"]
-        lines = result.stderr
-    else:
-        lines = result.stdout
-    host = com.url.split("//")[1]
-    issue = f"#{listed_before['iid']}"
-    assert f"✗ {UPDATE_STEPS[1][1]}: {host} failed while commenting on issue {issue} in {RELEASE_TASKS}: 500 injected fault\n" in lines
-    assert lines.splitlines()[-1] == "Failed: 1 done, 1 failed."
-
-
-@pytest.mark.parametrize("mode", ["text", "json"])
-def test_cli_a_500_on_the_update_leaves_the_comment_not_reached(invoke, world, listed_before, mode):
-    com, _ = world
-    com.fail(500, times=20, method="PUT", path="/issues/")
-
-    result = invoke("qa_issue", *(["--json"] if mode == "json" else []), "v11.1.0-rc1", "v11.1.0-rc2", env=PATIENCE)
-
-    assert result.returncode == 1
-    assert "merge_requests/101)" not in listed_before["description"] and com.table("notes") == []
-    if mode == "json":
-        assert [s["state"] for s in json.loads(result.stdout)["steps"]] == ["failed", "not_reached"]
-        lines = result.stderr
-    else:
-        lines = result.stdout
-    assert f"✗ {UPDATE_STEPS[0][1]}: " in lines and "500 injected fault" in lines
-    assert f"Not reached: {UPDATE_STEPS[1][1]}\n" in lines
-    assert lines.splitlines()[-1] == "Failed: 1 failed, 1 not reached."
+        assert [s["state"] for s in document["steps"]] == states
+        assert "500" in document["steps"][states.index("failed")]["reason"]
+    lines = result.stderr if mode == "json" else result.stdout
+    host, failed = com.url.split("//")[1], UPDATE_STEPS[states.index("failed")][1]
+    what = doing.format(iid=listed_before["iid"])
+    assert f"✗ {failed}: {host} failed while {what} in {RELEASE_TASKS}: 500 injected fault\n" in lines
+    assert (f"Not reached: {UPDATE_STEPS[1][1]}\n" in lines) is (states[-1] == "not_reached")
+    assert lines.splitlines()[-1] == ending
 
 
 def test_cli_unknown_ref_is_one_line_and_exit_1(invoke, world):
