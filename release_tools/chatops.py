@@ -201,7 +201,7 @@ def _run_qa_issue(settings: Settings, job: Job) -> None:
     from_ref, to_ref, version = qa_refs(job.arguments)
     from .qa import ensure_qa_issue
 
-    ensure_qa_issue(settings, from_ref, to_ref, version)
+    return ensure_qa_issue(settings, from_ref, to_ref, version)
 
 
 SECURITY_OPTION = ("--security", "create the confidential security release issue")

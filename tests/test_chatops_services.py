@@ -86,7 +86,10 @@ def test_qa_issue_through_chat_creates_the_issue_listing_the_merge_requests(chat
     [issue] = fake_gitlab.table("issues")
     assert issue["title"] == "11.1.0-rc2 QA Issue"
     assert "Fix the pipeline graph" in issue["description"]
-    assert result.reply == [f'--> Issue "{issue["title"]}" created with 1 merge request.', f"    {issue['web_url']}"]
+    assert result.reply == [
+        f'✓ create the QA issue "{issue["title"]}" in {RELEASE_TASKS}, listing 1 merge request: {issue["web_url"]}',
+        "Done: 1 done.",
+    ]
 
 
 def test_qa_issue_with_two_refs_works_like_the_range(chat_job, fake_gitlab):
