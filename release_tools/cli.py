@@ -407,6 +407,26 @@ def upstream_merge(c, dry_run=False, force=False, no_mention=False):
     return merging.upstream_merge(_settings(c, dry_run=dry_run, force=force, no_mention=no_mention))
 
 
+@task(
+    mutating=False,
+    help={
+        "version": VERSION_HELP,
+        "security": "the security release of VERSION: dev remotes only, the confidential issues (also SECURITY=true)",
+    },
+)
+def status(c, version, security=False):
+    """Show where the release of VERSION stands, phase by phase, and the next step; change nothing.
+
+    Exit status 0 when everything could be read and nothing is wrong, 3 when a problem was
+    found, 2 when something could not be read.
+    Usage: invoke status VERSION, e.g. invoke status 11.1.2
+    """
+    from . import status as release_status
+
+    parsed = _version(version)  # bad input fails before any request
+    return release_status.status(_settings(c, security=security), parsed)
+
+
 @task(mutating=False, help={"username": "the gitlab.com username to check (case does not matter)"})
 def auth(c, username):
     """Check that USERNAME is in the release managers file; exit 1 if not.
@@ -438,6 +458,7 @@ ns = Collection(
     tag_security,
     sync,
     upstream_merge,
+    status,
     Collection("release_managers", auth, sync_release_managers, auto_dash_names=False),
     Collection("helm", tag_chart, auto_dash_names=False),
     # The original's names: `qa_issue`, `tag_security` (not `qa-issue`).

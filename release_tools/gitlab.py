@@ -100,6 +100,13 @@ class MergeRequest:
     source_branch: str = ""
     target_branch: str = ""
     created_at: str = ""  # ISO 8601, as GitLab sends it
+    description: str = ""
+    merged_at: str = ""  # ISO 8601; "" when not merged (or merged before GitLab kept it)
+    #: What merging made: the merge commit (None when fast-forwarded), the squashed commit
+    #: (None unless squashed), and the source branch's head (the fast-forwarded commit).
+    merge_commit_sha: str | None = None
+    squash_commit_sha: str | None = None
+    sha: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,11 @@ def _merge_request(obj: Any, project: str) -> MergeRequest:
         source_branch=attrs.get("source_branch") or "",
         target_branch=attrs.get("target_branch") or "",
         created_at=attrs.get("created_at") or "",
+        description=attrs.get("description") or "",
+        merged_at=attrs.get("merged_at") or "",
+        merge_commit_sha=attrs.get("merge_commit_sha") or None,
+        squash_commit_sha=attrs.get("squash_commit_sha") or None,
+        sha=attrs.get("sha") or None,
     )
 
 
@@ -542,9 +554,13 @@ class GitLab:
         labels: tuple[str, ...],
         milestone: str | None = None,
         without_labels: tuple[str, ...] = (),
+        confidential: bool | None = None,
     ) -> Issue | None:
-        """The issue with exactly this title, these labels (and none of `without_labels`)."""
-        filters = {"milestone": milestone} if milestone else {}
+        """The issue with exactly this title, these labels (and none of `without_labels`);
+        with `confidential=False`, GitLab is asked for public issues only."""
+        filters: dict[str, Any] = {"milestone": milestone} if milestone else {}
+        if confidential is not None:
+            filters["confidential"] = "true" if confidential else "false"  # GitLab's spelling
         for issue in self._issues_titled(project, title, labels, f"searching for issue {title!r}", **filters):
             if not set(without_labels) & set(issue.labels):
                 return issue
@@ -653,6 +669,30 @@ class GitLab:
         with self._errors(f"comparing {from_ref}...{to_ref}", project):
             answer = self._project(project).repository_compare(from_ref, to_ref)
         return [_commit(commit) for commit in answer.get("commits") or ()]
+
+    def commits_between(self, project: str, base: str, tip: str) -> list[Commit]:
+        """The commits reachable from `tip` and not from `base`, newest first, all pages
+        (`commits?ref_name=base..tip`: no diffs, 100 per request)."""
+        with self._errors(f"listing the commits of {base}..{tip}", project):
+            items = self._project(project).commits.list(ref_name=f"{base}..{tip}", iterator=True)
+            return [_commit(_attrs(item)) for item in items]
+
+    def raw_file(self, project: str, path: str, ref: str) -> str | None:
+        """The text of file `path` at `ref` (a branch, tag or SHA), through the raw-file
+        endpoint; None when `ref` has no such file.
+
+        Raises GitLabNotFoundError when the project or `ref` is missing or invisible.
+        """
+        import gitlab.exceptions
+
+        with self._errors(f"reading {path} at {ref}", project):
+            try:
+                data = self._project(project).files.raw(file_path=path, ref=ref)
+            except gitlab.exceptions.GitlabGetError as error:
+                if error.response_code == 404 and "file" in _reason(error).lower():
+                    return None
+                raise
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
 
     def branch_exists(self, project: str, branch: str) -> bool:
         import gitlab.exceptions

@@ -147,6 +147,17 @@ def release_issue(settings: Settings, version: Version, security: bool = False) 
     return patch_issue(settings, version)
 
 
+def find(gitlab: Any, spec: IssueSpec, *, public_only: bool = False) -> Any | None:
+    """The issue `spec` describes (title, labels, milestone, none of its excluded labels), or
+    None: whether the issue task is done, as every task and `status` reads it. With
+    `public_only`, GitLab is asked for public issues only (a confidential one is not read).
+    Raises GitLabError."""
+    return gitlab.find_issue(
+        spec.project, spec.title, spec.labels, spec.milestone, spec.without_labels,
+        confidential=False if public_only else None,
+    )
+
+
 def plan_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -> Plan:
     """The plan of one issue task: a single step, creating the issue unless it exists.
 
@@ -180,7 +191,7 @@ def plan_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -
         from .gitlab import GitLab
 
         gitlab = GitLab(settings, "production")
-    existing = gitlab.find_issue(spec.project, spec.title, spec.labels, spec.milestone, spec.without_labels)
+    existing = find(gitlab, spec)
     if existing is not None:
         step.done = True
         step.__post_init__()
@@ -202,7 +213,7 @@ def plan_issue(settings: Settings, spec: IssueSpec, gitlab: Any | None = None) -
         return Report(created.web_url, (created.web_url,))
 
     def check() -> str | None:
-        found = gitlab.find_issue(spec.project, spec.title, spec.labels, spec.milestone, spec.without_labels)
+        found = find(gitlab, spec)
         return None if found is not None else f'no issue "{spec.title}" in {spec.project}'
 
     step.action, step.check = create, check

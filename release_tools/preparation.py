@@ -71,6 +71,19 @@ def preparation_merge_request(settings: Settings, version: Version, *, security:
     )
 
 
+def instance_of(settings: Settings) -> str:
+    """The instance the preparation merge requests live on: dev for a security release."""
+    return "dev" if settings.security else "production"
+
+
+def preparation_merge_requests(settings: Settings, version: Version) -> list[PreparationMergeRequest]:
+    """CE's, then EE's."""
+    return [
+        preparation_merge_request(settings, edition, security=settings.security)
+        for edition in (version.to_ce(), version.to_ee())
+    ]
+
+
 def describe(settings: Settings, spec: PreparationMergeRequest, instance_url: str, release_issue_url: str) -> str:
     from .templates import render
 
@@ -110,15 +123,13 @@ def plan_preparation_merge_requests(settings: Settings, version: Version, gitlab
     from .gitlab import GitLab
     from .plan import Plan
 
-    instance = "dev" if settings.security else "production"
+    instance = instance_of(settings)
     if gitlab is None:
         gitlab = GitLab(settings, instance)
     production = gitlab if instance == "production" else GitLab(settings, "production")
 
     issue_spec = issues.release_issue(settings, version, security=settings.security)
-    issue = production.find_issue(
-        issue_spec.project, issue_spec.title, issue_spec.labels, issue_spec.milestone, issue_spec.without_labels
-    )
+    issue = issues.find(production, issue_spec)
     if issue is None:
         command = f"invoke release_issue {'--security ' if settings.security else ''}{version.to_ce()}"
         raise ReleaseIssueNotFoundError(
@@ -128,8 +139,7 @@ def plan_preparation_merge_requests(settings: Settings, version: Version, gitlab
 
     plan = Plan(settings.task or "patch_merge_request", str(version.to_ce()), security=settings.security)
     plan.notes.append(f"The merge requests link the {issue_spec.kind_name}: {issue.web_url}")
-    for edition in (version.to_ce(), version.to_ee()):
-        spec = preparation_merge_request(settings, edition, security=settings.security)
+    for spec in preparation_merge_requests(settings, version):
         _plan_edition(settings, plan, gitlab, spec, describe(settings, spec, gitlab.instance.url, issue.web_url))
     return plan
 
@@ -139,7 +149,7 @@ def _plan_edition(settings: Settings, plan: Plan, gitlab: Any, spec: Preparation
     from .plan import Report, Step, Target
 
     instance = gitlab.instance_name
-    existing = _find_merge_request(gitlab, spec)
+    existing = find_merge_request(gitlab, spec)
     branch_exists = gitlab.branch_exists(spec.project, spec.source_branch)
     branch = plan.add(
         Step(
@@ -204,7 +214,7 @@ def _plan_edition(settings: Settings, plan: Plan, gitlab: Any, spec: Preparation
         return Report(created.web_url, (created.web_url,))
 
     def merge_request_there() -> str | None:
-        if _find_merge_request(gitlab, spec) is not None:
+        if find_merge_request(gitlab, spec) is not None:
             return None
         return f"no open or merged merge request from {spec.source_branch} into {spec.target_branch} in {spec.project}"
 
@@ -212,8 +222,9 @@ def _plan_edition(settings: Settings, plan: Plan, gitlab: Any, spec: Preparation
     merge_request.action, merge_request.check = create_merge_request, merge_request_there
 
 
-def _find_merge_request(gitlab: Any, spec: PreparationMergeRequest) -> Any | None:
-    """The open or merged merge request from the preparation branch into the stable branch."""
+def find_merge_request(gitlab: Any, spec: PreparationMergeRequest) -> Any | None:
+    """The open or merged merge request from the preparation branch into the stable branch:
+    whether the merge request step is done, as the task and `status` read it."""
     found = gitlab.find_merge_requests(spec.project, source_branch=spec.source_branch, target_branch=spec.target_branch)
     return next((mr for mr in found if mr.state in ("opened", "merged")), None)
 

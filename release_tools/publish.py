@@ -62,24 +62,16 @@ def plan_publish(settings: Settings, version: Version, gitlab: Any) -> Plan:
     and the run fails at the end); a pipeline without release jobs is a note.
     Raises MissingTokenError or GitLabError when the dev instance cannot be read.
     """
-    project = settings.project(settings.publish.project)
-    path = project.dev_path or project.path
+    path = package_project(settings)
     plan = Plan(settings.task or "publish", str(version.to_ce()), concurrency=settings.publish.concurrency)
     for ee in (True, False):
         omnibus = version.to_omnibus(ee=ee)
-        pipeline = gitlab.tag_pipeline(path, omnibus.tag)
+        pipeline, jobs = release_jobs(settings, gitlab, path, omnibus)
         if pipeline is None:
             plan.problems.append(
                 f"no pipeline for tag {omnibus} in {path} on {gitlab.instance.host}: was {omnibus} tagged and pushed there?"
             )
             continue
-        stages = set(settings.publish.stages)
-        # A release job that is no longer manual has been played: by an earlier run, or by hand.
-        jobs = [
-            job
-            for job in gitlab.pipeline_jobs(path, pipeline.id, LISTED)
-            if job.stage in stages
-        ]
         if not jobs:
             plan.notes.append(f"Nothing to be done for {omnibus}: {pipeline.web_url}")
             continue
@@ -88,6 +80,24 @@ def plan_publish(settings: Settings, version: Version, gitlab: Any) -> Plan:
         for job in jobs:
             plan.add(_play_step(gitlab, path, omnibus, job, statuses))
     return plan
+
+
+def package_project(settings: Settings) -> str:
+    """The path (on the dev instance) of the project whose tag pipelines build the packages."""
+    project = settings.project(settings.publish.project)
+    return project.dev_path or project.path
+
+
+def release_jobs(settings: Settings, gitlab: Any, path: str, omnibus: OmnibusVersion) -> tuple[Any, list[Any]]:
+    """The newest pipeline of `omnibus`'s tag (None when there is none) and its release jobs
+    (of `release_tools.publish.stages`), waiting or played, in pipeline order: what publish
+    plays and counts as done, and what `status` reports. Raises GitLabError."""
+    pipeline = gitlab.tag_pipeline(path, omnibus.tag)
+    if pipeline is None:
+        return None, []
+    stages = set(settings.publish.stages)
+    # A release job that is no longer manual has been played: by an earlier run, or by hand.
+    return pipeline, [job for job in gitlab.pipeline_jobs(path, pipeline.id, LISTED) if job.stage in stages]
 
 
 def _play_step(gitlab: Any, path: str, omnibus: OmnibusVersion, job: Any, statuses: Callable[[], dict[int, str]]) -> Step:

@@ -234,6 +234,28 @@ class QaIssue:
         return f"{'confidential' if self.confidential else 'public'}; {labels}; milestone {self.milestone}"
 
 
+def qa_issue_of(settings: Settings, version: Version) -> QaIssue:
+    """The QA issue of `version`: confidential and labelled security in a security release."""
+    qa, security = settings.labels["qa"], settings.labels["security"]
+    return QaIssue(
+        title=f"{version.to_ce()} QA Issue",
+        project=settings.project(RELEASE_TASKS).path,
+        labels=(qa, security) if settings.security else (qa,),
+        milestone=version.milestone_name,
+        confidential=settings.security,
+    )
+
+
+def find_qa_issue(gitlab: Any, qa_issue: QaIssue, *, public_only: bool = False) -> Any | None:
+    """The QA issue, or None: whether `qa_issue` creates it or adds to it, as the task and
+    `status` read it. With `public_only`, GitLab is asked for public issues only.
+    Raises GitLabError."""
+    return gitlab.find_issue(
+        qa_issue.project, qa_issue.title, qa_issue.labels, qa_issue.milestone,
+        confidential=False if public_only else None,
+    )
+
+
 def plan_qa_issue(
     settings: Settings,
     from_ref: str,
@@ -287,17 +309,11 @@ def plan_qa_issue(
     merge_requests = _fetch_all(settings, gitlabs, mentions, source, fetch)
     items = qa_items(settings, merge_requests)
 
-    qa_issue = QaIssue(
-        title=f"{version.to_ce()} QA Issue",
-        project=settings.project(RELEASE_TASKS).path,
-        labels=(settings.labels["qa"], settings.labels["security"]) if settings.security else (settings.labels["qa"],),
-        milestone=version.milestone_name,
-        confidential=settings.security,
-    )
+    qa_issue = qa_issue_of(settings, version)
     plan = Plan(settings.task or "qa_issue", str(version.to_ce()), security=settings.security)
     plan.notes.append(f"{_count(items)} to check between {from_ref} and {to_ref}.")
     gitlab = gitlabs["production"]
-    existing = gitlab.find_issue(qa_issue.project, qa_issue.title, qa_issue.labels, qa_issue.milestone)
+    existing = find_qa_issue(gitlab, qa_issue)
     context = _context(version, from_ref, to_ref)
     if existing is None:
         # The milestone is looked up now, so that a dry run fails where a real run would.
@@ -363,7 +379,7 @@ def _plan_update(plan: Plan, gitlab: Any, qa_issue: QaIssue, existing: Any, desc
         return Report(url, (url,))
 
     def listed() -> str | None:
-        found = gitlab.find_issue(qa_issue.project, qa_issue.title, qa_issue.labels, qa_issue.milestone)
+        found = find_qa_issue(gitlab, qa_issue)
         missing = [item for item in new if found is None or not is_listed(found.description, item.merge_request)]
         return f"it does not list {_count(missing)}" if missing else None
 

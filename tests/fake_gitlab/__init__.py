@@ -27,7 +27,7 @@ from .merge_requests import add_merge_request
 from .milestones import add_milestone
 from .pipelines import add_chat_job, add_chat_pipeline, add_job, add_pipeline
 from .projects import add_project
-from .repository import add_branch, add_commit, add_tag
+from .repository import add_branch, add_commit, add_tag, set_ref
 from .users import add_user
 
 __all__ = [
@@ -49,5 +49,6 @@ __all__ = [
     "add_tag",
     "add_user",
     "encoded",
+    "set_ref",
     "route",
 ]

@@ -69,7 +69,7 @@ def bad_request(message: Any) -> HTTPError:
 @dataclass
 class Response:
     status: int = 200
-    body: Any = None
+    body: Any = None  # JSON data, or bytes sent as they are
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -419,11 +419,18 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             response = fake.dispatch(self.command, self.path, self.headers, body)
-            payload = b"" if response.body is None else json.dumps(response.body).encode()
+            # A body of bytes is sent as it is (a raw file); anything else as JSON.
+            raw = isinstance(response.body, bytes)
+            if raw:
+                payload = response.body
+            else:
+                payload = b"" if response.body is None else json.dumps(response.body).encode()
+            headers = dict(response.headers)
+            content_type = headers.pop("Content-Type", "application/octet-stream" if raw else "application/json")
             self.send_response(response.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
-            for name, value in response.headers.items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":

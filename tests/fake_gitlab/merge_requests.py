@@ -31,9 +31,16 @@ def add_merge_request(
     target_branch: str = "master",
     milestone: dict[str, Any] | None = None,
     description: str = "",
+    merged_at: str | None = None,
+    merge_commit_sha: str | None = None,
+    squash_commit_sha: str | None = None,
+    sha: str | None = None,
 ) -> dict[str, Any]:
     """A merge request; merged ones are merged by `merged_by` (default: nobody recorded,
-    which GitLab answers as `null` for merge requests merged before it kept track)."""
+    which GitLab answers as `null` for merge requests merged before it kept track), at
+    `merged_at` (default: now). What merging made is `merge_commit_sha` (null when
+    fast-forwarded), `squash_commit_sha` (null unless squashed) and `sha`, the source
+    branch's head."""
     with fake.lock:
         project = fake.find_project(project_path)
         author = author or next(iter(fake.users.values()))
@@ -56,6 +63,8 @@ def add_merge_request(
             assignees=[],
             merged_by=merged_by,
             remove_source_branch=False,
+            merged_at=merged_at,
+            commits={"merge_commit_sha": merge_commit_sha, "squash_commit_sha": squash_commit_sha, "sha": sha},
         )
 
 
@@ -63,7 +72,7 @@ def _project_mrs(fake: FakeGitLab, project: dict[str, Any]) -> list[dict[str, An
     return [m for m in fake.table("merge_requests") if m["project_id"] == project["id"]]
 
 
-def _create(fake, project, author, *, iid, title, description, labels, state, source_branch, target_branch, milestone, assignees, merged_by, remove_source_branch):
+def _create(fake, project, author, *, iid, title, description, labels, state, source_branch, target_branch, milestone, assignees, merged_by, remove_source_branch, merged_at=None, commits=None):
     stamp = now()
     merged = state == "merged"
     mr = {
@@ -77,7 +86,7 @@ def _create(fake, project, author, *, iid, title, description, labels, state, so
         "updated_at": stamp,
         "merged_by": basic(merged_by) if merged and merged_by else None,
         "merge_user": basic(merged_by) if merged and merged_by else None,
-        "merged_at": stamp if merged else None,
+        "merged_at": (merged_at or stamp) if merged else None,
         "closed_by": None,
         "closed_at": stamp if state == "closed" else None,
         "target_branch": target_branch,
@@ -121,6 +130,7 @@ def _create(fake, project, author, *, iid, title, description, labels, state, so
         "has_conflicts": False,
         "blocking_discussions_resolved": True,
     }
+    mr.update(commits or {})
     fake.table("merge_requests").append(mr)
     return mr
 

@@ -1,8 +1,10 @@
-"""Repositories: commits, branches and tags of a project, compare, and branch creation.
+"""Repositories: commits, branches and tags of a project, compare, branch creation, and
+files (`files/:path/raw`).
 
 History is a real commit graph (each commit has parents), so `compare` and
 `commits?ref_name=A..B` answer what git would: the commits reachable from one ref and
-not from the other, oldest first for compare, newest first for the commit list.
+not from the other, oldest first for compare, newest first for the commit list. Each
+commit holds its files (path -> text), its first parent's with its own changes applied.
 """
 
 from __future__ import annotations
@@ -44,20 +46,36 @@ def add_commit(
     project_path: str,
     message: str,
     *,
-    branch: str = "master",
+    branch: str | None = "master",
     parents: list[str] | None = None,
     author_name: str = "Rita Release",
     author_email: str = "rita@example.com",
+    files: dict[str, str | None] | None = None,
+    sha: str | None = None,
+    tree: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A commit on `branch` (created when missing), whose parent is the branch's head
-    unless `parents` (SHAs) says otherwise; the branch moves to the new commit."""
+    unless `parents` (SHAs) says otherwise; the branch moves to the new commit (with
+    `branch=None` no ref moves: see `set_ref`).
+
+    Its files are its first parent's with `files` applied (a None value deletes the file),
+    or exactly `tree` when given. `sha` names it (a commit mirrored from a real repository);
+    by default a SHA is made up."""
     with fake.lock:
         project = fake.find_project(project_path)
-        head = _ref(fake, "branches", project, branch)
+        head = _ref(fake, "branches", project, branch) if branch is not None else None
         if parents is None:
             parents = [head["sha"]] if head else []
         number = fake.next_id("commit")
-        sha = hashlib.sha1(f"{project['id']}:{number}:{message}".encode()).hexdigest()
+        sha = sha or hashlib.sha1(f"{project['id']}:{number}:{message}".encode()).hexdigest()
+        if tree is None:
+            first = resolve(fake, project, parents[0]) if parents else None
+            tree = dict(first["files"]) if first else {}
+            for path, text in (files or {}).items():
+                if text is None:
+                    tree.pop(path, None)
+                else:
+                    tree[path] = text
         stamp = now()
         commit = {
             "id": sha,
@@ -74,8 +92,11 @@ def add_commit(
             "committed_date": stamp,
             "web_url": f"{project['web_url']}/commit/{sha}",
             "project_id": project["id"],
+            "files": dict(tree),
         }
         fake.table("commits").append(commit)
+        if branch is None:
+            return commit
         if head is None:
             _add_ref(fake, "branches", project, branch, sha)
         else:
@@ -101,6 +122,20 @@ def add_tag(fake: FakeGitLab, project_path: str, name: str, ref: str = "master")
         if commit is None:
             raise ValueError(f"{ref} does not exist in {project_path}")
         return _add_ref(fake, "tags", project, name, commit["id"])
+
+
+def set_ref(fake: FakeGitLab, project_path: str, kind: str, name: str, sha: str) -> dict[str, Any]:
+    """Point the branch or tag `name` (`kind`: `branches`, `tags`) at the commit `sha`,
+    creating it when missing (a push the fake is told about)."""
+    with fake.lock:
+        project = fake.find_project(project_path)
+        if resolve(fake, project, sha) is None:
+            raise ValueError(f"{sha} is no commit of {project_path}")
+        existing = _ref(fake, kind, project, name)
+        if existing is None:
+            return _add_ref(fake, kind, project, name, sha)
+        existing["sha"] = sha
+        return existing
 
 
 def _add_ref(fake: FakeGitLab, kind: str, project: dict[str, Any], name: str, sha: str) -> dict[str, Any]:
@@ -236,6 +271,39 @@ def compare(fake: FakeGitLab, req: Request) -> Response:
             "web_url": f"{project['web_url']}/-/compare/{base['id']}...{tip['id']}",
         },
     )
+
+
+def _blob_id(text: str) -> str:
+    """The blob's name, as git computes it."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@route("GET", "/projects/<project>/repository/files/<path>/raw")
+def raw_file(fake: FakeGitLab, req: Request) -> Response:
+    """A file's contents at `ref` (a branch, tag or SHA; the default branch when left out),
+    as text, with GitLab's `X-Gitlab-*` headers; 404 `Commit Not Found` for an unknown
+    ref, `File Not Found` for a path the commit does not have."""
+    project = fake.find_project(req.params["project"])
+    ref = req.arg("ref") or project["default_branch"]
+    commit = resolve(fake, project, ref)
+    if commit is None:
+        raise not_found("Commit")
+    path = req.params["path"]
+    text = commit["files"].get(path)
+    if text is None:
+        raise not_found("File")
+    headers = {
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Gitlab-File-Name": path.rsplit("/", 1)[-1],
+        "X-Gitlab-File-Path": path,
+        "X-Gitlab-Ref": ref,
+        "X-Gitlab-Blob-Id": _blob_id(text),
+        "X-Gitlab-Commit-Id": commit["id"],
+        "X-Gitlab-Size": str(len(text.encode())),
+        "X-Gitlab-Encoding": "base64",
+    }
+    return Response(200, text.encode(), headers)
 
 
 @route("GET", "/projects/<project>/repository/branches")
