@@ -22,6 +22,14 @@ def home(tmp_path):
     return path
 
 
+@pytest.fixture
+def managers(tmp_path):
+    """A release managers file of real people, as a ChatOps job needs (not the shipped example)."""
+    path = tmp_path / "release_managers.yml"
+    path.write_text("Rita Release:\n  gitlab.com: release-manager\n")
+    return {"INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(path)}
+
+
 def test_without_overrides_the_tree_is_the_shipped_defaults(home):
     settings = Settings.from_environment({**NO_ENV_FILE, "HOME": str(home)})
 
@@ -77,9 +85,9 @@ def test_a_broken_user_file_is_one_line_naming_the_file_and_the_place(home):
     )
 
 
-def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home):
+def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home, managers):
     environ = {
-        **NO_ENV_FILE, "HOME": str(home),
+        **NO_ENV_FILE, **managers, "HOME": str(home),
         "RELEASE_BOT_PRODUCTION_TOKEN": "bot-production-0001",
         "RELEASE_BOT_DEV_TOKEN": "bot-dev-0002",
         "GITLAB_API_PRIVATE_TOKEN": "personal-0003",
@@ -96,9 +104,9 @@ def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home):
     assert (settings.token("production"), settings.token("dev")) == ("bot-production-0001", "bot-dev-0002")
 
 
-def test_bot_tokens_follow_configured_token_variables_and_blank_ones_are_ignored(home):
+def test_bot_tokens_follow_configured_token_variables_and_blank_ones_are_ignored(home, managers):
     (home / ".invoke.yaml").write_text("release_tools:\n  instances:\n    dev:\n      token_variable: OPS_TOKEN\n")
-    environ = {**NO_ENV_FILE, "HOME": str(home), "RELEASE_BOT_DEV_TOKEN": "bot-dev-0002", "RELEASE_BOT_PRODUCTION_TOKEN": " ",
+    environ = {**NO_ENV_FILE, **managers, "HOME": str(home), "RELEASE_BOT_DEV_TOKEN": "bot-dev-0002", "RELEASE_BOT_PRODUCTION_TOKEN": " ",
                "GITLAB_API_PRIVATE_TOKEN": "personal-0003"}
 
     settings = Settings.from_environment(environ, bot_tokens=True)
