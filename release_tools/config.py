@@ -197,11 +197,23 @@ def load_files(config: Config, *layers: str) -> None:
         elif not isinstance(data, dict):
             raise file_error(path, ValueError(), merging=True)
         else:
+            _check_invoke_shapes(data, config._defaults, path)
             check_layers(data.get("release_tools"), {})
     try:
         config.merge()
     except AmbiguousMergeError as error:  # outside `release_tools`, e.g. `run: 1`
         raise ConfigurationError(f"configuration files disagree: {one_line(str(error))}") from None
+
+
+def _check_invoke_shapes(data: Mapping[str, Any], defaults: Mapping[str, Any], path: str) -> None:
+    """invoke's own sections of a configuration file (`run`, `tasks`, ...) have the shape
+    of invoke's defaults: a mapping where they hold one, else a value."""
+    for key, value in data.items():
+        if key == "release_tools" or key not in defaults:
+            continue
+        if isinstance(defaults[key], dict) != isinstance(value, dict):
+            shape = "a mapping of settings" if isinstance(defaults[key], dict) else "a single value"
+            raise ConfigurationError(f"configuration file {quote_path(path)}: {_key(key)} must be {shape}, not {quote(value)}")
 
 
 def chat_projects_of_checkout(project_dir: Path | None = None) -> Mapping[str, str]:

@@ -946,7 +946,7 @@ def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_i
     for name in chat_jobs:
         job = jobs[name]
         assert job["extends"] == ".chat"
-        assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
+        assert job["script"][-1] == f".venv/bin/release-tools-chatops {name}"
         assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
     assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
     # No other job may run in a chat pipeline.

@@ -225,3 +225,17 @@ def test_an_installed_chatops_job_refuses_the_shipped_example_before_any_request
 
     assert result.returncode == 1
     assert "lists ada-example, one of the shipped example's fictional people" in result.stdout
+
+
+def test_an_installed_run_reads_the_working_directorys_invoke_yaml_and_keeps_its_own_executor(tool, elsewhere):
+    # Another project's file may name its own executor; release-tools checks with its own.
+    (elsewhere / "invoke.yaml").write_text(
+        "tasks:\n  executor_class: elsewhere.Executor\nrelease_tools:\n  labels:\n    release: Acme Release\n"
+    )
+    result = run([str(tool / "release-tools"), "monthly_issue", "11.1.0"], elsewhere, TEST="true")
+    (elsewhere / "invoke.yaml").write_text("release_tools:\n  lables: {}\n")
+    typo = run([str(tool / "release-tools"), "monthly_issue", "11.1.0"], elsewhere, TEST="true")
+
+    assert result.returncode == 0, result.stderr
+    assert "label Acme Release" in result.stdout
+    assert (typo.returncode, typo.stderr) == (1, "Error: release_tools.lables is not a setting; did you mean release_tools.labels?\n")
