@@ -56,6 +56,7 @@ from .settings import (  # noqa: F401 - the names code imported from here before
     with_defaults,
 )
 
+
 class ReleaseConfig(Config):
     """invoke's Config as release-tools uses it: task names keep their underscores, the
     executor checks the layers before running a task, and variables come from a given
@@ -73,7 +74,10 @@ class ReleaseConfig(Config):
         super().__init__(*args, **kwargs)
 
     def _clone_init_kwargs(self, into: Any = None) -> dict[str, Any]:
-        return {**super()._clone_init_kwargs(into=into), "environ": self._environ}
+        kwargs = super()._clone_init_kwargs(into=into)
+        if into is None or issubclass(into, ReleaseConfig):
+            kwargs["environ"] = self._environ
+        return kwargs
 
     def load_shell_env(self) -> None:
         """invoke's own, from `environ`: see Variables."""

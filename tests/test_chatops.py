@@ -815,7 +815,8 @@ def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp
 
 
 def test_outside_ci_without_a_user_is_refused(chat_job):
-    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0"})
+    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0",
+                                                    "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(chat_job.managers_file)})
 
     assert result.returncode == 1
     assert result.reply == ["Error: Cannot tell who is running this: set GITLAB_USER_LOGIN to your gitlab.com username"]
