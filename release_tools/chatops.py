@@ -197,7 +197,7 @@ def qa_refs(arguments: Sequence[str]) -> tuple[str, str, Version | None]:
     return from_ref, to_ref, Version.parse(rest[0]) if rest else None
 
 
-def _run_qa_issue(settings: Settings, job: Job) -> None:
+def _run_qa_issue(settings: Settings, job: Job) -> Any:
     from_ref, to_ref, version = qa_refs(job.arguments)
     from .qa import ensure_qa_issue
 

@@ -87,6 +87,7 @@ def test_qa_issue_through_chat_creates_the_issue_listing_the_merge_requests(chat
     assert issue["title"] == "11.1.0-rc2 QA Issue"
     assert "Fix the pipeline graph" in issue["description"]
     assert result.reply == [
+        "1 merge request to check between v11.1.0-rc1 and v11.1.0-rc2.",  # the plan's note
         f'✓ create the QA issue "{issue["title"]}" in {RELEASE_TASKS}, listing 1 merge request: {issue["web_url"]}',
         "Done: 1 done.",
     ]
