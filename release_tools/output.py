@@ -8,6 +8,7 @@ filter: known secrets (tokens, webhook URLs) and the user part of every URL
 - `say()` is progress; `result()` is an outcome line (what ChatOps used to reply with);
   `warn()` is a warning, always on stderr;
 - progress and outcome go to stdout, or to stderr when stdout carries JSON (`--json`);
+  a task whose outcome is a report (`status`) may send its progress to stderr instead;
 - colours are used only on a terminal, and never when `NO_COLOR` is set.
 
 The task boundary calls `configure()` with the run's secrets and mode; nothing else
@@ -78,9 +79,12 @@ class ConsoleHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.json = False
+        self.progress_on_stderr = False
 
     def stream_for(self, record: logging.LogRecord):
         if self.json or record.levelno >= logging.WARNING or getattr(record, "err", False):
+            return sys.stderr
+        if self.progress_on_stderr and not getattr(record, "result", False):
             return sys.stderr
         return sys.stdout
 
@@ -126,14 +130,17 @@ _warnings.addHandler(_handler)
 logging.captureWarnings(True)
 
 
-def configure(*, secrets: Iterable[str | None] = (), json: bool = False) -> None:
-    """Set up output for one run: the secrets to mask, and whether stdout carries JSON.
+def configure(*, secrets: Iterable[str | None] = (), json: bool = False, progress_on_stderr: bool | None = None) -> None:
+    """Set up output for one run: the secrets to mask, whether stdout carries JSON, and
+    (when given) whether progress goes to stderr, leaving stdout to the outcome lines.
 
     Python's warnings (python-gitlab's included) are routed through the same handler so
     that a URL or token in them is masked too.
     """
     _redactor.add(secrets)
     _handler.json = json
+    if progress_on_stderr is not None:
+        _handler.progress_on_stderr = progress_on_stderr
 
 
 def protect(*values: str | None) -> None:
@@ -150,6 +157,7 @@ def reset() -> None:
     """Forget the secrets and the mode (between runs in one process: tests)."""
     _redactor.clear()
     _handler.json = False
+    _handler.progress_on_stderr = False
 
 
 def json_mode() -> bool:

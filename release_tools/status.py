@@ -35,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Project, Settings
+from .settings import Project, Settings
 from .errors import GitLabNotFoundError, ReleaseToolsError, one_line
 from .git import RemoteRefs, list_remote_tags, ls_remote
 from .version import Version
@@ -224,7 +224,8 @@ class ReleaseStatus:
         """Plain lines: the heading, one line per phase (facts, then problems), the next step."""
         lines = [self.heading()] + list(self.notes)
         for phase in self.phases:
-            parts = phase.facts + [f"problem: {problem}" for problem in phase.problems]
+            # A phase in trouble says so first: its problems, then its facts.
+            parts = phase.problems + phase.facts
             lines.append(f"{phase.title}: {phase.state.words}" + (f": {'; '.join(parts)}" if parts else ""))
         lines.append(self.next_line())
         return lines
@@ -236,14 +237,15 @@ class ReleaseStatus:
         colours = {State.DONE: 32, State.IN_PROGRESS: 33, State.NOT_STARTED: 0, State.PROBLEM: 31, State.NOT_SHOWN: 2}
         lines = [_paint(self.heading(), 1, colour)] + [f"  {note}" for note in self.notes]
         for phase in self.phases:
-            details = phase.facts + [f"problem: {problem}" for problem in phase.problems] or [""]
+            details = [f"problem: {problem}" for problem in phase.problems] + phase.facts or [""]
             state = _paint(phase.state.words.ljust(state_width), colours[phase.state], colour)
             indent = " " * (2 + width + 2 + state_width + 2)
             for index, detail in enumerate(details):
+                shown = _paint(detail, 31, colour) if detail.startswith("problem:") else detail
                 if index == 0:
-                    lines.append(f"  {phase.title.ljust(width)}  {state}  {detail}".rstrip())
+                    lines.append(f"  {phase.title.ljust(width)}  {state}  {shown}".rstrip())
                 else:
-                    lines.append(f"{indent}{_paint(detail, 31, colour) if detail.startswith('problem:') else detail}")
+                    lines.append(f"{indent}{shown}")
         lines.append(_paint(self.next_line(), 1, colour))
         return lines
 
@@ -846,9 +848,11 @@ def _commits(count: int) -> str:
 
 def _stable_facts(context: Context, phase: Phase, branches: list[Branch]) -> None:
     right: list[str] = []
+    nowhere = [branch.label for branch in branches if branch.leader is None]
+    if nowhere:
+        phase.facts.append(f"on no remote yet: {', '.join(nowhere)}")
     for branch in branches:
         if branch.leader is None:
-            phase.facts.append(f"{branch.label}: on no remote")
             continue
         notes = []
         if branch.lacking():
@@ -886,6 +890,7 @@ def read_tags(context: Context, phase: Phase) -> None:
         return _hidden(phase, "a security release is tagged on the dev remotes only")
     entries = []
     complete: list[str] = []
+    nowhere: list[str] = []
     present = absent = 0
     remotes_read: list[str] = []
     for refs in release_refs(context.version):
@@ -901,7 +906,7 @@ def read_tags(context: Context, phase: Phase) -> None:
             present += bool(have)
             absent += bool(lacking)
             if not have:
-                phase.facts.append(f"{tag}: on no remote")
+                nowhere.append(tag)
                 continue
             canonical = next(iter(have))
             elsewhere = [name for name in have if not has_tag(states[name], tag, have[canonical])]
@@ -914,6 +919,8 @@ def read_tags(context: Context, phase: Phase) -> None:
                 complete.append(tag)
     if complete:
         phase.facts.insert(0, f"on {', '.join(remotes_read)}, same commit everywhere: {', '.join(complete)}")
+    if nowhere:
+        phase.facts.append(f"on no remote yet: {', '.join(nowhere)}")
     if context.security:
         phase.facts.append("security release: dev remotes only")
     phase.data.update(tags=entries, remotes=remotes_read)
@@ -1172,7 +1179,10 @@ def show(status: ReleaseStatus) -> None:
 
 def status(settings: Settings, version: Version, *, public_only: bool = False, requester: str = "") -> ReleaseStatus:
     """`status VERSION`: read the release's status, print it, return it (its exit status
-    is the task's)."""
+    is the task's). Progress (the git commands) goes to stderr: stdout is the report."""
+    from .output import configure
+
+    configure(json=settings.json, progress_on_stderr=True)
     found = read_status(settings, version, public_only=public_only, requester=requester)
     show(found)
     return found

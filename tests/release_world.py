@@ -130,6 +130,13 @@ class World:
         return add_issue(self.production, RELEASE_TASKS, f"{version} QA Issue", labels=labels,
                          milestone=self.milestone(version), description=checklist(checked, items), confidential=security)
 
+    def qa_issue_checked(self) -> None:
+        """Every item of the QA issues checked."""
+        with self.production.lock:
+            for issue in self.production.table("issues"):
+                if issue["title"].endswith(" QA Issue"):
+                    issue["description"] = issue["description"].replace("- [ ]", "- [x]")
+
     def preparation(self, names: list[tuple[str, str, str]], *, state: str = "merged", security: bool = False) -> None:
         """Preparation merge requests: (edition key, source branch, title), into its stable branch."""
         fake = self.dev if security else self.production
@@ -199,6 +206,16 @@ class World:
                 made.append(add_job(self.dev, pipeline, name, stage, status=status))
         return made
 
+    def publish(self, status: str = "success") -> None:
+        """Every release job of the pipelines so far ends in `status` (and their pipelines)."""
+        with self.dev.lock:
+            names = {name for name, _ in RELEASE_JOBS}
+            for job in self.dev.table("jobs"):
+                if job["name"] in names:
+                    job["status"] = status
+            for pipeline in self.dev.table("pipelines"):
+                pipeline["status"] = status
+
     def chart(self, chart_version: str, app_version: str) -> None:
         """A chart release tagging `v<chart_version>` that ships GitLab `app_version`."""
         bare = self.remotes("helm", "gitlab")
@@ -214,18 +231,24 @@ def checklist(checked: int, items: int) -> str:
     return "## Steps\n\n" + "\n".join(lines) + "\n"
 
 
-def git_calls(trace: Path, command: str = "ls-remote") -> int:
-    """How many `git <command>` processes GIT_TRACE2_EVENT recorded in `trace`."""
+def git_runs(trace: Path, command: str = "ls-remote") -> list[list[str]]:
+    """The argument lists of the `git <command>` processes GIT_TRACE2_EVENT recorded in `trace`."""
     import json
 
     if not trace.exists():
-        return 0
-    count = 0
+        return []
+    runs = []
     for line in trace.read_text().splitlines():
         event = json.loads(line)
-        if event.get("event") == "start" and event.get("argv", [None, None])[1:2] == [command]:
-            count += 1
-    return count
+        argv = event.get("argv") or []
+        if event.get("event") == "start" and argv[1:2] == [command]:
+            runs.append(argv)
+    return runs
 
 
-__all__ = ["GIT_ENV", "World", "checklist", "git_calls", "mirror"]
+def git_calls(trace: Path, command: str = "ls-remote") -> int:
+    """How many `git <command>` processes GIT_TRACE2_EVENT recorded in `trace`."""
+    return len(git_runs(trace, command))
+
+
+__all__ = ["GIT_ENV", "World", "checklist", "git_calls", "git_runs", "mirror"]
