@@ -408,9 +408,11 @@ def read_status(
         context = Context(settings, version, reader)
         for name in names:
             WANTS.get(name, _no_wants)(context)
-        reader.start()
         with ThreadPoolExecutor(max_workers=len(names) or 1, thread_name_prefix="status-phase") as phases:
             futures = [phases.submit(_read_phase, name, context) for name in names]
+            # The remotes after the phases: their first API requests are then on the way
+            # while the git processes start.
+            reader.start()
             status.phases = [future.result() for future in futures]
     finally:
         if owned:
@@ -762,6 +764,16 @@ def read_stable_branches(context: Context, phase: Phase) -> None:
     if context.public_only and context.security:
         return _hidden(phase, "a security release's branches are on the dev remotes")
     reader = context.reader
+    # VERSION is read on the canonical remote's instance while the remotes are read (a
+    # missing branch reads as no file), so that the two reads overlap.
+    early: dict[tuple[str, str], Future] = {}
+    for refs in release_refs(context.version):
+        project = context.settings.project(refs.key)
+        remotes = reader.remotes(project)
+        for name, _ in refs.branches if remotes else ():
+            early[project.key, name] = reader.pool.submit(
+                _caught, lambda p=project, r=remotes[0][0], b=name: _version_at(context, p, r, b, early=True)
+            )
     branches: list[Branch] = []
     for refs in release_refs(context.version):
         project = context.settings.project(refs.key)
@@ -777,7 +789,11 @@ def read_stable_branches(context: Context, phase: Phase) -> None:
     for branch in branches:
         if branch.leader is None:
             continue
-        calls.append(lambda b=branch: _version_file(context, b))
+        read_early = early.get((branch.project.key, branch.name))
+        if read_early is not None and branch.leader == next(iter(branch.tips)):
+            calls.append(read_early.result)
+        else:
+            calls.append(lambda b=branch: _version_file(context, b))
         slots.append((branch, None))
         for remote in branch.differing():
             calls.append(lambda b=branch, r=remote: _relation(context, b, r))
@@ -808,8 +824,20 @@ def read_stable_branches(context: Context, phase: Phase) -> None:
 
 
 def _version_file(context: Context, branch: Branch) -> str | None:
-    instance, path = api_project(branch.project, branch.leader or "")
-    return context.reader.gitlab(instance).raw_file(path, "VERSION", branch.name)
+    return _version_at(context, branch.project, branch.leader or "", branch.name)
+
+
+def _version_at(context: Context, project: Project, remote: str, branch: str, *, early: bool = False) -> str | None:
+    """VERSION of `branch` as the API of `remote`'s instance has it; None when it has no such
+    file. Read `early` (before the remotes say whether the branch exists), a missing
+    branch is no file either."""
+    instance, path = api_project(project, remote)
+    try:
+        return context.reader.gitlab(instance).raw_file(path, "VERSION", branch)
+    except GitLabNotFoundError:
+        if early:
+            return None
+        raise
 
 
 def _differs(branch: Branch, remote: str) -> dict[str, Any]:
@@ -1010,13 +1038,17 @@ def read_packages(context: Context, phase: Phase) -> None:
     gitlab = context.reader.gitlab("dev")
     path = package_project(settings)
     project = settings.project(settings.publish.project)
-    dev_refs = None
-    for name, url in project.remotes:
-        if name == "dev":
-            try:
-                dev_refs = context.reader.refs(url)
-            except ReleaseToolsError:
-                dev_refs = None
+
+    def tagged(tag: str) -> bool | None:
+        """Whether the dev remote has `tag` (None: it cannot tell); read only when a pipeline is missing."""
+        for name, url in project.remotes:
+            if name == "dev":
+                try:
+                    return tag in context.reader.refs(url).tags
+                except ReleaseToolsError:
+                    return None
+        return None
+
     editions = [context.version.to_omnibus(ee=True), context.version.to_omnibus(ee=False)]
     results = context.reader.side_by_side([lambda o=omnibus: release_jobs(settings, gitlab, path, o) for omnibus in editions])
     pipelines = []
@@ -1027,8 +1059,7 @@ def read_packages(context: Context, phase: Phase) -> None:
             continue
         pipeline, jobs = result
         if pipeline is None:
-            tagged = dev_refs is not None and omnibus.tag in dev_refs.tags
-            if tagged:
+            if tagged(omnibus.tag):
                 phase.problem(f"no pipeline for tag {omnibus} in {path} on {gitlab.instance.host}")
             else:
                 phase.facts.append(f"{omnibus}: not tagged on dev yet, no pipeline")

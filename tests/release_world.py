@@ -115,7 +115,7 @@ class World:
         for milestone in self.production.table("milestones"):
             if milestone["title"] == minor:
                 return milestone
-        return add_milestone(self.production, RELEASE_TASKS, minor)
+        return add_milestone(self.production, "gitlab-org", minor, group=True)  # every project's
 
     def release_issue(self, version: str, *, security: bool = False, checked: int = 0, items: int = 4) -> dict[str, Any]:
         """The release task issue as `release_issue` files it, with a checklist."""

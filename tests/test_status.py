@@ -445,3 +445,41 @@ def test_a_security_release_shows_the_public_only_what_is_public(world, status_s
                              "qa_issue": HIDDEN, "packages": HIDDEN, "chart": DONE}
     assert found.next is None and fake_dev.log == []
     assert phase_of(found, "issue").facts == ["the security release issue is confidential"]
+
+
+# -- status and the tasks read the same -------------------------------------------------------------
+
+
+def test_status_and_the_tasks_agree_on_what_is_done(world, status_settings, git_identity):
+    """What the issue, preparation, publish and tag tasks do is what status then reports
+    as done, and what status reports as not done is what their plans have to do."""
+    from release_tools import issues, preparation, publish, tagging
+
+    settings = status_settings()
+    version = Version.parse("10.8.7")
+    world.milestone("10.8.7")
+    assert states(read(settings, "10.8.7"))["issue"] == NS
+    assert not issues.plan_issue(settings, issues.release_issue(settings, version)).steps[0].done
+
+    issues.ensure_issue(settings, issues.release_issue(settings, version))
+    preparation.ensure_preparation_merge_requests(settings, version)
+    found = read(settings, "10.8.7")
+    assert states(found)["issue"] == DONE and states(found)["preparation"] == IP  # opened, not merged yet
+
+    tagging.tag(settings, version)
+    world.mirror()
+    world.pipelines("10.8.7", "manual")
+    found = read(settings, "10.8.7")
+    assert states(found)["stable_branches"] == states(found)["tags"] == DONE
+    assert states(found)["packages"] == NS
+    assert all(not step.done for step in publish.plan_publish(settings, version, world_gitlab(settings)).steps)
+
+    publish.publish(settings, version)
+    assert states(read(settings, "10.8.7"))["packages"] == IP  # played: pending, not succeeded yet
+    assert all(step.done for step in publish.plan_publish(settings, version, world_gitlab(settings)).steps)
+
+
+def world_gitlab(settings):
+    from release_tools.gitlab import GitLab
+
+    return GitLab(settings, "dev")
