@@ -321,9 +321,6 @@ class Reader:
             gitlab.client  # noqa: B018 - raises MissingTokenError here, once per caller
             return gitlab
 
-    def request_count(self) -> int:
-        return sum(gitlab.request_count for gitlab in self._gitlabs.values())
-
     def remotes(self, project: Project, *, every: bool = False) -> list[tuple[str, str]]:
         """The remotes status reads of `project`: the dev remotes only in a security release
         (unless `every`), none of them for someone who may read public facts only."""
@@ -343,21 +340,21 @@ class Reader:
         """What `url` has of every ref wanted of it, read once (the first caller starts
         the read; raises GitError when the remote cannot be read)."""
         with self._lock:
-            future = self._reads.get(url)
-            if future is None:
-                label, branches, tags = self._wanted.get(url, ("ls-remote", set(), set()))
-                future = self.pool.submit(read_remote, url, label, branches, tags)
-                self._reads[url] = future
+            future = self._read(url)
         return future.result()
 
     def start(self) -> None:
         """Start reading every wanted remote now."""
-        for url in list(self._wanted):
-            with self._lock:
-                if url in self._reads:
-                    continue
-                label, branches, tags = self._wanted[url]
-                self._reads[url] = self.pool.submit(read_remote, url, label, branches, tags)
+        with self._lock:
+            for url in self._wanted:
+                self._read(url)
+
+    def _read(self, url: str) -> Future:
+        future = self._reads.get(url)
+        if future is None:
+            label, branches, tags = self._wanted.get(url, ("ls-remote", set(), set()))
+            future = self._reads[url] = self.pool.submit(read_remote, url, label, branches, tags)
+        return future
 
     def side_by_side(self, calls: Sequence[Callable[[], Any]]) -> list[Any]:
         """Run `calls` in the pool; each result, or the ReleaseToolsError it raised."""
@@ -382,7 +379,6 @@ def read_status(
     public_only: bool = False,
     requester: str = "",
     only: Sequence[str] = (),
-    reader: Reader | None = None,
 ) -> ReleaseStatus:
     """Read where the release of `version` stands (see the module docstring).
 
@@ -402,8 +398,7 @@ def read_status(
             f"{requester or 'You'} {'is' if requester else 'are'} not a release manager: public facts only "
             "(no confidential issue, nothing of the dev instance or the dev remotes)."
         )
-    owned = reader is None
-    reader = reader or Reader(settings, public_only=public_only)
+    reader = Reader(settings, public_only=public_only)
     try:
         context = Context(settings, version, reader)
         for name in names:
@@ -415,8 +410,7 @@ def read_status(
             reader.start()
             status.phases = [future.result() for future in futures]
     finally:
-        if owned:
-            reader.close()
+        reader.close()
     return status
 
 
@@ -510,7 +504,13 @@ def checklist(description: str) -> tuple[int, int]:
     return sum(1 for mark in marks if mark != " "), len(marks)
 
 
-def _issue_facts(phase: Phase, issue: Any) -> None:
+def _report_issue(phase: Phase, issue: Any | None, title: str, missing: str) -> None:
+    """An issue phase: done when the issue exists (its state and checklist are facts)."""
+    if issue is None:
+        phase.facts.append(missing)
+        phase.data.update(title=title, url=None)
+        return
+    phase.state = State.DONE
     checked, items = checklist(issue.description)
     phase.facts.append(f"{issue.title}: {'closed' if issue.state == 'closed' else 'open'}, {checked}/{items} items checked")
     phase.facts.append(issue.web_url)
@@ -525,12 +525,7 @@ def read_issue(context: Context, phase: Phase) -> None:
     if context.public_only and spec.confidential:
         return _hidden(phase, "the security release issue is confidential")
     found = issues.find(context.reader.gitlab("production"), spec, public_only=context.public_only)
-    if found is None:
-        phase.facts.append(f'no {spec.kind_name} "{spec.title}" in {spec.project}')
-        phase.data.update(title=spec.title, url=None)
-        return
-    phase.state = State.DONE
-    _issue_facts(phase, found)
+    _report_issue(phase, found, spec.title, f'no {spec.kind_name} "{spec.title}" in {spec.project}')
 
 
 def next_issue(context: Context, phase: Phase) -> Next:
@@ -972,12 +967,7 @@ def read_qa_issue(context: Context, phase: Phase) -> None:
     if context.public_only and qa_issue.confidential:
         return _hidden(phase, "a security release's QA issue is confidential")
     found = find_qa_issue(context.reader.gitlab("production"), qa_issue, public_only=context.public_only)
-    if found is None:
-        phase.facts.append(f'no QA issue "{qa_issue.title}" in {qa_issue.project}')
-        phase.data.update(title=qa_issue.title, url=None)
-        return
-    phase.state = State.DONE
-    _issue_facts(phase, found)
+    _report_issue(phase, found, qa_issue.title, f'no QA issue "{qa_issue.title}" in {qa_issue.project}')
 
 
 def qa_from_ref(context: Context) -> str | None:
