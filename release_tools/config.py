@@ -462,8 +462,10 @@ class Settings:
     # -- construction -------------------------------------------------------------
 
     @classmethod
-    def from_invoke(cls, context: Any, **flags: Any) -> Settings:
-        """Build settings from an invoke Context plus the task's own flags.
+    def from_invoke(cls, context: Any, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """Build settings from an invoke Context plus the task's own flags, reading tokens
+        and switches from `environ` (the process environment by default; ChatOps hands
+        over the job's, with its bot tokens).
 
         invoke's own dry run (`invoke -R`, `--dry`, `run.dry`) is a dry run of the task.
         """
@@ -472,7 +474,8 @@ class Settings:
             flags["dry_run"] = True
         # The task boundary (release_tools/cli.py) names the task being run here.
         flags.setdefault("task", (context.config.get(RUN_KEY) or {}).get("task", ""))
-        return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
+        environ = os.environ if environ is None else environ
+        return cls.from_mapping(context.config.get("release_tools", {}), environ=environ, **flags)
 
     @classmethod
     def from_environment(
