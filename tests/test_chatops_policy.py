@@ -265,3 +265,20 @@ def test_a_failed_step_is_the_reply_and_the_exit_status(chat_job, fake_gitlab):
     assert result.reply[0].startswith(f'✗ create the monthly release issue "Release 11.1" in {RELEASE_TASKS}: ')
     assert result.reply[-1] == "Failed: 1 failed."
     assert fake_gitlab.table("issues") == []
+
+
+def test_a_command_that_needs_no_release_manager_still_identifies_who_runs_it(chat_job, fake_gitlab, fake_dev):
+    from tests.chatops_support import add_release_pipelines
+
+    add_release_pipelines(fake_dev)
+    open_publish = Commands(ns, {"publish": dataclasses.replace(POLICIES["publish"], release_manager=False)})
+
+    refused = chat_job("publish", "11.1.0 --dry-run", user="developer")
+    allowed = chat_job.run("publish", environ=chat_job.environ("11.1.0 --dry-run", user="developer"), in_process=True,
+                           commands=open_publish)
+
+    assert refused.reply == ["Error: 'developer' is not an authorized release manager!"]
+    assert allowed.returncode == 0, allowed.output
+    assert "Running publish 11.1.0 --dry-run for developer (dry run)" in allowed.log
+    assert [(r.method, r.path) for r in fake_gitlab.log] == [("GET", "/job"), ("GET", "/job")]
+    assert fake_dev.mutations() == []

@@ -99,7 +99,6 @@ class Invocation:
     """A parsed chat command: its task, and the keyword arguments to call it with."""
 
     command: str
-    policy: Policy
     task: Any
     arguments: Mapping[str, Any]
 
@@ -176,7 +175,7 @@ class Commands:
         return any(argument.positional for argument in self.arguments(name))
 
     def synopsis(self, name: str) -> str:
-        """`tag VERSION [--security] [--dry-run]`, from the task's arguments."""
+        """`tag VERSION [--dry-run] [--security]`: from the task's arguments, in its order."""
         arguments = self.arguments(name)
         parts = [name] + [_placeholder(a) for a in arguments if a.positional]
         for argument in arguments:
@@ -209,9 +208,9 @@ class Commands:
         usage = UsageError(f"Usage: {self.synopsis(name)} (see `{name} --help`)")
         if "--" in tokens:  # invoke's "the rest is not mine": nothing of chat's to pass on
             raise self._refusal(name, "--")
+        # The command's name opens its parser context, as a task's name does on the command line.
+        parser = Parser(contexts=[_parser_context(name, self.arguments(name))], ignore_unknown=True)
         try:
-            # The command's name opens its parser context, as a task's name does on the command line.
-            parser = Parser(contexts=[_parser_context(name, self.arguments(name))], ignore_unknown=True)
             result = parser.parse_argv([name, *tokens])
         except (ParseError, ValueError):  # ValueError: a value its kind cannot hold (a number)
             raise usage from None
@@ -227,8 +226,10 @@ class Commands:
         arguments = dict(parsed.as_kwargs)
         if security_channel:
             arguments.update({flag: True for flag in policy.security_channel_flags})
-        task.check_arguments(arguments)
-        return Invocation(name, policy, task, arguments)
+        check = getattr(task, "check_arguments", None)  # a plain invoke Task has no checks
+        if check is not None:
+            check(arguments)
+        return Invocation(name, task, arguments)
 
     def _refusal(self, name: str, token: str) -> UsageError:
         """`tag does not take '--force'`, or, for a flag of the task that chat may not set,
