@@ -489,11 +489,9 @@ def auth(c, username):
 
     Usage: invoke release_managers.auth USERNAME
     """
-    from .output import result
-    from .release_managers import check_release_manager
+    from . import release_managers
 
-    member = check_release_manager(_settings(c), username)
-    result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
+    return release_managers.auth(_settings(c), username)
 
 
 @task(name="sync", help={"dry_run": "print who would be added and removed; change nothing (also invoke -R TASK, TEST=true)"})

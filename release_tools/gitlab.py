@@ -803,11 +803,12 @@ class GitLab:
         attrs = _attrs(found[0])
         return _pipeline(attrs, default_url=f"{self.instance.url}/{project}/pipelines/{attrs['id']}")
 
-    def manual_jobs(self, project: str, pipeline_id: int) -> list[Job]:
-        """Every job of the pipeline waiting to be played by hand (all pages)."""
-        with self._errors(f"listing the manual jobs of pipeline {pipeline_id}", project):
+    def pipeline_jobs(self, project: str, pipeline_id: int, statuses: Iterable[str] = ()) -> list[Job]:
+        """The pipeline's jobs in one of `statuses` (every job when empty), all pages."""
+        with self._errors(f"listing the jobs of pipeline {pipeline_id}", project):
             pipeline = self._project(project).pipelines.get(pipeline_id, lazy=True)
-            items = [_attrs(job) for job in pipeline.jobs.list(scope=["manual"], iterator=True)]
+            scope = {"scope": sorted(statuses)} if statuses else {}
+            items = [_attrs(job) for job in pipeline.jobs.list(iterator=True, **scope)]
         return [
             Job(
                 id=attrs["id"],

@@ -210,7 +210,8 @@ class Plan:
 
     def summary_lines(self) -> list[str]:
         """The outcome in a few lines: one per step that matters, problems, how it ended."""
-        lines = [step_line(step) for step in self.steps if step.state is not State.NOT_REACHED]
+        lines = list(self.notes)
+        lines += [step_line(step) for step in self.steps if step.state is not State.NOT_REACHED]
         missed = [step.summary for step in self.steps if step.state is State.NOT_REACHED]
         if missed:
             lines.append("Not reached: " + "; ".join(missed))
@@ -294,6 +295,8 @@ def ending(plan: Plan) -> str:
             return "Dry run: nothing would change, everything is done already."
         return f"Dry run: {_plural(pending, 'step')} would be carried out; nothing was changed."
     if plan.status is Status.NOTHING_TO_DO:
+        if plan.problems:
+            return f"Nothing left to do, but {_plural(len(plan.problems), 'problem')} {'was' if len(plan.problems) == 1 else 'were'} found."
         return "Nothing to do: every step is done already." if plan.steps else "Nothing to do."
     if plan.status is Status.DECLINED:
         return "Not confirmed: nothing was changed."
@@ -412,7 +415,8 @@ def execute(plan: Plan, options: RunOptions, *, ask: Callable[[str], bool] = ask
         return plan
     if not plan.pending():
         plan.status = Status.NOTHING_TO_DO
-        result(ending(plan), "green")
+        _report_missed(plan)
+        result(ending(plan), "red" if plan.problems else "green")
         return plan
     if options.interactive and not options.assume_yes and not ask(question(plan)):
         plan.status = Status.DECLINED

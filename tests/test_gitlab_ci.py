@@ -148,8 +148,8 @@ def test_scheduled_release_managers_sync_dry_run(checkout, chat_job, fake_gitlab
 
     assert run.returncode == 0, run.output
     output = run.job_output("scheduled-release-managers-sync")
-    assert "--> Syncing dev" in output and "--> Syncing production" in output
-    assert "Adding rita to gitlab/release/managers" in output
+    assert "Plan for release_managers.sync:" in output
+    assert "· add rita to gitlab/release/managers on dev" in output
     assert fake_gitlab.mutations() == [] and fake_dev.mutations() == []
 
 
@@ -227,7 +227,9 @@ def test_publish_job_dry_run(checkout, chat_job, fake_dev):
     run = emulate(checkout, "publish", variables=variables, env=env)
 
     assert run.returncode == 0, run.output
-    assert run.reply("publish")[0] == "--> 11.1.0+ee.0"
+    reply = run.reply("publish")
+    assert reply[0].startswith("11.1.0+ee.0: pipeline ")  # the plan's notes come first
+    assert any(line.startswith("· play Ubuntu-16.04-release of 11.1.0+ee.0: ") for line in reply)
     assert fake_dev.mutations() == []
 
 
