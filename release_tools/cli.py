@@ -28,12 +28,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from invoke import Collection, Config, Executor, Task
+from invoke import Collection, Executor, Program, Task
 from invoke import task as invoke_task
 from invoke.exceptions import Exit
 
 from . import __version__
-from .config import DEFAULTS
+from .config import DEFAULTS, ReleaseConfig, project_folder
 from .errors import config_file_errors
 
 # invoke reads the `-f` file after importing the tasks and before anything else can check
@@ -219,18 +219,6 @@ class ReleaseExecutor(Executor):
             check_runtime_file(core["config"].value if "config" in core else None)
             check_layers(self.config.get("release_tools"))
         return super().execute(*tasks)
-
-
-class ReleaseConfig(Config):
-    """invoke's configuration with the project's settings built in, for `release-tools`
-    run from any folder (the checkout's `invoke.yaml` says the same for `invoke`)."""
-
-    @staticmethod
-    def global_defaults() -> dict[str, Any]:
-        defaults = Config.global_defaults()
-        defaults["tasks"]["auto_dash_names"] = False
-        defaults["tasks"]["executor_class"] = "release_tools.cli.ReleaseExecutor"
-        return defaults
 
 
 def qualify(collection: Any, prefix: str = "") -> None:
@@ -523,19 +511,34 @@ ns.configure({"release_tools": DEFAULTS})
 qualify(ns)
 
 
-def program() -> Any:
-    """The `release-tools` command: invoke's Program over the same collection."""
-    from invoke import Program
+class ReleaseProgram(Program):
+    """`release-tools`: invoke's Program over the collection, so that the tool needs no
+    tasks.py. Its configuration is invoke's (ReleaseConfig); the project's `invoke.yaml` is
+    the one in `project_folder()` (this checkout, or the working directory of an installed
+    run), and the executor is always ReleaseExecutor, whatever that file says."""
 
-    from .tasks import ns
+    def parse_collection(self) -> None:
+        super().parse_collection()
+        self.config.set_project_location(str(project_folder()))
+        self.config.load_project(merge=False)
 
-    return Program(
+    def update_config(self, merge: bool = True) -> None:
+        super().update_config(merge=False)
+        self.config._overrides.setdefault("tasks", {})["executor_class"] = "release_tools.cli.ReleaseExecutor"
+        if merge:
+            self.config.merge()
+
+
+def program() -> ReleaseProgram:
+    """The `release-tools` command (`release-tools --version` is the project's version)."""
+    return ReleaseProgram(
         namespace=ns,
         version=__version__,
         name="release-tools",
         binary="release-tools",
         binary_names=["release-tools"],
         config_class=ReleaseConfig,
+        executor_class=ReleaseExecutor,
     )
 
 

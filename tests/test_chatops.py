@@ -824,7 +824,8 @@ def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp
 
 
 def test_outside_ci_without_a_user_is_refused(chat_job):
-    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0"})
+    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0",
+                                                    "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(chat_job.managers_file)})
 
     assert result.returncode == 1
     assert result.reply == ["Error: Cannot tell who is running this: set GITLAB_USER_LOGIN to your gitlab.com username"]
@@ -955,7 +956,7 @@ def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_i
     for name in chat_jobs:
         job = jobs[name]
         assert job["extends"] == ".chat"
-        assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
+        assert job["script"][-1] == f".venv/bin/release-tools-chatops {name}"
         assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
     assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
     # No other job may run in a chat pipeline.

@@ -20,6 +20,7 @@ import pytest
 
 from release_tools.chatops.commands import Commands
 from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
+from tests.test_chatops import ci_file
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_group, add_member, add_milestone, add_project, add_user
 from tests.fake_gitlab.members import OWNER
@@ -109,6 +110,18 @@ def listed_jobs(checkout: Path, **variables: str) -> set[str]:
     completed = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, timeout=120, check=True)
     listing = completed.stdout[completed.stdout.index("[\n") :]  # after the emulator's warnings
     return {job["name"] for job in json.loads(listing) if job["when"] != "never"}
+
+
+def test_the_jobs_run_the_installed_commands_and_the_two_that_tag_never_run_at_once():
+    jobs = {name: job for name, job in ci_file().items() if isinstance(job, dict) and "script" in job}
+    commands = {name: job["script"][-1] for name, job in jobs.items() if not name.startswith(".") and name != "test"}
+
+    assert ci_file()[".install"]["before_script"][-1] == ".venv/bin/pip install --quiet ."
+    assert all(command.startswith((".venv/bin/release-tools ", ".venv/bin/release-tools-chatops")) for command in commands.values())
+    assert commands["chatops"] == ".venv/bin/release-tools-chatops"
+    # GitLab runs the jobs of one resource group one at a time, across pipelines.
+    assert jobs["tag"]["resource_group"] == jobs["chatops"]["resource_group"] != ""
+    assert [name for name, job in jobs.items() if "resource_group" in job] == ["tag", "chatops"]
 
 
 def test_chat_jobs_run_only_in_chat_pipelines_and_the_tests_only_for_pushes(checkout):

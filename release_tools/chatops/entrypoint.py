@@ -122,20 +122,20 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat, commands: Command
 def task_context(environ: Mapping[str, str], requester: str, collection: Any) -> Any:
     """The invoke Context a task called from chat runs with: the one place it is made.
 
-    Its configuration is what `release-tools` would see: invoke's defaults, the
-    collection's (the shipped `release_tools` defaults), and over them the `release_tools`
-    tree that the same files and variables make (`invoke_tree`), with `confirm` off (chat
-    never asks). A Caller hands the task the job's environment, where the bot tokens
-    stand for the instances' tokens (`with_bot_tokens`), and the verified requester.
+    Its configuration is invoke's own Config as `invoke` would build it from `environ`
+    (`release_tools.config.load`: the collection's defaults, the configuration files, the
+    `INVOKE_*` variables, the runtime file), with the collection whose task runs as its
+    collection layer, and over it all: `confirm` off (chat never asks), and a Caller that
+    hands the task the job's environment, where the bot tokens stand for the instances'
+    tokens (`with_bot_tokens`), and the verified requester.
     """
     from invoke import Context
 
-    from ..cli import CALLER_KEY, Caller, ReleaseConfig
-    from ..config import invoke_tree, with_bot_tokens
+    from ..cli import CALLER_KEY, Caller
+    from ..config import load, plain, with_bot_tokens
 
-    tree = invoke_tree(environ)
-    tree["confirm"] = False
-    caller = Caller(environ=with_bot_tokens(environ, tree), requester=requester)
-    config = ReleaseConfig(lazy=True, overrides={"release_tools": tree, CALLER_KEY: caller})
+    config = load(environ)
     config.load_collection(collection.configuration())
+    caller = Caller(environ=with_bot_tokens(environ, plain(config["release_tools"])), requester=requester)
+    config.load_overrides({"release_tools": {"confirm": False}, CALLER_KEY: caller})
     return Context(config=config)
