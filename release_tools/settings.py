@@ -306,8 +306,10 @@ class Settings:
     # -- construction -------------------------------------------------------------
 
     @classmethod
-    def from_invoke(cls, context: Any, **flags: Any) -> Settings:
-        """Build settings from an invoke Context plus the task's own flags.
+    def from_invoke(cls, context: Any, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """Build settings from an invoke Context plus the task's own flags, reading tokens
+        and switches from `environ` (the process environment by default; ChatOps hands
+        over the job's, with its bot tokens).
 
         invoke's own dry run (`invoke -R`, `--dry`, `run.dry`) is a dry run of the task.
         """
@@ -319,7 +321,8 @@ class Settings:
         # Relative paths are relative to the folder invoke read the project's invoke.yaml from.
         prefix = getattr(context.config, "_project_prefix", None)
         flags.setdefault("project_dir", Path(prefix) if prefix else None)
-        return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
+        environ = os.environ if environ is None else environ
+        return cls.from_mapping(context.config.get("release_tools", {}), environ=environ, **flags)
 
     @classmethod
     def from_environment(
