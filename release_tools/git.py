@@ -14,8 +14,9 @@ tags). Its rules:
   outright (SIGKILL) leaves it behind, and the next clone removes it
   (`remove_stale_clones`).
 
-Clones can be shallow (`depth`), partial (`filter="blob:none"`) and sparse (`sparse=` a list
-of directories, cone mode: files at the top level are always there). Later fetches reuse the
+Clones can be shallow (`depth`, or `shallow_exclude`: only the commits a branch has and
+another has not), partial (`filter="blob:none"`) and sparse (`sparse=` a list of directories,
+cone mode: files at the top level are always there). Later fetches reuse the
 clone's filter, and `merge_base(..., deepen=True)` deepens a shallow clone until two
 commits' histories meet, which is what a push to a second remote needs: a remote refuses
 commits whose parents it does not have ("shallow update not allowed").
@@ -44,6 +45,7 @@ __all__ = [
     "GitError",
     "MergeConflictError",
     "MergeResult",
+    "PickResult",
     "PushError",
     "PushedRef",
     "RemoteRefs",
@@ -283,6 +285,16 @@ class MergeResult:
         return self.status == "up_to_date"
 
 
+@dataclass(frozen=True)
+class PickResult:
+    """What `Repository.cherry_pick` did: `picked` (the new commit), `empty` (the branch has
+    the change already) or `conflicts` (with the files); the last two leave the branch as it was."""
+
+    status: str
+    commit: str | None = None
+    conflicts: tuple[str, ...] = ()
+
+
 class Repository:
     """A local git repository with named remotes; see the module docstring for the rules."""
 
@@ -310,11 +322,13 @@ class Repository:
         tags: bool = True,
         name: str | None = None,
         parent: Path | str | None = None,
+        shallow_exclude: str | None = None,
     ) -> Iterator[Repository]:
         """Clone the first (canonical) remote into a new temporary directory, add the others.
 
         `branch` clones just that branch; `depth`, `filter` and `tags=False` make the clone
-        shallow, partial and tagless; `sparse` checks out only the top-level files and the
+        shallow, partial and tagless; `shallow_exclude` (a branch of the remote) leaves out
+        every commit that branch has; `sparse` checks out only the top-level files and the
         listed directories. The directory is removed when the block ends, however it ends.
         Raises GitError when the clone fails.
         """
@@ -332,6 +346,8 @@ class Repository:
                 args += ["--branch", branch, "--single-branch"]
             if depth is not None:
                 args.append(f"--depth={depth}")
+            if shallow_exclude is not None:
+                args.append(f"--shallow-exclude={shallow_exclude}")
             if filter is not None:
                 args.append(f"--filter={filter}")
             if not tags:
@@ -459,8 +475,10 @@ class Repository:
         deepen: int | None = None,
         unshallow: bool = False,
         tags: bool = False,
+        shallow_exclude: str | None = None,
     ) -> None:
-        """Fetch `refspecs` (e.g. `+refs/heads/x:refs/remotes/dev/x`) from `remote`.
+        """Fetch `refspecs` (e.g. `+refs/heads/x:refs/remotes/dev/x`, or commits by name) from
+        `remote`; `shallow_exclude` (a branch of the remote) leaves out the commits it has.
 
         A partial clone fetches with its own filter. Raises GitError.
         """
@@ -468,6 +486,8 @@ class Repository:
         args.append("--tags" if tags else "--no-tags")
         if depth is not None:
             args.append(f"--depth={depth}")
+        if shallow_exclude is not None:
+            args.append(f"--shallow-exclude={shallow_exclude}")
         if deepen is not None:
             args.append(f"--deepen={deepen}")
         if unshallow:
@@ -668,6 +688,31 @@ class Repository:
         """Raise GitError unless `ref` is a valid reference name."""
         if self._try("check-ref-format", ref).returncode != 0:
             raise GitError(f"{ref!r} is not a valid git reference name")
+
+    def cherry_pick(self, commit: str, *, mainline: int | None = None) -> PickResult:
+        """Apply `commit` onto the checked-out branch as a new commit whose message ends with
+        `(cherry picked from commit <commit>)`; `mainline` picks a merge commit's changes
+        against that parent (`-m 1`: what the merge brought into its first parent's branch).
+
+        A pick that conflicts, or that would change nothing, is aborted: the branch, the
+        index and the working tree are left as they were. Raises GitError for anything else
+        (an unknown commit, `mainline` for a commit that is no merge).
+        """
+        args = ["cherry-pick", "-x", *(["-m", str(mainline)] if mainline else []), "--end-of-options", commit]
+        completed = self._try(*args)
+        if completed.returncode == 0:
+            return PickResult("picked", self.head())
+        if self.rev_parse("CHERRY_PICK_HEAD") is None:
+            raise _error(GitError, args, completed)  # it never started
+        conflicts = tuple(self.conflicted_files())
+        # Stopped with nothing staged and no conflict: the branch has these changes already.
+        empty = not conflicts and self._try("diff", "--cached", "--quiet").returncode == 0
+        self.git("cherry-pick", "--abort")
+        if conflicts:
+            return PickResult("conflicts", conflicts=conflicts)
+        if empty:
+            return PickResult("empty")
+        raise _error(GitError, args, completed)
 
     def merge(
         self,
