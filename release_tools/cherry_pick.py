@@ -53,6 +53,8 @@ CLONE_OPTIONS = {"filter": "blob:none", "tags": False, "sparse": ()}
 MAINLINE = "master"
 #: A pick needs its commit and the commit's parents (the changes are the difference).
 PICK_DEPTH = 2
+#: How many merge requests are read, commented on or relabelled at the same time.
+CONCURRENCY = 8
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _TRAILER = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40}|[0-9a-f]{64})\)\s*$", re.M)
@@ -144,7 +146,9 @@ def check_version(version: Version) -> None:
             "for patch releases (X.Y.Z with Z > 0) and release candidates (X.Y.0-rcN)"
         )
     if version.is_rc and version.patch:
-        raise InvalidVersionError(f"{version.to_ce()} is no release candidate: an RC is X.Y.0-rcN, a patch X.Y.Z")
+        raise InvalidVersionError(
+            f"{version.to_ce()} is neither a patch nor a release candidate: a patch is X.Y.Z (Z > 0), an RC X.Y.0-rcN"
+        )
 
 
 def pick_label(settings: Settings, version: Version) -> str:
@@ -309,54 +313,95 @@ def pick(repo: Repository, edition: Edition) -> None:
             to_pick.append(candidate)
 
     missing = fetch_commits(repo, [c.source for c in to_pick if not c.relabelled], edition)
-    parents = _parent_counts(repo, [c.source for c in to_pick if c.source not in missing and not c.relabelled])
+    parents = _parents(repo, [c.source for c in to_pick if c.source not in missing and not c.relabelled])
+    fetch_contents(repo, [(commit, first[0]) for commit, first in parents.items() if first], edition.own_remote)
+    picking = []
     for candidate in to_pick:
         if candidate.relabelled:
             continue  # relabelled by hand, yet not on the branch: not ours to pick
         if candidate.source in missing:
             candidate.outcome = Outcome.MISSING
-            continue
-        merge = parents[candidate.source] > 1
-        picked = repo.cherry_pick(candidate.source, mainline=1 if merge else None)
-        if picked.status == "picked":
-            candidate.outcome, candidate.commit = Outcome.PICKED, picked.commit or ""
-        elif picked.status == "empty":
+        elif not parents.get(candidate.source):
+            raise GitError(f"{edition.label}: commit {candidate.source} came without its parents; nothing was changed")
+        else:
+            picking.append(candidate)
+    # -m 1 picks a merge commit's changes against its first parent, the branch it was merged into.
+    results = repo.cherry_pick([c.source for c in picking if c.source], mainline=1)
+    for candidate in picking:
+        outcome = results[candidate.source or ""]
+        if outcome.picked:
+            candidate.outcome = Outcome.PICKED
+        elif outcome.status == "empty":
             candidate.outcome = Outcome.APPLIED
         else:
-            candidate.outcome, candidate.conflicts = Outcome.CONFLICTS, picked.conflicts
+            candidate.outcome, candidate.conflicts = Outcome.CONFLICTS, outcome.conflicts
     edition.candidates = [c for c in edition.candidates if c.outcome is not None]
     edition.tip = repo.head()
+    # The new commits, by what they were picked from: read once rather than after every pick.
+    new = _messages(repo, branch, *(f"^{sha}" for sha in set(edition.tips.values())))
+    made = {source: commit for commit, message in new.items() for source in _TRAILER.findall(message)}
+    for candidate in edition.candidates:
+        if candidate.outcome is Outcome.PICKED:
+            candidate.commit = made[candidate.source]
 
 
 def fetch_commits(repo: Repository, commits: Sequence[str | None], edition: Edition) -> set[str]:
     """Fetch `commits` with their parents, from the merge requests' own remote first, in one
-    fetch when every one is there; return those no remote has."""
+    fetch when that remote has every one of them; return those no remote has."""
     missing = [sha for sha in dict.fromkeys(commits) if sha]
     order = sorted((name for name, _ in edition.remotes), key=lambda name: name != edition.own_remote)
     for remote in order:
-        if not missing:
-            break
-        try:
-            repo.fetch(remote, *missing, depth=PICK_DEPTH)
+        if not missing or _fetch(repo, remote, missing):
             return set()
-        except GitError:
-            pass  # one of them is not there: find which, one by one
-        still = []
-        for sha in missing:
-            try:
-                repo.fetch(remote, sha, depth=PICK_DEPTH)
-            except GitError:
-                still.append(sha)
-        missing = still
+        # One of them is not there: find which, one by one. Each of those fetches cuts the
+        # history of the others short (a commit at its depth looks parentless), so those
+        # found are fetched together once more, which gives them their parents back.
+        here = [sha for sha in missing if _fetch(repo, remote, [sha])]
+        if here:
+            _fetch(repo, remote, here)
+        missing = [sha for sha in missing if sha not in here]
     return set(missing)
 
 
-def _parent_counts(repo: Repository, commits: Sequence[str | None]) -> dict[str, int]:
+def _fetch(repo: Repository, remote: str, commits: Sequence[str]) -> bool:
+    """Fetch `commits` and their parents from `remote`; False when it lacks one of them."""
+    try:
+        repo.fetch(remote, *commits, depth=PICK_DEPTH)
+    except GitError:
+        return False
+    return True
+
+
+def _parents(repo: Repository, commits: Sequence[str | None]) -> dict[str, list[str]]:
+    """commit -> its parents, for commits the clone has."""
     names = [sha for sha in dict.fromkeys(commits) if sha]
     if not names:
         return {}
     output = repo.git("show", "--no-patch", "--format=%H %P", "--end-of-options", *names, "--")
-    return {line.split()[0]: len(line.split()) - 1 for line in output.splitlines() if line.strip()}
+    return {line.split()[0]: line.split()[1:] for line in output.splitlines() if line.strip()}
+
+
+def fetch_contents(repo: Repository, changes: Sequence[tuple[str, str]], remote: str) -> None:
+    """Fetch at once the file contents the picks of `changes` ((commit, first parent)
+    pairs) will read, which the partial clone would otherwise fetch pick by pick: both
+    sides of each change, and the branch's own copies of the files it changes."""
+    if not changes:
+        return
+    output = repo.git(
+        "diff-tree", "--stdin", "-r", "-z", "--no-abbrev", "--no-renames",
+        stdin="".join(f"{parent} {commit}\n" for commit, parent in changes),
+    )
+    entries = output.split("\0")
+    blobs, paths = set(), set()
+    for entry, path in zip(entries, entries[1:]):
+        if entry.startswith(":"):
+            old_mode, new_mode, old, new = entry[1:].split(" ")[:4]
+            blobs |= {sha for sha, mode in ((old, old_mode), (new, new_mode)) if mode != "160000" and set(sha) != {"0"}}
+            paths.add(path)
+    if paths:
+        listing = repo.git("ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *sorted(paths))
+        blobs |= {line.split()[2] for line in listing.split("\0") if line and line.split()[1] == "blob"}
+    repo.fetch_objects(remote, blobs)
 
 
 # -- wording --------------------------------------------------------------------------------
@@ -476,6 +521,7 @@ def cherry_pick(settings: Settings, version: Version) -> Any:
         edition.merge_request = opened[0] if opened else None
 
     plan = Plan(settings.task or "cherry_pick", str(version.to_ce()), security=settings.security, problem_status=3)
+    plan.concurrency = CONCURRENCY
     with contextlib.ExitStack() as clones:
         for edition in chosen:
             pick(clone(clones, edition), edition)
@@ -571,8 +617,10 @@ def add_steps(plan: Any, settings: Settings, gitlab: Any, edition: Edition, comm
         if relabel and candidate.outcome.is_picked:
             _add_label_step(plan, edition, candidate, label, relabel, gitlab, instance, group)
     if relabel:
+        # Not those picked by hand without a `cherry picked from` line (APPLIED): nothing on
+        # the branches names them, so a relabelled one could not be listed again.
         for candidate in edition.candidates:
-            if candidate.outcome in (Outcome.ON_STABLE, Outcome.APPLIED):
+            if candidate.outcome is Outcome.ON_STABLE:
                 _add_label_step(plan, edition, candidate, label, relabel, gitlab, instance, group)
 
     command = f"invoke cherry_pick {'--security ' if settings.security else ''}{edition.version.to_ce()}"

@@ -287,12 +287,16 @@ class MergeResult:
 
 @dataclass(frozen=True)
 class PickResult:
-    """What `Repository.cherry_pick` did: `picked` (the new commit), `empty` (the branch has
-    the change already) or `conflicts` (with the files); the last two leave the branch as it was."""
+    """What `Repository.cherry_pick` did: `picked` (a new commit on the branch), `empty` (the
+    branch has the change already) or `conflicts` (with the files); the last two leave the
+    branch as it was."""
 
     status: str
-    commit: str | None = None
     conflicts: tuple[str, ...] = ()
+
+    @property
+    def picked(self) -> bool:
+        return self.status == "picked"
 
 
 class Repository:
@@ -689,30 +693,34 @@ class Repository:
         if self._try("check-ref-format", ref).returncode != 0:
             raise GitError(f"{ref!r} is not a valid git reference name")
 
-    def cherry_pick(self, commit: str, *, mainline: int | None = None) -> PickResult:
-        """Apply `commit` onto the checked-out branch as a new commit whose message ends with
-        `(cherry picked from commit <commit>)`; `mainline` picks a merge commit's changes
-        against that parent (`-m 1`: what the merge brought into its first parent's branch).
+    def cherry_pick(self, commits: Sequence[str], *, mainline: int | None = None) -> dict[str, PickResult]:
+        """Apply `commits`, in order, onto the checked-out branch (one `git cherry-pick` for
+        all of them), each as a new commit whose message ends with `(cherry picked from
+        commit <commit>)`; `mainline` picks a merge commit's changes against that parent
+        (`-m 1`: what the merge brought into its first parent's branch; a commit that is no
+        merge is picked as it is).
 
-        A pick that conflicts, or that would change nothing, is aborted: the branch, the
-        index and the working tree are left as they were. Raises GitError for anything else
-        (an unknown commit, `mainline` for a commit that is no merge).
+        One that conflicts, or that would change nothing, is skipped (the branch, index
+        and working tree as before it) and the next one goes on. Returns each commit's
+        PickResult. Raises GitError for anything else (an unknown commit), having undone
+        the whole sequence.
         """
-        args = ["cherry-pick", "-x", *(["-m", str(mainline)] if mainline else []), "--end-of-options", commit]
+        if not commits:
+            return {}
+        args = ["cherry-pick", "-x", *(["-m", str(mainline)] if mainline else []), "--end-of-options", *commits]
+        stops: dict[str, PickResult] = {}
         completed = self._try(*args)
-        if completed.returncode == 0:
-            return PickResult("picked", self.head())
-        if self.rev_parse("CHERRY_PICK_HEAD") is None:
-            raise _error(GitError, args, completed)  # it never started
-        conflicts = tuple(self.conflicted_files())
-        # Stopped with nothing staged and no conflict: the branch has these changes already.
-        empty = not conflicts and self._try("diff", "--cached", "--quiet").returncode == 0
-        self.git("cherry-pick", "--abort")
-        if conflicts:
-            return PickResult("conflicts", conflicts=conflicts)
-        if empty:
-            return PickResult("empty")
-        raise _error(GitError, args, completed)
+        while completed.returncode != 0:
+            stopped = self.rev_parse("CHERRY_PICK_HEAD")
+            conflicts = tuple(self.conflicted_files()) if stopped else ()
+            # Stopped with nothing staged and no conflict: the branch has these changes already.
+            empty = bool(stopped) and not conflicts and self._try("diff", "--cached", "--quiet").returncode == 0
+            if not (conflicts or empty):
+                self._try("cherry-pick", "--abort")
+                raise _error(GitError, args, completed)
+            stops[stopped or ""] = PickResult("conflicts", conflicts) if conflicts else PickResult("empty")
+            completed = self._try("cherry-pick", "--skip")
+        return {commit: stops.get(commit, PickResult("picked")) for commit in commits}
 
     def merge(
         self,

@@ -200,14 +200,21 @@ class PickRemotes:
             for remote in REMOTES
         }
 
-    def picks(self, key: str, remote: str = "gitlab") -> list[str]:
-        """The commits each pick on the preparation branch names, oldest first."""
+    def pick_commits(self, key: str, remote: str = "gitlab") -> list[tuple[str, str]]:
+        """(commit, the commit it names as picked from, or "") of every commit the
+        preparation branch has and the stable branch has not, oldest first."""
         stable, prep = branches(key)
+        output = self(key, remote).git("log", "--reverse", "--format=%H%x00%B%x00", f"{stable}..{prep}")
+        parts = output.split("\0")
         found = []
-        for message in reversed(self(key, remote).messages(f"{stable}..{prep}")):
-            lines = [line for line in message.splitlines() if line.startswith("(cherry picked from commit ")]
-            found.append(lines[-1][len("(cherry picked from commit ") : -1] if lines else "")
+        for sha, message in zip(parts[0::2], parts[1::2]):
+            named = [line for line in message.splitlines() if line.startswith("(cherry picked from commit ")]
+            found.append((sha.strip(), named[-1][len("(cherry picked from commit ") : -1] if named else ""))
         return found
+
+    def picks(self, key: str, remote: str = "gitlab") -> list[str]:
+        """The commit each commit of the preparation branch names as picked from, oldest first."""
+        return [source for _, source in self.pick_commits(key, remote)]
 
 
 def seed(fake: Any, key: str, merge_requests: list[MergeRequest], *, path: str | None = None) -> dict[int, dict]:
