@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.repos import GIT_ENV, BareRemote, Work, git
+from tests.repos import GIT_ENV, BareRemote, Work, bare_remotes, git
 
 PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee"}
 PATHS = {"ce": "gitlab-org/gitlab-ce", "ee": "gitlab-org/gitlab-ee"}
@@ -163,11 +163,7 @@ def build_pick_template(root: Path) -> dict[str, list[MergeRequest]]:
     for key, name in PROJECTS.items():
         work = Work(root / "work" / name)
         made[key] = _build_project(work, key)
-        for remote in REMOTES:
-            bare = root / name / f"{remote}.git"
-            git("clone", "--quiet", "--bare", str(work.path), str(bare), cwd=root)
-            git("config", "uploadpack.allowFilter", "true", cwd=bare)
-            git("remote", "remove", "origin", cwd=bare)
+        bare_remotes(work.path, root / name, REMOTES)
     shutil.rmtree(root / "work")
     return made
 

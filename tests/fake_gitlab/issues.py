@@ -235,24 +235,24 @@ def add_note(fake: FakeGitLab, noteable: dict[str, Any], kind: str, body: str, a
         return note
 
 
-def list_notes_of(fake: FakeGitLab, req: Request, noteable: dict[str, Any], kind: str) -> Response:
-    """`GET .../notes`: newest first unless `sort=asc`, paginated."""
-    notes = [n for n in fake.table("notes") if n["noteable_id"] == noteable["id"] and n["noteable_type"] == kind]
-    return fake.paginate(req, sorted(notes, key=lambda n: n["id"], reverse=req.arg("sort") != "asc"))
+def note_routes(noun: str, find: Any, kind: str) -> None:
+    """`GET` (newest first unless `sort=asc`, paginated) and `POST .../<noun>/<iid>/notes`,
+    the notes of what `find(fake, req)` finds (`kind`: `Issue`, `MergeRequest`)."""
+    path = f"/projects/<project>/{noun}/<iid>/notes"
+
+    def list_notes(fake: FakeGitLab, req: Request) -> Response:
+        noteable = find(fake, req)
+        notes = [n for n in fake.table("notes") if n["noteable_id"] == noteable["id"] and n["noteable_type"] == kind]
+        return fake.paginate(req, sorted(notes, key=lambda n: n["id"], reverse=req.arg("sort") != "asc"))
+
+    def create_note(fake: FakeGitLab, req: Request) -> Response:
+        body = req.arg("body")
+        if not body:
+            raise HTTPError(400, "body is missing", key="error")
+        return Response(201, add_note(fake, find(fake, req), kind, str(body), req.user))
+
+    route("GET", path)(list_notes)
+    route("POST", path)(create_note)
 
 
-def create_note_on(fake: FakeGitLab, req: Request, noteable: dict[str, Any], kind: str) -> Response:
-    body = req.arg("body")
-    if not body:
-        raise HTTPError(400, "body is missing", key="error")
-    return Response(201, add_note(fake, noteable, kind, str(body), req.user))
-
-
-@route("GET", "/projects/<project>/issues/<iid>/notes")
-def list_notes(fake: FakeGitLab, req: Request) -> Response:
-    return list_notes_of(fake, req, _find(fake, req), "Issue")
-
-
-@route("POST", "/projects/<project>/issues/<iid>/notes")
-def create_note(fake: FakeGitLab, req: Request) -> Response:
-    return create_note_on(fake, req, _find(fake, req), "Issue")
+note_routes("issues", _find, "Issue")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, now, route
-from .issues import _assignees, _labels, _milestone, create_note_on, list_notes_of, matches_common_filters
+from .issues import _assignees, _labels, _milestone, matches_common_filters, note_routes
 from .users import basic
 
 STATES = ("opened", "closed", "locked", "merged")
@@ -207,14 +207,7 @@ def edit_merge_request(fake: FakeGitLab, req: Request) -> Response:
     return Response(200, _detail(mr))
 
 
-@route("GET", "/projects/<project>/merge_requests/<iid>/notes")
-def list_merge_request_notes(fake: FakeGitLab, req: Request) -> Response:
-    return list_notes_of(fake, req, _find(fake, req), "MergeRequest")
-
-
-@route("POST", "/projects/<project>/merge_requests/<iid>/notes")
-def create_merge_request_note(fake: FakeGitLab, req: Request) -> Response:
-    return create_note_on(fake, req, _find(fake, req), "MergeRequest")
+note_routes("merge_requests", _find, "MergeRequest")
 
 
 @route("POST", "/projects/<project>/merge_requests")
