@@ -418,6 +418,12 @@ def _title(candidate: Candidate) -> str:
     return text.replace("<", "&lt;")[:200]
 
 
+def _code(text: str) -> str:
+    """A file name as inline code on one line: a line break in it could otherwise start a
+    line of its own in a comment, which GitLab would run as a quick action (`/label`)."""
+    return "`" + "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text).replace("`", "'") + "`"
+
+
 def _mention(candidate: Candidate) -> str:
     author = candidate.mr.author or ""
     return f"@{author}" if _USERNAME.fullmatch(author) else "Hello"
@@ -425,7 +431,7 @@ def _mention(candidate: Candidate) -> str:
 
 def reason(candidate: Candidate, edition: Edition, *, markdown: bool = False) -> str:
     """Why a candidate was left out, in a few words."""
-    code = (lambda text: f"`{text}`") if markdown else quote
+    code = _code if markdown else quote
     if candidate.outcome is Outcome.CONFLICTS:
         files = ", ".join(code(name) for name in candidate.conflicts)
         return f"picking {(candidate.source or '')[:8]} conflicts in {files}" if files else "picking it conflicts"

@@ -531,3 +531,17 @@ def test_labels_are_added_and_removed_by_name_leaving_the_others(fake_gitlab, se
     updated = GitLab(settings).update_merge_request(CE, mr["iid"], add_labels=["Picked into 11.1"], remove_labels=[LABEL])
 
     assert mr["labels"] == ["bug", "Picked into 11.1"] and updated.labels == ("bug", "Picked into 11.1")
+
+
+def test_a_file_name_cannot_start_a_quick_action_in_a_comment():
+    from release_tools.cherry_pick import Candidate, Edition, Outcome, not_picked_comment, section
+    from release_tools.gitlab import MergeRequest
+
+    mr = MergeRequest(id=1, iid=3, project=CE, title="Fix\n/close", web_url="", author="ann", merge_commit_sha="a" * 40)
+    candidate = Candidate(mr, outcome=Outcome.CONFLICTS, conflicts=("odd\n/label ~hijacked`",))
+    edition = Edition("ce", "gitlab-ce", Version.parse("11.1.2"), CE, "11-1-stable-patch-2", "11-1-stable",
+                      (("gitlab", "file:///x"),), "gitlab", candidates=[candidate])
+
+    for text in (not_picked_comment(candidate, edition, LABEL), section(edition, "invoke cherry_pick 11.1.2")):
+        assert not [line for line in text.splitlines() if line.startswith("/")]
+    assert "conflicts in `odd\\n/label ~hijacked'`." in not_picked_comment(candidate, edition, LABEL)
