@@ -130,10 +130,6 @@ class Edition:
     merge_request: Any = None  # the preparation merge request, when open
     repo: Repository | None = None  # the clone the picks are made in
 
-    @property
-    def url(self) -> str:
-        return dict(self.remotes)[self.own_remote]
-
 
 # -- checks and names ---------------------------------------------------------------------
 
@@ -634,6 +630,7 @@ def add_steps(plan: Any, settings: Settings, gitlab: Any, edition: Edition, comm
     mr = edition.merge_request
     if mr is None:
         plan.notes.append(f"{edition.label}: no open merge request from {edition.branch} into {edition.stable}")
+    listed = bool(mr) and with_section(mr.description, text) == mr.description
     plan.add(
         Step(
             "merge_request.update",
@@ -641,8 +638,9 @@ def add_steps(plan: Any, settings: Settings, gitlab: Any, edition: Edition, comm
             Target(project=edition.project, instance=instance, merge_request=f"!{mr.iid}" if mr else ""),
             action=_describe(gitlab, edition, text) if mr else None,
             check=_description_check(gitlab, edition, text) if mr else None,
-            done=bool(mr) and with_section(mr.description, text) == mr.description,
+            done=listed,
             skip="" if mr else f"no open merge request from {edition.branch} into {edition.stable}",
+            result=mr.web_url if listed else "",
             urls=(mr.web_url,) if mr else (),
             preview=text,
             on_failure=Failure.CONTINUE,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.repos import GIT_ENV, BareRemote, Work, bare_remotes, git
+from tests.repos import BareRemote, Work, bare_remotes, git
 
 PROJECTS = {"ce": "gitlab-ce", "ee": "gitlab-ee"}
 PATHS = {"ce": "gitlab-org/gitlab-ce", "ee": "gitlab-org/gitlab-ee"}
@@ -238,5 +238,3 @@ def seed(fake: Any, key: str, merge_requests: list[MergeRequest], *, path: str |
     )
     return made
 
-
-__all__ = ["GIT_ENV", "PickRemotes", "build_pick_template", "seed"]

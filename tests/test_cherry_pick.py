@@ -182,6 +182,22 @@ def test_a_second_run_makes_no_commit_no_push_and_no_comment(com, make_settings,
     assert pick_remotes.digests() == digests
     assert again.status is Status.NOTHING_TO_DO and again.exit_status == 3  # the manual picks are still to do
     assert {step.state for step in again.steps} == {State.ALREADY_DONE, State.SKIPPED}
+    # What a chat reply shows: the preparation merge requests, the manual picks, the ending.
+    lines = again.summary_lines()
+    assert any(line.endswith(com.made["ee"][0]["web_url"]) for line in lines)
+    assert sum(line.startswith("Problem: ") for line in lines) == 6
+
+
+def test_without_an_open_preparation_merge_request_the_list_is_skipped_and_the_rest_done(com, make_settings, pick_remotes):
+    com.made["ce"][0]["state"] = "closed"
+
+    plan = run(make_settings())
+
+    [described] = [step for step in plan.steps if step.kind == "merge_request.update" and "gitlab-ce" in step.summary]
+    assert described.state is State.SKIPPED
+    assert described.reason == "no open merge request from 11-1-stable-patch-2 into 11-1-stable"
+    assert plan.exit_status == 3 and len(pick_remotes.picks("ce")) == 1 + len(PICKED)
+    assert com.made["ce"][0]["description"].count(SECTION_START) == 0
 
 
 def test_a_rerun_picks_only_what_was_merged_since_and_replaces_the_list(com, make_settings, pick_remotes, tmp_path):
