@@ -14,8 +14,9 @@ of a patch or RC (`11-1-stable-patch-2`, `11-1-stable-ee-prepare-rc2`).
    merge commit, picked with `-m 1`; else its squashed commit; else its head, when it was
    fast-forwarded) is cherry-picked with `-x`, oldest first. One whose commit is on either
    branch, or named there by a `(cherry picked from commit ...)` line, or whose pick would
-   change nothing, is on the branch already; one that conflicts (the pick is aborted), or
-   that has no commit, is left out, and the next one goes on.
+   change nothing, or whose change a commit there has (`git cherry`'s test), is on the
+   branch already; one that conflicts (the pick is skipped), or that has no commit, is left
+   out, and the next one goes on.
 
 The steps are then, per project: one atomic push of the branch per remote (`dev` only for a
 security release), each read back; a comment on each merge request on the branch
@@ -308,14 +309,16 @@ def pick(repo: Repository, edition: Edition) -> None:
         else:
             to_pick.append(candidate)
 
-    missing = fetch_commits(repo, [c.source for c in to_pick if not c.relabelled], edition)
-    parents = _parents(repo, [c.source for c in to_pick if c.source not in missing and not c.relabelled])
+    missing = fetch_commits(repo, [c.source for c in to_pick], edition)
+    parents = _parents(repo, [c.source for c in to_pick if c.source not in missing])
     fetch_contents(repo, [(commit, first[0]) for commit, first in parents.items() if first], edition.own_remote)
-    picking = []
+    picking, relabelled = [], []
     for candidate in to_pick:
         if candidate.relabelled:
-            continue  # relabelled by hand, yet not on the branch: not ours to pick
-        if candidate.source in missing:
+            # Relabelled, yet nothing on the branches names it: never ours to pick; listed
+            # only when the branches have the same change (below).
+            relabelled += [candidate] if parents.get(candidate.source or "") else []
+        elif candidate.source in missing:
             candidate.outcome = Outcome.MISSING
         elif not parents.get(candidate.source):
             raise GitError(f"{edition.label}: commit {candidate.source} came without its parents; nothing was changed")
@@ -331,6 +334,8 @@ def pick(repo: Repository, edition: Edition) -> None:
             candidate.outcome = Outcome.APPLIED
         else:
             candidate.outcome, candidate.conflicts = Outcome.CONFLICTS, outcome.conflicts
+    unsure = [c for c in picking if c.outcome is Outcome.CONFLICTS] + relabelled
+    find_equivalents(repo, edition, unsure, on_branch, on_stable)
     edition.candidates = [c for c in edition.candidates if c.outcome is not None]
     edition.tip = repo.head()
     # The new commits, by what they were picked from: read once rather than after every pick.
@@ -339,6 +344,37 @@ def pick(repo: Repository, edition: Edition) -> None:
     for candidate in edition.candidates:
         if candidate.outcome is Outcome.PICKED:
             candidate.commit = made[candidate.source]
+
+
+def find_equivalents(
+    repo: Repository, edition: Edition, conflicting: Sequence[Candidate], on_branch: dict, on_stable: dict
+) -> None:
+    """`git cherry`'s test, for the picks that conflicted (and relabelled candidates nothing
+    names): a commit of the branches whose change is the same (the same patch id) holds the
+    candidate already; it was picked by hand, without a `cherry picked from` line, and
+    changed further since (else picking it again would have changed nothing). Merges on
+    the branches do not count."""
+    if not conflicting:
+        return
+    own = {commit: parents[0] for commit, parents in _parents(repo, [*on_branch, *on_stable]).items() if len(parents) == 1}
+    fetch_contents(repo, list(own.items()), edition.own_remote)
+    holders = {patch: commit for commit, patch in _patch_ids(repo, own).items()}
+    patches = _patch_ids(repo, [c.source for c in conflicting if c.source])
+    for candidate in conflicting:
+        commit = holders.get(patches.get(candidate.source or "", ""))
+        if commit:
+            candidate.outcome = Outcome.ON_BRANCH if commit in on_branch else Outcome.ON_STABLE
+            candidate.commit, candidate.conflicts = commit, ()
+
+
+def _patch_ids(repo: Repository, commits: Iterable[str]) -> dict[str, str]:
+    """commit -> the id of its change (against its first parent), as `git patch-id --stable` makes it."""
+    names = "".join(f"{commit}\n" for commit in commits)
+    if not names:
+        return {}
+    diff = repo.git("diff-tree", "--stdin", "-p", "--diff-merges=first-parent", "--no-color", stdin=names)
+    ids = repo.git("patch-id", "--stable", stdin=diff)
+    return {commit: patch for patch, commit in (line.split() for line in ids.splitlines() if line.strip())}
 
 
 def fetch_commits(repo: Repository, commits: Sequence[str | None], edition: Edition) -> set[str]:

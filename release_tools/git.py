@@ -1,7 +1,7 @@
 """The git adapter: a local repository driven through the `git` command.
 
 `Repository` is general purpose (releases, syncing remotes, upstream merges, Helm chart
-tags). Its rules:
+tags, cherry-picks). Its rules:
 
 - every git command is an argument list, never a shell string, so branch names, commit
   messages and URLs with quotes, spaces, `$()` or backticks are inert;

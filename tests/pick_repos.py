@@ -8,7 +8,8 @@ master      Initial import, then ten merge requests merged in this order (their 
             not in merge order: !10 was merged first), an unlabelled one, and one open
 11-1-stable Initial import, VERSION 11.1.1, a fix of config/feature.yml, and the pick of
             !7 made for 11.1.1 (with its `cherry picked from` line)
-11-1-stable-patch-2  the stable branch, plus !4's change made by hand (no such line)
+11-1-stable-patch-2  the stable branch, plus !4's and !13's changes made by hand (no such
+            line), and a later change to !13's file
 
 What `cherry_pick 11.1.2` makes of each (PICKS are the picks that apply, in merge order):
 
@@ -19,6 +20,7 @@ What `cherry_pick 11.1.2` makes of each (PICKS are the picks that apply, in merg
 !4  fast-forward          its change is on the branch already (empty pick)
 !8  squashed, fast-forward conflicts (config/feature.yml)
 !9  merge commit          picked
+!13 fast-forward          picking it conflicts, but the branch has the same change: picked
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ CONFLICTING = {3: ("config/feature.yml",), 8: ("config/feature.yml",)}
 NO_COMMIT = (6,)
 ON_STABLE = (7,)
 APPLIED = (4,)
+BY_HAND = (13,)  # the same change as a commit of the preparation branch (`git cherry` finds it)
+#: The commits the preparation branch has before any run: !4 and !13 by hand, and a later change.
+HAND_MADE = 3
 
 
 def branches(key: str) -> tuple[str, str]:
@@ -142,6 +147,8 @@ def _build_project(work: Work, key: str) -> list[MergeRequest]:
     merged(8, "Turn on the search flag", joe, squash_commit_sha=_head(work), sha="e" * 40)
     head = _feature(work, "other-setting", [("Add a setting", {"config/other.yml": "other: 1\n"})], ann)
     merged(9, "Add a setting", ann, merge_commit_sha=_merge(work, "other-setting", "Merge branch 'other-setting'"), sha=head)
+    work.commit("Tune the cache", {"lib/cache.rb": "size = 1\n"}, author=joe)
+    merged(13, "Tune the cache", joe, sha=_head(work))
     work.commit("Unlabelled change", {"lib/unlabelled.rb": "# not picked\n"})
     mrs.append(MergeRequest(11, "Unlabelled change", "joe", "2018-07-20T10:00:00.000Z", labels=[], sha=_head(work)))
     mrs.append(MergeRequest(12, "Still open", "ann", "", state="opened"))
@@ -151,6 +158,8 @@ def _build_project(work: Work, key: str) -> list[MergeRequest]:
     git("cherry-pick", "-x", "-m", "1", old_fix.merge_commit_sha or "", cwd=work.path)
     work.branch(prep)
     work.commit("Document the API", {"doc/api.md": "# API\n"}, author=joe)
+    work.commit("Tune the cache", {"lib/cache.rb": "size = 1\n"}, author=joe)
+    work.commit("Grow the cache", {"lib/cache.rb": "size = 2\n"})
     work.checkout("master")
     for name in ("search-index", "fix-login", "speed-up", "pages", "gitlab-com", "old-fix", "other-setting"):
         git("branch", "--quiet", "-D", name, cwd=work.path)

@@ -18,8 +18,10 @@ from release_tools.version import Version
 from tests.fake_gitlab import add_merge_request, add_project
 from tests.pick_repos import (
     APPLIED,
+    BY_HAND,
     CONFLICTING,
     DEV_PATHS,
+    HAND_MADE,
     LABEL,
     NO_COMMIT,
     ON_STABLE,
@@ -99,8 +101,8 @@ def test_the_picks_that_apply_land_on_both_remotes_in_merge_order_each_with_its_
     assert (plan.status, plan.exit_status) == (Status.DONE, 3)
     for key in PROJECTS:
         mrs = by_iid(merge_requests, key)
-        # The hand-made pick of !4 first, then this run's, oldest merge first (!10 was merged before !1).
-        wanted = [""] + [mrs[iid].picked_from() for iid in PICKED]
+        # The commits made by hand first, then this run's picks, oldest merge first (!10 was merged before !1).
+        wanted = [""] * HAND_MADE + [mrs[iid].picked_from() for iid in PICKED]
         stable, prep = branches(key)
         for remote in REMOTES:
             assert pick_remotes.picks(key, remote) == wanted, (key, remote)
@@ -149,6 +151,12 @@ def test_each_picked_merge_request_gets_a_link_to_its_pick_and_the_others_none(c
             f"Picked into 11-1-stable-patch-2 for 11.1.2: {com.url}/{CE}/commit/{picks[source]}\n\n"
             "<!-- release-tools cherry_pick picked 11.1.2 -->\n"
         ]
+    # The same change made by hand and changed since (`git cherry` finds it): its commit is linked.
+    by_hand = pick_remotes.pick_commits("ce")[1][0]
+    assert notes_on(com, made[BY_HAND[0]]) == [
+        f"Picked into 11-1-stable-patch-2 for 11.1.2: {com.url}/{CE}/commit/{by_hand}\n\n"
+        "<!-- release-tools cherry_pick picked 11.1.2 -->\n"
+    ]
     # On the branch by hand (no commit to link), in the stable branch already, unlabelled, open: no comment.
     for iid in (*APPLIED, *ON_STABLE, 11, 12):
         assert notes_on(com, made[iid]) == []
@@ -162,7 +170,7 @@ def test_the_preparation_merge_request_lists_both_groups_and_keeps_the_rest(com,
         description = com.made[key][0]["description"]
         assert description.startswith("Main release issue: https://example.com/issues/1\n\n## What this is for\n\nPicks.\n\n")
         assert description.count(SECTION_START) == description.count(SECTION_END) == 1
-        assert listed(description, "Picked") == [10, 1, 2, 4, 5, 7, 9]  # merge order
+        assert listed(description, "Picked") == [10, 1, 2, 4, 5, 7, 9, 13]  # merge order
         assert listed(description, "Not picked") == [3, 6, 8]
     assert "- !7 Fix the docs (in `11-1-stable-ee` already)" in com.made["ee"][0]["description"]
 
@@ -196,7 +204,7 @@ def test_without_an_open_preparation_merge_request_the_list_is_skipped_and_the_r
     [described] = [step for step in plan.steps if step.kind == "merge_request.update" and "gitlab-ce" in step.summary]
     assert described.state is State.SKIPPED
     assert described.reason == "no open merge request from 11-1-stable-patch-2 into 11-1-stable"
-    assert plan.exit_status == 3 and len(pick_remotes.picks("ce")) == 1 + len(PICKED)
+    assert plan.exit_status == 3 and len(pick_remotes.picks("ce")) == HAND_MADE + len(PICKED)
     assert com.made["ce"][0]["description"].count(SECTION_START) == 0
 
 
@@ -206,21 +214,21 @@ def test_a_rerun_picks_only_what_was_merged_since_and_replaces_the_list(com, mak
     gitlab, dev = pick_remotes("ce", "gitlab"), pick_remotes("ce", "dev")
     new = gitlab.commit("master", {"doc/new.md": "# New\n"}, "Add the new docs", tmp_path)
     gitlab.git("push", "--quiet", dev.url, "master")
-    add_merge_request(com, CE, "Add the new docs", iid=13, labels=[LABEL], merged_at="2018-07-25T10:00:00.000Z", sha=new)
+    add_merge_request(com, CE, "Add the new docs", iid=14, labels=[LABEL], merged_at="2018-07-25T10:00:00.000Z", sha=new)
     com.clear_log()
 
     again = run(settings)
 
     assert again.exit_status == 3
     assert pick_remotes.picks("ce")[-1] == new and pick_remotes.picks("ce", "dev")[-1] == new
-    [mr13] = [mr for mr in com.table("merge_requests") if mr["iid"] == 13 and mr["project_id"] == com.made["ce"][0]["project_id"]]
+    [mr14] = [mr for mr in com.table("merge_requests") if mr["iid"] == 14 and mr["project_id"] == com.made["ce"][0]["project_id"]]
     assert [(r.method, r.path) for r in com.mutations()] == [
-        ("POST", f"/projects/{CE}/merge_requests/13/notes"),
+        ("POST", f"/projects/{CE}/merge_requests/14/notes"),
         ("PUT", f"/projects/{CE}/merge_requests/100"),
     ]
-    assert len(notes_on(com, mr13)) == 1
+    assert len(notes_on(com, mr14)) == 1
     description = com.made["ce"][0]["description"]
-    assert description.count(SECTION_START) == 1 and listed(description, "Picked")[-1] == 13
+    assert description.count(SECTION_START) == 1 and listed(description, "Picked")[-1] == 14
 
 
 # -- dry runs and security releases --------------------------------------------------------------
@@ -259,7 +267,7 @@ def test_a_security_run_changes_nothing_on_the_public_projects_or_remotes(
     assert fake_gitlab.log == []
     assert {key: pick_remotes(key, "gitlab").digest() for key in PROJECTS} == public
     mrs = by_iid(merge_requests, "ee")
-    assert pick_remotes.picks("ee", "dev") == [""] + [mrs[iid].picked_from() for iid in PICKED]
+    assert pick_remotes.picks("ee", "dev") == [""] * HAND_MADE + [mrs[iid].picked_from() for iid in PICKED]
     assert {step.target.remote for step in plan.steps if step.kind == "git.push"} == {"dev"}
     assert len(notes_on(fake_dev, fake_dev.made["ee"][1])) == 1
     assert "invoke cherry_pick --security 11.1.2" in fake_dev.made["ce"][0]["description"]
@@ -335,7 +343,7 @@ def test_a_remote_behind_on_the_preparation_branch_is_brought_along(com, make_se
     run(make_settings())
 
     assert dev.sha(prep) == pick_remotes("ce", "gitlab").sha(prep)
-    assert pick_remotes.picks("ce", "dev")[0] == ""  # gitlab.com's hand-made pick came along
+    assert pick_remotes.picks("ce", "dev")[:HAND_MADE] == [""] * HAND_MADE  # gitlab.com's commits came along
 
 
 # -- what the run finds ------------------------------------------------------------------------------
@@ -358,7 +366,7 @@ def test_a_merge_request_merged_into_the_branch_counts_and_a_commit_no_remote_ha
     [body] = notes_on(com, made[9])
     assert "could not be picked into `11-1-stable-patch-2` for 11.1.2: its commit dddddddd is on none of the remotes (dev, gitlab)." in body
     assert "d" * 40 not in pick_remotes.picks("ce")
-    assert len(pick_remotes.picks("ce")) == len(PICKED)  # the hand-made one and four picks
+    assert len(pick_remotes.picks("ce")) == HAND_MADE + len(PICKED) - 1  # not !9
     assert any(problem.startswith("gitlab-ce !9 'Add a setting': its commit dddddddd") for problem in plan.problems)
 
 
@@ -371,13 +379,13 @@ def test_a_picked_label_replaces_the_pick_label_and_a_rerun_still_lists_what_was
 
     again = run(settings)
 
-    for iid in (*PICKED, *ON_STABLE):
+    for iid in (*PICKED, *ON_STABLE, *BY_HAND):
         assert made[iid]["labels"] == ["Picked into 11.1"], iid
     # Left out, and picked by hand without a `cherry picked from` line (nothing would name it later): kept.
     for iid in (*CONFLICTING, *NO_COMMIT, *APPLIED):
         assert made[iid]["labels"] == [LABEL]
     assert com.mutations() == [] and again.status is Status.NOTHING_TO_DO
-    assert made[0]["description"] == description and listed(description, "Picked") == [10, 1, 2, 4, 5, 7, 9]
+    assert made[0]["description"] == description and listed(description, "Picked") == [10, 1, 2, 4, 5, 7, 9, 13]
 
 
 def test_slack_hears_one_line_for_the_run_and_nothing_from_a_rerun(com, make_settings):
@@ -420,9 +428,18 @@ def test_json_of_a_dry_run_and_of_a_real_run_lists_the_steps(invoke, com, pick_r
         assert (first["summary"], first["state"]) == ("push 11-1-stable-patch-2 to dev of gitlab-ce", state)
         assert first["target"] == {"project": CE, "remote": "dev", "refs": ["refs/heads/11-1-stable-patch-2"]}
         notes = [step for step in document["steps"] if step["kind"] == "note.create"]
-        assert len(notes) == 2 * (len(PICKED) + len(CONFLICTING) + len(NO_COMMIT))
+        assert len(notes) == 2 * (len(PICKED) + len(BY_HAND) + len(CONFLICTING) + len(NO_COMMIT))
         assert {step["state"] for step in notes} == {state}
     assert "Done, with 6 problems" in real.stderr
+
+
+def test_invokes_own_dry_run_is_a_dry_run_of_cherry_pick(invoke, com, pick_remotes):
+    digests = pick_remotes.digests()
+
+    result = invoke("-R", "cherry_pick", "11.1.2", env=pick_remotes.env())
+
+    assert result.returncode == 3, result.stderr
+    assert "Dry run: " in result.stdout and com.mutations() == [] and pick_remotes.digests() == digests
 
 
 def test_a_refused_push_stops_the_run_before_any_comment_and_a_rerun_finishes(invoke, com, pick_remotes):
