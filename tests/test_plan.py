@@ -157,6 +157,17 @@ def test_problems_found_while_planning_fail_the_run_with_their_status():
     assert plan.exit_status == 3
 
 
+def test_problems_with_a_status_of_their_own_end_the_run_done_with_problems_not_failed(capsys):
+    plan = plan_of(World(), {"name": "one"})
+    plan.problems.append("!3 needs a manual pick")
+    plan.problem_status = 3
+
+    execute(plan, RunOptions())
+
+    assert plan.status is Status.DONE
+    assert capsys.readouterr().out.splitlines()[-1] == "Done, with 1 problem: 1 done."
+
+
 @pytest.mark.parametrize("answer, expected", [(True, ["one"]), (False, [])], ids=["yes", "no"])
 def test_an_interactive_run_asks_first(answer, expected):
     world = World()
