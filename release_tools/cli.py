@@ -264,6 +264,14 @@ def _ref(text):
 VERSION_CHECK = {"version": _version}
 
 
+def _pick_version(text):
+    from .cherry_pick import check_version
+
+    parsed = _version(text)
+    check_version(parsed)
+    return parsed
+
+
 def _ensure_issue(c, build, version, dry_run, security=None):
     """`security` is given for release_issue only: its --security flag, which SECURITY=true
     and `release_tools.security` turn on as well."""
@@ -377,6 +385,25 @@ def patch_merge_request(c, version, security=False, dry_run=False):
 
     parsed = _version(version)
     return preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run, security=security), parsed)
+
+
+@task(
+    checks={"version": _pick_version},
+    help={
+        "version": "X.Y.Z (Z > 0) or X.Y.0-rcN: the patch or RC whose preparation branches get the picks",
+        "security": "pick the dev instance's merge requests, push only to the dev remotes (also SECURITY=true)",
+        "dry_run": "pick in a local clone and show the outcome; push, comment and post nothing (also invoke -R TASK, TEST=true)",
+    }
+)
+def cherry_pick(c, version, security=False, dry_run=False):
+    """Cherry-pick the merged 'Pick into X.Y' merge requests into the CE and EE preparation branches.
+
+    Usage: invoke cherry_pick VERSION, e.g. invoke cherry_pick 11.1.2 (exit status 3: some need a manual pick)
+    """
+    from . import cherry_pick as picking
+
+    parsed = _pick_version(version)  # before anything else
+    return picking.cherry_pick(_settings(c, dry_run=dry_run, security=security), parsed)
 
 
 SKIP_HELP = {
@@ -498,6 +525,7 @@ ns = Collection(
     qa_issue,
     publish,
     patch_merge_request,
+    cherry_pick,
     tag,
     tag_security,
     sync,

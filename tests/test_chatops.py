@@ -21,7 +21,7 @@ from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
-CHAT_COMMANDS = ["publish", "qa_issue", "release_issue", "tag"]
+CHAT_COMMANDS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
 COMMANDS = Commands.default()
 
 
@@ -556,7 +556,7 @@ def test_unknown_command_lists_the_commands_and_makes_no_request(chat_job, fake_
     result = chat_job("deploy", "11.1.0")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: publish, qa_issue, release_issue, tag"]
+    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: cherry_pick, publish, qa_issue, release_issue, tag"]
     assert fake_gitlab.log == []
 
 
@@ -773,7 +773,7 @@ def test_no_command_at_all_says_how_to_give_one(chat_job, fake_gitlab):
     assert result.returncode == 1
     assert result.reply == [
         "Error: No command: run `python -m release_tools.chatops COMMAND` or set TASK. "
-        "Commands: publish, qa_issue, release_issue, tag"
+        "Commands: cherry_pick, publish, qa_issue, release_issue, tag"
     ]
     assert fake_gitlab.log == []
 

@@ -29,7 +29,7 @@ from tests.repos import GIT_ENV
 pytestmark = pytest.mark.ci_emulator
 
 EMULATOR = ROOT / ".ci" / "cache" / "gitlab-ci-local" / "node_modules" / ".bin" / "gitlab-ci-local"
-CHAT_JOBS = ["publish", "qa_issue", "release_issue", "tag"]
+CHAT_JOBS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
 
 
 def _emulator() -> str:

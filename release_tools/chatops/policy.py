@@ -32,6 +32,7 @@ class Policy:
 
 
 POLICIES: Mapping[str, Policy] = {
+    "cherry_pick": Policy("cherry_pick", flags=("security", "dry_run"), security_channel_flags=("security",)),
     "publish": Policy("publish"),
     "qa_issue": Policy("qa_issue", flags=("version", "dry_run")),
     "release_issue": Policy("release_issue", flags=("security", "dry_run"), security_channel_flags=("security",)),
