@@ -76,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
         "security": "security",
         "qa": "QA task",
         "upstream_merge": "CE upstream",
+        # The label of merge requests to cherry-pick into a patch or RC; `{minor}` is `11.1`.
+        "pick_into": "Pick into {minor}",
     },
     "qa": {
         # Projects (keys of `projects`) whose changes the QA issue lists; EE contains CE.
@@ -140,7 +142,14 @@ DEFAULTS: dict[str, Any] = {
         # the year picks one, so the duty rotates.
         "fallback_assignees": ["dzaporozhets", "vsizov", "rymai", "godfat", "winh"],
     },
-    "slack": {"tag_url": "", "upstream_merge_url": "", "chatops_url": ""},
+    "cherry_pick": {
+        # Projects (keys of `projects`: `ce`, `ee`) whose preparation branches get the picks.
+        "projects": ["ce", "ee"],
+        # The label a picked merge request gets instead of `labels.pick_into` (`{minor}` is
+        # `11.1`); empty keeps the `Pick into` label.
+        "picked_label": "",
+    },
+    "slack": {"tag_url": "", "upstream_merge_url": "", "chatops_url": "", "cherry_pick_url": ""},
     # Who may run release tasks through ChatOps; a relative path is relative to the project
     # folder (this checkout when run from one, else the working directory).
     "release_managers_file": "config/release_managers.yml",

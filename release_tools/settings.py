@@ -32,6 +32,7 @@ SECRET_VARIABLES = (
     "SLACK_TAG_URL",
     "SLACK_UPSTREAM_MERGE_URL",
     "SLACK_CHATOPS_URL",
+    "SLACK_CHERRY_PICK_URL",
 )
 
 #: The original's CI bot tokens (`bin/chatops`): `RELEASE_BOT_<INSTANCE>_TOKEN`, e.g.
@@ -166,6 +167,27 @@ class UpstreamMergeSettings:
 
 
 @dataclass(frozen=True)
+class CherryPickSettings:
+    """Which projects `cherry_pick` picks into, and how it relabels what it picked."""
+
+    projects: tuple[str, ...] = ("ce", "ee")
+    picked_label: str = ""
+
+    #: The projects with preparation branches (release_tools/preparation.py names them).
+    PICKABLE = ("ce", "ee")
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, Any]) -> CherryPickSettings:
+        projects = _names(tree["projects"], "cherry_pick.projects")
+        unknown = [name for name in projects if name not in cls.PICKABLE]
+        if unknown:
+            raise ConfigurationError(
+                f"release_tools.cherry_pick.projects may name ce and ee only, not {', '.join(map(quote, unknown))}"
+            )
+        return cls(projects=tuple(dict.fromkeys(projects)), picked_label=str(tree["picked_label"] or "").strip())
+
+
+@dataclass(frozen=True)
 class Project:
     """A project the release touches: its API paths and git remotes."""
 
@@ -292,6 +314,7 @@ class Settings:
     upstream_merge: UpstreamMergeSettings = field(
         default_factory=lambda: UpstreamMergeSettings.from_tree(DEFAULTS["upstream_merge"])
     )
+    cherry_pick: CherryPickSettings = field(default_factory=lambda: CherryPickSettings.from_tree(DEFAULTS["cherry_pick"]))
     #: The CI job running this task (`CI_JOB_URL`), for messages that send people to its log.
     job_url: str = ""
     #: Instance name -> the group `release_managers.sync` keeps in line with the file, in sync order.
@@ -306,8 +329,10 @@ class Settings:
     # -- construction -------------------------------------------------------------
 
     @classmethod
-    def from_invoke(cls, context: Any, **flags: Any) -> Settings:
-        """Build settings from an invoke Context plus the task's own flags.
+    def from_invoke(cls, context: Any, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """Build settings from an invoke Context plus the task's own flags, reading tokens
+        and switches from `environ` (the process environment by default; ChatOps hands
+        over the job's, with its bot tokens).
 
         invoke's own dry run (`invoke -R`, `--dry`, `run.dry`) is a dry run of the task.
         """
@@ -319,7 +344,8 @@ class Settings:
         # Relative paths are relative to the folder invoke read the project's invoke.yaml from.
         prefix = getattr(context.config, "_project_prefix", None)
         flags.setdefault("project_dir", Path(prefix) if prefix else None)
-        return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
+        environ = os.environ if environ is None else environ
+        return cls.from_mapping(context.config.get("release_tools", {}), environ=environ, **flags)
 
     @classmethod
     def from_environment(
@@ -389,6 +415,7 @@ class Settings:
             publish = PublishSettings.from_tree(merged["publish"])
             helm = HelmSettings.from_tree(merged["helm"])
             upstream_merge = UpstreamMergeSettings.from_tree(merged["upstream_merge"])
+            cherry_pick = CherryPickSettings.from_tree(merged["cherry_pick"])
         except (KeyError, TypeError, AttributeError) as error:
             raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
         for required in ("production", "dev"):
@@ -426,6 +453,8 @@ class Settings:
             secrets.setdefault("SLACK_UPSTREAM_MERGE_URL", slack["upstream_merge_url"])
         if slack.get("chatops_url"):
             secrets.setdefault("SLACK_CHATOPS_URL", slack["chatops_url"])
+        if slack.get("cherry_pick_url"):
+            secrets.setdefault("SLACK_CHERRY_PICK_URL", slack["cherry_pick_url"])
         chatops = _chatops(merged["chatops"])
         groups = merged["release_manager_groups"]
         if not isinstance(groups, Mapping):
@@ -471,6 +500,7 @@ class Settings:
             publish=publish,
             helm=helm,
             upstream_merge=upstream_merge,
+            cherry_pick=cherry_pick,
             job_url=plain_url(environ.get("CI_JOB_URL")),
             release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
             clock=clock,

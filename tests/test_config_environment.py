@@ -216,7 +216,7 @@ def test_a_runtime_file_that_does_not_exist_is_an_error_not_the_gitlab_com_defau
         ("release_tools:\n  projects:\n    ce:\n      dev_paht: a/b\n",
          "release_tools.projects.ce.dev_paht is not a setting; did you mean release_tools.projects.ce.dev_path?"),
         ("release_tools:\n  slack:\n    webhook: x\n",
-         "release_tools.slack.webhook is not a setting (those of release_tools.slack: chatops_url, tag_url, upstream_merge_url)"),
+         "release_tools.slack.webhook is not a setting (those of release_tools.slack: chatops_url, cherry_pick_url, tag_url, upstream_merge_url)"),
         ('release_tools:\n  "forged\\nError: line": 1\n',
          "release_tools.'forged\\nError: line' is not a setting (see Configuration in README.md)"),
     ],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from release_tools.chatops import COMMANDS
+from release_tools.chatops.commands import Commands
 from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
 from tests.test_chatops import ci_file
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
@@ -29,7 +29,7 @@ from tests.repos import GIT_ENV
 pytestmark = pytest.mark.ci_emulator
 
 EMULATOR = ROOT / ".ci" / "cache" / "gitlab-ci-local" / "node_modules" / ".bin" / "gitlab-ci-local"
-CHAT_JOBS = ["publish", "qa_issue", "release_issue", "tag"]
+CHAT_JOBS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
 
 
 def _emulator() -> str:
@@ -186,8 +186,8 @@ def test_help_of_every_chat_job_is_its_reply_and_makes_no_request(checkout, chat
     assert run.returncode == 0, run.output
     for job in CHAT_JOBS:
         reply = run.reply(job)
-        assert reply[0] == COMMANDS[job].synopsis
-        assert "Examples:" in reply
+        assert reply[0] == Commands.default().synopsis(job)
+        assert "Options:" in reply
     assert fake_gitlab.log == []
 
 
@@ -227,7 +227,9 @@ def test_release_issue_job_keeps_shell_metacharacters_inert(checkout, chat_job, 
     run = emulate(checkout, "release_issue", variables=variables, env=env)
 
     assert not marker.exists()
-    assert run.reply("release_issue") == ["Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"]
+    assert run.reply("release_issue") == [
+        "Error: Usage: release_issue VERSION [--security] [--dry-run] (see `release_issue --help`)"
+    ]
     assert fake_gitlab.mutations() == []
 
 

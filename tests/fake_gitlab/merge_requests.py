@@ -1,5 +1,6 @@
 """Project merge requests: list (state, labels, iids[], branches, milestone, search),
-get one, create (409 when an open one exists for the same branches).
+get one, create (409 when an open one exists for the same branches), edit (description,
+labels, add_labels, remove_labels); their notes: list and create.
 
 List items carry fewer fields than a single fetch, as on gitlab.com (no diff_refs,
 pipeline, changes_count, ...). They do carry `merged_by` and `merge_user`, which
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, now, route
-from .issues import _assignees, _labels, _milestone, matches_common_filters
+from .issues import _assignees, _labels, _milestone, matches_common_filters, note_routes
 from .users import basic
 
 STATES = ("opened", "closed", "locked", "merged")
@@ -180,11 +181,33 @@ def list_merge_requests(fake: FakeGitLab, req: Request) -> Response:
 
 @route("GET", "/projects/<project>/merge_requests/<iid>")
 def get_merge_request(fake: FakeGitLab, req: Request) -> Response:
+    return Response(200, _detail(_find(fake, req)))
+
+
+def _find(fake: FakeGitLab, req: Request) -> dict[str, Any]:
     project = fake.find_project(req.params["project"])
     for mr in _project_mrs(fake, project):
         if str(mr["iid"]) == req.params["iid"]:
-            return Response(200, _detail(mr))
+            return mr
     raise HTTPError(404, "404 Not found")  # an unknown iid, as GitLab words it
+
+
+@route("PUT", "/projects/<project>/merge_requests/<iid>")
+def edit_merge_request(fake: FakeGitLab, req: Request) -> Response:
+    mr = _find(fake, req)
+    for key in ("title", "description"):
+        if req.arg(key) is not None:
+            mr[key] = str(req.arg(key))
+    if req.arg("labels") is not None:
+        mr["labels"] = _labels(req.arg("labels"))
+    removed = set(_labels(req.arg("remove_labels")))
+    mr["labels"] = [label for label in mr["labels"] if label not in removed]
+    mr["labels"] += [label for label in _labels(req.arg("add_labels")) if label not in mr["labels"]]
+    mr["updated_at"] = now()
+    return Response(200, _detail(mr))
+
+
+note_routes("merge_requests", _find, "MergeRequest")
 
 
 @route("POST", "/projects/<project>/merge_requests")
