@@ -70,6 +70,9 @@ class Caller:
 
     environ: Mapping[str, str]
     requester: str = ""
+    #: Whether the requester is in the release managers file (a command that does not
+    #: require one, `status`, reads only public facts for someone who is not).
+    release_manager: bool = True
 
 
 #: The configuration key a Caller goes under (not a setting).
@@ -500,6 +503,7 @@ def upstream_merge(c, dry_run=False, force=False, no_mention=False):
 
 @task(
     mutating=False,
+    checks=VERSION_CHECK,
     help={
         "version": VERSION_HELP,
         "security": "the security release of VERSION: dev remotes only, the confidential issues (also SECURITY=true)",
@@ -515,7 +519,14 @@ def status(c, version, security=False):
     from . import status as release_status
 
     parsed = _version(version)  # bad input fails before any request
-    return release_status.status(_settings(c, security=security), parsed)
+    caller = caller_of(c)
+    # From chat, someone who is not a release manager gets public facts only.
+    return release_status.status(
+        _settings(c, security=security),
+        parsed,
+        public_only=caller is not None and not caller.release_manager,
+        requester=caller.requester if caller else "",
+    )
 
 
 @task(mutating=False, help={"username": "the gitlab.com username to check (case does not matter)"})

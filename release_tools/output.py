@@ -130,17 +130,26 @@ _warnings.addHandler(_handler)
 logging.captureWarnings(True)
 
 
-def configure(*, secrets: Iterable[str | None] = (), json: bool = False, progress_on_stderr: bool | None = None) -> None:
-    """Set up output for one run: the secrets to mask, whether stdout carries JSON, and
-    (when given) whether progress goes to stderr, leaving stdout to the outcome lines.
+def configure(*, secrets: Iterable[str | None] = (), json: bool = False) -> None:
+    """Set up output for one run: the secrets to mask, and whether stdout carries JSON.
 
     Python's warnings (python-gitlab's included) are routed through the same handler so
     that a URL or token in them is masked too.
     """
     _redactor.add(secrets)
     _handler.json = json
-    if progress_on_stderr is not None:
-        _handler.progress_on_stderr = progress_on_stderr
+
+
+@contextlib.contextmanager
+def progress_on_stderr() -> Iterator[None]:
+    """Inside the block, progress goes to stderr, leaving stdout to the outcome lines (a
+    report such as `status`'s); as it was before, after."""
+    before = _handler.progress_on_stderr
+    _handler.progress_on_stderr = True
+    try:
+        yield
+    finally:
+        _handler.progress_on_stderr = before
 
 
 def protect(*values: str | None) -> None:

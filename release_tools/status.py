@@ -393,6 +393,8 @@ def read_status(
         settings.task or "status", version, kind_of(version, settings.security), settings.security, [],
         requester=requester, public_only=public_only,
     )
+    if requester and not public_only:
+        status.notes.append(f"Asked by {requester}, a release manager.")
     if public_only:
         status.notes.append(
             f"{requester or 'You'} {'is' if requester else 'are'} not a release manager: public facts only "
@@ -475,22 +477,10 @@ def chat_command(context: Context, name: str, *arguments: str, security_flag: bo
 
 
 def chat_commands() -> set[str]:
-    """The commands ChatOps runs."""
-    # TODO(#11): the policy table of the ChatOps package once it is on main.
-    from .chatops import command_names
+    """The commands a chat job runs (the ChatOps policy table)."""
+    from .chatops.policy import POLICIES
 
-    return set(command_names())
-
-
-def has_task(name: str) -> bool:
-    """Whether the task collection has task `name` (`cherry_pick` is being added)."""
-    from .cli import ns
-
-    try:
-        ns[name]
-    except (KeyError, ValueError):
-        return False
-    return True
+    return {name for name, policy in POLICIES.items() if not policy.trigger_only}
 
 
 # -- issue ----------------------------------------------------------------------------------------
@@ -656,13 +646,11 @@ def next_preparation(context: Context, phase: Phase) -> Next:
             command(context, "patch_merge_request", version),
             chat_command(context, "patch_merge_request", version),
         )
-    if phase.data.get("pending_picks") and has_task("cherry_pick"):
-        return Next("preparation", "pick the merged merge requests", command(context, "cherry_pick", version, security_flag=False),
-                    chat_command(context, "cherry_pick", version))
-    opened = [request["url"] for request in requests if request["state"] == "opened"]
     if phase.data.get("pending_picks"):
         return Next("preparation", f"pick the merge requests labelled {pick_label(context.version)}",
+                    command(context, "cherry_pick", version), chat_command(context, "cherry_pick", version),
                     urls=[pick["url"] for pick in phase.data["pending_picks"]])
+    opened = [request["url"] for request in requests if request["state"] == "opened"]
     return Next("preparation", "merge the preparation merge requests", urls=opened)
 
 
@@ -1201,9 +1189,9 @@ def show(status: ReleaseStatus) -> None:
 def status(settings: Settings, version: Version, *, public_only: bool = False, requester: str = "") -> ReleaseStatus:
     """`status VERSION`: read the release's status, print it, return it (its exit status
     is the task's). Progress (the git commands) goes to stderr: stdout is the report."""
-    from .output import configure
+    from .output import progress_on_stderr
 
-    configure(json=settings.json, progress_on_stderr=True)
-    found = read_status(settings, version, public_only=public_only, requester=requester)
+    with progress_on_stderr():
+        found = read_status(settings, version, public_only=public_only, requester=requester)
     show(found)
     return found

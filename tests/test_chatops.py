@@ -21,7 +21,7 @@ from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
-CHAT_COMMANDS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
+CHAT_COMMANDS = ["cherry_pick", "publish", "qa_issue", "release_issue", "status", "tag"]
 COMMANDS = Commands.default()
 
 
@@ -71,7 +71,8 @@ def test_help_is_made_from_the_task_runs_nothing_and_makes_no_request(chat_job, 
     assert inspect.cleandoc(task.__doc__).splitlines()[0] in lines  # the task's own summary
     assert [line for line in lines if line.startswith("Usage: /chatops run ")], "the docstring's usage, for chat"
     assert "Options:" in lines
-    assert any(line.startswith("  --dry-run") and line.endswith(task.help["dry_run"]) for line in lines)
+    if task.mutating:  # a task that only reads (status) has no dry run
+        assert any(line.startswith("  --dry-run") and line.endswith(task.help["dry_run"]) for line in lines)
     assert any(line.startswith(("  VERSION", "  FROM_REF")) for line in lines)
     assert any(line.startswith("  --help") for line in lines)
     assert fake_gitlab.requests() == [] and fake_dev.requests() == []
@@ -91,9 +92,11 @@ def test_help_without_a_command_lists_the_chat_commands(chat_job, fake_gitlab):
     assert result.returncode == 0
     assert result.reply == [
         "Commands (`/chatops run COMMAND --help` for each):",
+        "  cherry_pick VERSION [--security] [--dry-run]",
         "  publish VERSION [--dry-run]",
         "  qa_issue FROM_REF TO_REF [--version VERSION] [--dry-run]",
         "  release_issue VERSION [--security] [--dry-run]",
+        "  status VERSION [--security]",
         "  tag VERSION [--dry-run] [--security]",
     ]
     assert fake_gitlab.log == []
@@ -556,7 +559,7 @@ def test_unknown_command_lists_the_commands_and_makes_no_request(chat_job, fake_
     result = chat_job("deploy", "11.1.0")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: cherry_pick, publish, qa_issue, release_issue, tag"]
+    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: cherry_pick, publish, qa_issue, release_issue, status, tag"]
     assert fake_gitlab.log == []
 
 
@@ -773,7 +776,7 @@ def test_no_command_at_all_says_how_to_give_one(chat_job, fake_gitlab):
     assert result.returncode == 1
     assert result.reply == [
         "Error: No command: run `python -m release_tools.chatops COMMAND` or set TASK. "
-        "Commands: cherry_pick, publish, qa_issue, release_issue, tag"
+        "Commands: cherry_pick, publish, qa_issue, release_issue, status, tag"
     ]
     assert fake_gitlab.log == []
 

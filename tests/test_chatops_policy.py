@@ -158,7 +158,7 @@ def test_chat_help_lists_exactly_the_commands_of_the_policy_table(chat_job, fake
     assert listed.reply == ["Commands (`/chatops run COMMAND --help` for each):"] + [
         f"  {COMMANDS.synopsis(name)}" for name in chat_commands
     ]
-    assert chat_commands == ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
+    assert chat_commands == ["cherry_pick", "publish", "qa_issue", "release_issue", "status", "tag"]
     assert only_tag.overview() == ["Commands (`/chatops run COMMAND --help` for each):", "  tag VERSION [--dry-run] [--security]"]
     assert fake_gitlab.log == []
 
@@ -169,7 +169,7 @@ def test_a_trigger_only_command_is_no_chat_command(chat_job, fake_gitlab):
     result = chat_job("monthly_issue", "11.1.0")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: Don't know what to do with 'monthly_issue'! Commands: cherry_pick, publish, qa_issue, release_issue, tag"]
+    assert result.reply == ["Error: Don't know what to do with 'monthly_issue'! Commands: cherry_pick, publish, qa_issue, release_issue, status, tag"]
     assert fake_gitlab.log == []
 
 
@@ -279,6 +279,6 @@ def test_a_command_that_needs_no_release_manager_still_identifies_who_runs_it(ch
 
     assert refused.reply == ["Error: 'developer' is not an authorized release manager!"]
     assert allowed.returncode == 0, allowed.output
-    assert "Running publish 11.1.0 --dry-run for developer (dry run)" in allowed.log
+    assert "Running publish 11.1.0 --dry-run for developer (not a release manager) (dry run)" in allowed.log
     assert [(r.method, r.path) for r in fake_gitlab.log] == [("GET", "/job"), ("GET", "/job")]
     assert fake_dev.mutations() == []

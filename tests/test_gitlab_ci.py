@@ -29,7 +29,7 @@ from tests.repos import GIT_ENV
 pytestmark = pytest.mark.ci_emulator
 
 EMULATOR = ROOT / ".ci" / "cache" / "gitlab-ci-local" / "node_modules" / ".bin" / "gitlab-ci-local"
-CHAT_JOBS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
+CHAT_JOBS = ["cherry_pick", "publish", "qa_issue", "release_issue", "status", "tag"]
 
 
 def _emulator() -> str:
@@ -121,7 +121,7 @@ def test_the_jobs_run_the_installed_commands_and_the_two_that_tag_never_run_at_o
     assert commands["chatops"] == ".venv/bin/release-tools-chatops"
     # GitLab runs the jobs of one resource group one at a time, across pipelines.
     assert jobs["tag"]["resource_group"] == jobs["chatops"]["resource_group"] != ""
-    assert [name for name, job in jobs.items() if "resource_group" in job] == ["tag", "chatops"]
+    assert [name for name, job in jobs.items() if "resource_group" in job] == ["tag", "cherry_pick", "chatops"]
 
 
 def test_chat_jobs_run_only_in_chat_pipelines_and_the_tests_only_for_pushes(checkout):

@@ -375,7 +375,9 @@ def test_picks_not_on_the_preparation_branch_are_found_by_their_commits_not_by_t
     assert [(pick["iid"], pick["branch"]) for pick in preparation.data["pending_picks"]] == [(3002, "10-8-stable-patch-7")]
     assert "1 merged merge request labelled Pick into 10.8 not on gitlab-org/gitlab-ce 10-8-stable-patch-7 yet: !3002" in preparation.facts
     assert preparation.state is State.IN_PROGRESS
-    assert (found.next.phase, found.next.urls) == ("preparation", [missing["web_url"]])
+    assert (found.next.phase, found.next.command, found.next.chat, found.next.urls) == (
+        "preparation", "invoke cherry_pick 10.8.7", "/chatops run cherry_pick 10.8.7", [missing["web_url"]]
+    )
 
 
 # -- cost -------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import output
 from ..config import Settings, process_environ
-from ..errors import Interrupted, MissingTokenError, ReleaseToolsError, UsageError, one_line, quote, stop_on_signals
+from ..errors import Interrupted, MissingTokenError, NotAuthorizedError, ReleaseToolsError, UsageError, one_line, quote, stop_on_signals
 from ..output import collect_results, redact, say
 from .commands import HELP_FLAGS, Commands, arguments_from, command_line, wants_help
 from .identity import identify
@@ -89,18 +89,24 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat, commands: Command
 
         return commands.help(name, str(invoke_tree(environ)["chatops"]["security_channel"] or ""))
 
-    # Authorization comes first: nothing below runs for someone who is not a release manager.
+    # Authorization comes first: nothing below runs for someone who is not a release manager
+    # (a command that needs none still knows who asked, and whether they are one).
     settings = Settings.from_environment(environ, bot_tokens=True)
     output.configure(secrets=settings.secret_values())
     chat.settings = settings
     policy = commands.policies[name]
     username, instance = identify(settings, environ, trigger_style=trigger_style)
-    requester = username
-    if policy.release_manager:
-        from ..release_managers import check_release_manager
+    from ..release_managers import check_release_manager
 
+    requester, release_manager = username, True
+    if policy.release_manager:
         # A job on dev.gitlab.org is started by a dev username: the file has both.
         requester = check_release_manager(settings, username, instance).username
+    else:
+        try:
+            requester = check_release_manager(settings, username, instance).username
+        except NotAuthorizedError:
+            release_manager = False
 
     if not tokens and "CHAT_INPUT" not in environ and commands.takes_arguments(name):
         raise UsageError(f"RELEASE_VERSION required! (or CHAT_INPUT: {commands.synopsis(name)})")
@@ -111,15 +117,16 @@ def _run(argv: list[str], environ: dict[str, str], chat: Chat, commands: Command
 
     if policy.may_outlast_reply:
         announce_long_run(chat, round(settings.chatops.reply_window / 60))
-    say(f"Running {chat.command_line} for {requester}{' (security release)' if security else ''}"
-        f"{' (dry run)' if settings.dry_run else ''}")
-    outcome = invocation.task(task_context(environ, requester, commands.collection), **arguments)
+    say(f"Running {chat.command_line} for {requester}{'' if release_manager else ' (not a release manager)'}"
+        f"{' (security release)' if security else ''}{' (dry run)' if settings.dry_run else ''}")
+    context = task_context(environ, requester, commands.collection, release_manager=release_manager)
+    outcome = invocation.task(context, **arguments)
     # A plan's outcome is the reply (its steps, and how it ended); a task without a plan
     # replies with the outcome lines it printed.
     return outcome if hasattr(outcome, "summary_lines") else None
 
 
-def task_context(environ: Mapping[str, str], requester: str, collection: Any) -> Any:
+def task_context(environ: Mapping[str, str], requester: str, collection: Any, *, release_manager: bool = True) -> Any:
     """The invoke Context a task called from chat runs with: the one place it is made.
 
     Its configuration is invoke's own Config as `invoke` would build it from `environ`
@@ -127,7 +134,8 @@ def task_context(environ: Mapping[str, str], requester: str, collection: Any) ->
     `INVOKE_*` variables, the runtime file), with the collection whose task runs as its
     collection layer, and over it all: `confirm` off (chat never asks), and a Caller that
     hands the task the job's environment, where the bot tokens stand for the instances'
-    tokens (`with_bot_tokens`), and the verified requester.
+    tokens (`with_bot_tokens`), and the verified requester (and whether they are a release
+    manager, for a command that does not require one).
     """
     from invoke import Context
 
@@ -136,6 +144,10 @@ def task_context(environ: Mapping[str, str], requester: str, collection: Any) ->
 
     config = load(environ)
     config.load_collection(collection.configuration())
-    caller = Caller(environ=with_bot_tokens(environ, plain(config["release_tools"])), requester=requester)
+    caller = Caller(
+        environ=with_bot_tokens(environ, plain(config["release_tools"])),
+        requester=requester,
+        release_manager=release_manager,
+    )
     config.load_overrides({"release_tools": {"confirm": False}, CALLER_KEY: caller})
     return Context(config=config)

@@ -37,6 +37,8 @@ POLICIES: Mapping[str, Policy] = {
     "qa_issue": Policy("qa_issue", flags=("version", "dry_run")),
     "release_issue": Policy("release_issue", flags=("security", "dry_run"), security_channel_flags=("security",)),
     "tag": Policy("tag", flags=("security", "dry_run"), security_channel_flags=("security",), may_outlast_reply=True),
+    # Reads only: anyone may ask; who is not a release manager gets public facts only.
+    "status": Policy("status", flags=("security",), security_channel_flags=("security",), release_manager=False),
     # The original's trigger-style task names (TASK=...), kept working.
     "monthly_issue": Policy("monthly_issue", trigger_only=True),
     "patch_issue": Policy("patch_issue", trigger_only=True),
