@@ -91,6 +91,7 @@ def test_help_without_a_command_lists_the_chat_commands(chat_job, fake_gitlab):
     assert result.returncode == 0
     assert result.reply == [
         "Commands (`/chatops run COMMAND --help` for each):",
+        "  cherry_pick VERSION [--security] [--dry-run]",
         "  publish VERSION [--dry-run]",
         "  qa_issue FROM_REF TO_REF [--version VERSION] [--dry-run]",
         "  release_issue VERSION [--security] [--dry-run]",
