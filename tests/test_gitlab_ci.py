@@ -112,7 +112,7 @@ def listed_jobs(checkout: Path, **variables: str) -> set[str]:
     return {job["name"] for job in json.loads(listing) if job["when"] != "never"}
 
 
-def test_the_jobs_run_the_installed_commands_and_the_two_that_tag_never_run_at_once():
+def test_the_jobs_run_the_installed_commands_and_those_that_change_a_release_never_run_at_once():
     jobs = {name: job for name, job in ci_file().items() if isinstance(job, dict) and "script" in job}
     commands = {name: job["script"][-1] for name, job in jobs.items() if not name.startswith(".") and name != "test"}
 

@@ -161,6 +161,7 @@ def test_auth_task_in_json_is_a_document_without_steps_whose_note_names_the_rele
         "status": "done",
         "exit_status": 0,
         "steps": [],
+        "headline": None,
         "notes": [line],
         "problems": [],
         "error": None,
