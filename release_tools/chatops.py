@@ -157,11 +157,11 @@ def _issue_runner(build: str) -> Callable[[Settings, Job], None]:
     return run
 
 
-def _run_tag(settings: Settings, job: Job) -> None:
+def _run_tag(settings: Settings, job: Job) -> Any:
     version = Version.parse(job.arguments[0])
     from .tagging import tag
 
-    tag(settings, version, requester=job.requester)
+    return tag(settings, version, requester=job.requester)
 
 
 def _run_publish(settings: Settings, job: Job) -> None:

@@ -42,7 +42,8 @@ def test_chart_release_with_the_legacy_test_switch_pushes_nothing(invoke, config
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Chart release\n")
-    assert "charts/gitlab: would push 0-3-stable, master, tag v0.3.2 to gitlab\n" in result.stdout
+    assert "\nPlan for helm.tag_chart 0.3.2:\n  · push charts/gitlab 0-3-stable, master, tag v0.3.2 to gitlab\n" in result.stdout
+    assert result.stdout.endswith("Dry run: 1 step would be carried out; nothing was changed.\n")
     assert remotes.digests() == before
 
 
@@ -50,7 +51,8 @@ def test_chart_release_tags_the_chart(invoke, config, remotes):
     result = invoke("-f", config, "helm.tag_chart", "0.3.2", "")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("charts/gitlab: v0.3.2 (0-3-stable) pushed to gitlab\n")
+    assert "\n✓ push charts/gitlab 0-3-stable, master, tag v0.3.2 to gitlab: " in result.stdout
+    assert result.stdout.endswith("Read back 1 change.\nDone: 1 done.\n")
     assert "v0.3.2" in remotes("helm", "gitlab").tags()
 
 

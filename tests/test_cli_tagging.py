@@ -31,8 +31,11 @@ def test_tag_releases_every_edition_and_announces_it_without_leaking_the_webhook
     result = invoke("-f", config, "tag", "11.1.0", env={"SLACK_TAG_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    assert "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab\n" in result.stdout
-    assert "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab\n" in result.stdout
+    for remote in ("dev", "gitlab"):
+        assert f"\n✓ push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to {remote}: " in result.stdout
+        assert f"\n✓ push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to {remote}: " in result.stdout
+    assert "\n✓ announce 11.1.0-ee on Slack: posted: _Rita Release_ tagged `11.1.0-ee`\n" in result.stdout
+    assert result.stdout.endswith("Read back 8 changes.\nDone: 10 done.\n")
     assert [p["text"] for p in slack.posts] == ["_Rita Release_ tagged `11.1.0-ee`", "_Rita Release_ tagged `11.1.0`"]
     assert WEBHOOK_PATH not in result.output and "canary-slack-secret" not in result.output
     assert "v11.1.0" in remotes("ce", "gitlab").tags()
@@ -44,7 +47,9 @@ def test_release_alias_dry_run_changes_nothing(invoke, config, remotes, slack):
     result = invoke("-f", config, "release", "11.1.0", env={"TEST": "true", "SLACK_TAG_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    assert "gitlab-ce: would push 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev, gitlab\n" in result.stdout
+    for remote in ("dev", "gitlab"):
+        assert f"\n  · push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to {remote}\n" in result.stdout
+    assert result.stdout.endswith("Dry run: 10 steps would be carried out; nothing was changed.\n")
     assert remotes.digests() == before and slack.posts == []
 
 
@@ -82,15 +87,22 @@ def test_environment_configuration_and_legacy_skip_switches(invoke, remotes):
     assert "v11.1.1-ee" in remotes("ee", "gitlab").tags()
 
 
-def test_a_refused_push_exits_1_with_a_one_line_error_and_gits_reason(invoke, config, remotes):
+def test_a_refused_push_exits_1_naming_the_failed_step_gits_reason_and_what_was_not_reached(invoke, config, remotes):
     remotes("ce", "gitlab").refuse_next_push("branch is protected")
 
-    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee", "--skip-omnibus")
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee")
 
     assert result.returncode == 1
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: gitlab-ce: git push to gitlab failed: refs/heads/11-1-stable [remote rejected]")
-    assert last.endswith("(dev already updated). Run the same command again to finish the release.")
+    assert "\n✓ push gitlab-ce 11-1-stable, master, tag v11.1.1 to dev: " in result.stdout
+    assert (
+        "\n✗ push gitlab-ce 11-1-stable, master, tag v11.1.1 to gitlab: "
+        "git push to gitlab failed: refs/heads/11-1-stable [remote rejected] (pre-receive hook declined); "
+    ) in result.stdout
+    assert result.stdout.endswith(
+        "Not reached: push omnibus-gitlab 11-1-stable, master, tag 11.1.1+ce.0 to dev; "
+        "push omnibus-gitlab 11-1-stable, master, tag 11.1.1+ce.0 to gitlab\n"
+        "Failed: 1 done, 1 skipped, 1 failed, 2 not reached.\n"
+    )
     assert "GL-HOOK-ERR: branch is protected" in result.stderr  # what the remote said
 
 
@@ -101,7 +113,7 @@ def test_sync_dry_run(invoke, config, remotes, tmp_path):
     result = invoke("-f", config, "sync", "--dry-run", "--skip-ee", "--skip-omnibus")
 
     assert result.returncode == 0, result.stderr
-    assert "gitlab-ce: would push master to dev\n" in result.stdout
+    assert "\n  · push gitlab-ce master to dev\n  ✓ push gitlab-ce master to gitlab: already done\n" in result.stdout
     assert remotes.digests() == before
 
 
@@ -177,6 +189,7 @@ def test_a_failed_slack_post_is_a_warning_on_stderr_and_the_release_goes_on(invo
     result = invoke("-f", config, "tag", "11.1.1", "--skip-omnibus", env={"SLACK_TAG_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    warning = "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL\n"
-    assert warning in result.stderr and "Slack notification" not in result.stdout
+    warning = "✗ announce 11.1.1-ee on Slack: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL\n"
+    assert warning in result.stderr
+    assert result.stdout.endswith("Done: 5 done, 1 failed.\n")  # a warning: the exit status is 0
     assert "v11.1.1" in remotes("ce", "gitlab").tags()

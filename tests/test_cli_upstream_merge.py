@@ -45,11 +45,15 @@ def test_pending_merge_request_stops_the_job_and_force_goes_on(invoke, upstream,
     forced = invoke("-f", config, "upstream_merge", env={"FORCE": "yes"})
 
     assert stopped.returncode == 0, stopped.stderr
-    assert stopped.stdout.endswith(f"--> An upstream merge request already exists.\n    {mr['web_url']}\n")
+    assert f"\n  An upstream merge request already exists: {mr['web_url']}\n" in stopped.stdout
+    assert f"\n  ✓ open an upstream merge request in {EE}: already done; {mr['web_url']}\n" in stopped.stdout
+    assert stopped.stdout.endswith("Nothing to do: every step is done already.\n")
     assert forced.returncode == 0, forced.stderr
     assert "SLACK_UPSTREAM_MERGE_URL is not set" in forced.stderr
     created = fake_gitlab.table("merge_requests")[-1]
-    assert forced.stdout.endswith(f'--> Merge request "{created["title"]}" created.\n    {created["web_url"]}\n')
+    assert f'\n✓ open the merge request "{created["title"]}" from ' in forced.stdout
+    assert f" into master in {EE}: {created['web_url']}\n" in forced.stdout
+    assert forced.stdout.endswith("Done: 2 done, 1 skipped.\n")
     assert created["source_branch"] in ee.branches()
 
 
@@ -125,6 +129,7 @@ def test_a_failed_slack_post_is_a_warning_on_stderr(invoke, upstream, fake_gitla
     result = invoke("-f", config, "upstream_merge", env={"SLACK_UPSTREAM_MERGE_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    assert "Slack notification failed: Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL\n" in result.stderr
-    assert "Slack notification" not in result.stdout
+    warning = "✗ tell Slack about the merge request: Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL\n"
+    assert warning in result.stderr
+    assert result.stdout.endswith("Done: 2 done, 1 failed.\n")  # a warning: the exit status is 0
     assert len(fake_gitlab.table("merge_requests")) == 1
