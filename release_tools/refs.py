@@ -391,7 +391,7 @@ class ReleaseClone:
             (remote, [theirs_changes[p][1] for p in both]),
         ):
             try:
-                self.repo.fetch_objects(where, [name for name in objects if name])
+                self.repo.fetch_objects(where, [obj for obj in objects if obj])
             except GitError:
                 pass  # some are this clone's own (an earlier merge): git fetches the rest itself
         tree, conflicts = self.repo.merge_trees(ours, theirs)
@@ -647,6 +647,7 @@ def push_steps(
     steps = []
     shown = False
     for remote, url in remotes:
+        reads.want(url, [u.name for u in updates if not u.is_tag], [u.name for u in updates if u.is_tag])
         pending = [update for update in updates if not update.is_done(remote)]
         refs = pending or list(updates)
         step = Step(
