@@ -235,7 +235,7 @@ def _run_with_progress(argv: Sequence[str], cwd: Path | str) -> subprocess.Compl
     """Run a command whose stderr is copied to ours as it comes (git's progress meter redraws
     its line with carriage returns), credentials masked, and kept for error messages."""
     process = subprocess.Popen(
-        list(argv), cwd=cwd, env=_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        list(argv), cwd=cwd, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     captured: list[str] = []
 

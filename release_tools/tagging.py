@@ -222,6 +222,7 @@ def prepare(
         for stable in stables:  # every branch first: their files are then fetched together
             omnibus.branch_or_start(stable, master)
         for edition in editions:
+            say(f"{label} for {edition.label}", "blue")
             edition.omnibus = ProjectRelease(label, omnibus_project, omnibus)
             prepare_omnibus(edition, edition.omnibus)
 
