@@ -138,7 +138,9 @@ def tag_chart(
             plan.subject = str(chart)
             again = read_remotes(reads, remotes, label, (chart.stable_branch,), (chart.tag,))
             if any(again[r].branches["master"] != states[r].branches["master"] for r in states):
-                raise ReleaseStateError(f"{label}: master changed while this run read it; nothing was pushed: run it again")
+                raise ReleaseStateError(
+                    f"{label}: master changed while this run read it; nothing was pushed: run it again"
+                )
             clone.states.update(again)
         stable = clone.branch_or_start(chart.stable_branch, master)
         plan.notes += prepare(settings, clone, stable, master, chart, app)

@@ -12,7 +12,14 @@ tags). Its rules:
 - `Repository.clone()` is a context manager working in a fresh temporary directory that
   is removed afterwards, also when the block fails or the run is interrupted; a run killed
   outright (SIGKILL) leaves it behind, and the next clone removes it
-  (`remove_stale_clones`).
+  (`remove_stale_clones`);
+- on a terminal, outside CI and without `--json` (`shows_progress`), clones, fetches and
+  pushes show git's own progress on stderr as it comes, and their output is captured all
+  the same for error messages; otherwise they are quiet.
+
+Work can be done without a checkout: `ls_tree` and `read_objects` read files at any
+commit, `write_history` writes commits and annotated tags in one `git fast-import`,
+`merge_trees` and `commit_tree` merge without a working tree (see release_tools/refs.py).
 
 Clones can be shallow (`depth`), partial (`filter="blob:none"`) and sparse (`sparse=` a list
 of directories, cone mode: files at the top level are always there). Later fetches reuse the
@@ -691,7 +698,8 @@ class Repository:
         names = list(dict.fromkeys(names))
         if not names:
             return {}
-        output = _run(["cat-file", "--batch"], self.path, self.name, stdin="\n".join(names).encode() + b"\n", binary=True).stdout
+        request = "\n".join(names).encode() + b"\n"
+        output = _run(["cat-file", "--batch"], self.path, self.name, stdin=request, binary=True).stdout
         found: dict[str, bytes] = {}
         position = 0
         for name in names:
@@ -704,7 +712,9 @@ class Repository:
             position = end + 1 + size + 1
         return found
 
-    def write_history(self, commits: Sequence[NewCommit], tags: Sequence[NewTag], who: Idents) -> tuple[list[str], list[str]]:
+    def write_history(
+        self, commits: Sequence[NewCommit], tags: Sequence[NewTag], who: Idents
+    ) -> tuple[list[str], list[str]]:
         """Write `commits` (in order; each on its ref, its parent an object name or the index
         of an earlier commit) and annotated `tags`, without a checkout, in one `git
         fast-import`; return the commits' and the tags' object names. Refs are set as given,

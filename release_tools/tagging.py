@@ -92,7 +92,8 @@ class ProjectRelease:
         clone = self.clone
         updates = [clone.branch_update(branch) for branch in self.branches]
         for branch in self.as_found:
-            update = RefUpdate(branch.ref, branch.base, {r: clone.states[r].branches.get(branch.name) for r, _ in clone.remotes})
+            found = {remote: clone.states[remote].branches.get(branch.name) for remote, _ in clone.remotes}
+            update = RefUpdate(branch.ref, branch.base, found)
             if any(not update.is_done(remote) for remote, _ in clone.remotes):
                 updates.append(update)
         updates += [clone.tag_update(planned) for planned in self.tags]
