@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from release_tools import qa  # noqa: E402
 from release_tools.config import Settings  # noqa: E402
 from release_tools.gitlab import GitLab  # noqa: E402
+from release_tools.plan import execute  # noqa: E402
 from tests.fake_gitlab import (  # noqa: E402
     FakeGitLab,
     add_commit,
@@ -72,9 +73,9 @@ def run(settings: Settings, com: FakeGitLab, dev: FakeGitLab, fetch) -> tuple[in
     gitlabs = {name: GitLab(settings, name) for name in ("production", "dev")}
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        plan = qa.plan_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2", gitlabs=gitlabs, fetch=fetch)
-        qa.apply_qa_plan(settings, plan, gitlabs["production"])
+        plan = execute(qa.plan_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2", gitlabs=gitlabs, fetch=fetch), settings.run)
     seconds = time.perf_counter() - start
+    assert plan.exit_status == 0, plan.summary_lines()
     assert sum(g.request_count for g in gitlabs.values()) == len(com.log) + len(dev.log)
     [issue] = com.table("issues")
     return len(com.log) + len(dev.log), seconds, issue["description"]

@@ -13,6 +13,10 @@
 Short flags come from SHORT_FLAGS only, so each means the same in every task, and none
 stands for something else than invoke's core flag of the same letter (`invoke -d` is
 invoke's debug switch, so the dry run's short flag is `-R`, as invoke's own dry run).
+
+Another program may call the tasks of `ns` itself (ChatOps does): it puts a `Caller` in
+the Context's configuration, and the task then reads that caller's environment, leaves
+errors and output to it, and returns the Plan whatever its outcome.
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from invoke import Collection, Config, Executor, Task
+from invoke import Collection, Executor, Program, Task
 from invoke import task as invoke_task
 from invoke.exceptions import Exit
 
 from . import __version__
-from .config import DEFAULTS
+from .config import DEFAULTS, ReleaseConfig, project_folder
 from .errors import config_file_errors
 
 # invoke reads the `-f` file after importing the tasks and before anything else can check
@@ -52,11 +58,43 @@ JSON_HELP = "print one JSON document (the plan and its outcome) on stdout; progr
 YES_HELP = "do not ask before changing anything (a terminal outside CI asks first)"
 
 
-class ReleaseTask(Task):
-    """An invoke task run through the release-tools boundary (see the module docstring)."""
+@dataclass(frozen=True)
+class Caller:
+    """A program calling tasks itself, with its own error boundary and output (ChatOps).
 
-    def __init__(self, *args: Any, mutating: bool = True, **kwargs: Any) -> None:
+    Under CALLER_KEY in the Context's configuration, it tells the task which environment
+    to read (tokens, switches) instead of the process's, and who asked for the run
+    (`requester`, credited in the Slack message of a tag). It is a Python object, so no
+    configuration file or variable can pose as one: those hold plain data only.
+    """
+
+    environ: Mapping[str, str]
+    requester: str = ""
+
+
+#: The configuration key a Caller goes under (not a setting).
+CALLER_KEY = "release_tools_caller"
+
+
+def caller_of(context: Any) -> Caller | None:
+    """The Caller that runs this task, or None on the command line."""
+    value = context.config.get(CALLER_KEY)
+    return value if isinstance(value, Caller) else None
+
+
+class ReleaseTask(Task):
+    """An invoke task run through the release-tools boundary (see the module docstring).
+
+    `checks` maps argument names to functions that refuse a bad value (they raise a
+    ReleaseToolsError): the boundary runs them before the body, and a caller may run them
+    (`check_arguments`) before it announces anything.
+    """
+
+    def __init__(
+        self, *args: Any, mutating: bool = True, checks: Mapping[str, Callable[[Any], object]] | None = None, **kwargs: Any
+    ) -> None:
         self.mutating = mutating
+        self.checks = dict(checks or {})
         #: The name with its collection (`release_managers.sync`), set by `qualify()`.
         self.qualified_name = ""
         super().__init__(*args, **kwargs)
@@ -78,9 +116,20 @@ class ReleaseTask(Task):
         opts["names"] = [opts["names"][0], *([short] if short else [])]
         return opts
 
+    def check_arguments(self, values: Mapping[str, Any]) -> None:
+        """Run the checks of the arguments given in `values` (None: not given)."""
+        for name, check in self.checks.items():
+            if values.get(name) is not None:
+                check(values[name])
+
     def __call__(self, context: Any, *args: Any, **kwargs: Any) -> Any:
         flags = {"json": bool(kwargs.pop("json", False)), "yes": bool(kwargs.pop("yes", False))}
-        return Boundary(self.qualified_name or self.name, context, **flags).run(self.body, context, *args, **kwargs)
+
+        def checked_body(context: Any, *args: Any, **kwargs: Any) -> Any:
+            self.check_arguments(kwargs)
+            return self.body(context, *args, **kwargs)
+
+        return Boundary(self.qualified_name or self.name, context, **flags).run(checked_body, context, *args, **kwargs)
 
 
 def task(*args: Any, **kwargs: Any) -> Any:
@@ -94,7 +143,9 @@ class Boundary:
         from .config import RUN_KEY, wants_json
 
         self.name = name
-        self.json = json or wants_json(context.config)
+        self.caller = caller_of(context)
+        # A caller prints its own output: no JSON document on stdout.
+        self.json = self.caller is None and (json or wants_json(context.config))
         if "release_tools" in context.config:
             # The task's Settings read the run's mode from the configuration, flags included
             # (`config["release_tools"]` is invoke's proxy, which writes through; `.get()` copies).
@@ -111,6 +162,10 @@ class Boundary:
         from .errors import Interrupted, ReleaseToolsError, one_line, stop_on_signals
 
         output.configure(json=self.json)
+        if self.caller is not None:
+            # The caller's boundary turns errors and signals into its own output, and
+            # makes the exit status from the Plan it gets back.
+            return body(*args, **kwargs)
         try:
             with stop_on_signals():
                 outcome = body(*args, **kwargs)
@@ -166,18 +221,6 @@ class ReleaseExecutor(Executor):
         return super().execute(*tasks)
 
 
-class ReleaseConfig(Config):
-    """invoke's configuration with the project's settings built in, for `release-tools`
-    run from any folder (the checkout's `invoke.yaml` says the same for `invoke`)."""
-
-    @staticmethod
-    def global_defaults() -> dict[str, Any]:
-        defaults = Config.global_defaults()
-        defaults["tasks"]["auto_dash_names"] = False
-        defaults["tasks"]["executor_class"] = "release_tools.cli.ReleaseExecutor"
-        return defaults
-
-
 def qualify(collection: Any, prefix: str = "") -> None:
     """Tell every task its full name (`release_managers.sync`), for JSON documents and chat."""
     for name, item in collection.tasks.items():
@@ -199,7 +242,8 @@ def _settings(c, **flags):
     from . import output
     from .config import Settings
 
-    settings = Settings.from_invoke(c, **flags)
+    caller = caller_of(c)
+    settings = Settings.from_invoke(c, environ=caller.environ if caller else None, **flags)
     output.configure(secrets=settings.secret_values(), json=settings.json)
     return settings
 
@@ -208,6 +252,24 @@ def _version(text):
     from .version import Version
 
     return Version.parse(text)
+
+
+def _ref(text):
+    from .qa import check_ref
+
+    return check_ref(text)
+
+
+#: The check of a task's VERSION argument (see ReleaseTask): bad input fails before anything.
+VERSION_CHECK = {"version": _version}
+
+
+def _pick_version(text):
+    from .cherry_pick import check_version
+
+    parsed = _version(text)
+    check_version(parsed)
+    return parsed
 
 
 def _ensure_issue(c, build, version, dry_run, security=None):
@@ -221,7 +283,7 @@ def _ensure_issue(c, build, version, dry_run, security=None):
     return issues.ensure_issue(settings, getattr(issues, build)(settings, parsed, **kwargs))
 
 
-@task(help={"version": "X.Y.Z: the issue is titled 'Release X.Y'", "dry_run": DRY_RUN_HELP})
+@task(checks=VERSION_CHECK, help={"version": "X.Y.Z: the issue is titled 'Release X.Y'", "dry_run": DRY_RUN_HELP})
 def monthly_issue(c, version, dry_run=False):
     """Create the monthly release task issue ('Release X.Y'), or show it if it exists.
 
@@ -230,7 +292,7 @@ def monthly_issue(c, version, dry_run=False):
     return _ensure_issue(c, "monthly_issue", version, dry_run)
 
 
-@task(help={"version": VERSION_HELP, "dry_run": DRY_RUN_HELP})
+@task(checks=VERSION_CHECK, help={"version": VERSION_HELP, "dry_run": DRY_RUN_HELP})
 def patch_issue(c, version, dry_run=False):
     """Create the patch (or, for -rcN, release-candidate) task issue, or show it.
 
@@ -239,7 +301,7 @@ def patch_issue(c, version, dry_run=False):
     return _ensure_issue(c, "patch_issue", version, dry_run)
 
 
-@task(help={"version": "X.Y.Z", "dry_run": DRY_RUN_HELP})
+@task(checks=VERSION_CHECK, help={"version": "X.Y.Z", "dry_run": DRY_RUN_HELP})
 def security_patch_issue(c, version, dry_run=False):
     """Create the confidential security release task issue, or show it.
 
@@ -249,6 +311,7 @@ def security_patch_issue(c, version, dry_run=False):
 
 
 @task(
+    checks=VERSION_CHECK,
     help={
         "version": VERSION_HELP,
         "security": "create the confidential security release issue instead (also SECURITY=true)",
@@ -264,6 +327,7 @@ def release_issue(c, version, security=False, dry_run=False):
 
 
 @task(
+    checks={"from_ref": _ref, "to_ref": _ref, **VERSION_CHECK},
     help={
         "from_ref": "the older tag or branch, e.g. v11.1.0-rc1 (EE refs get -ee added)",
         "to_ref": "the newer tag or branch, e.g. v11.1.0-rc2",
@@ -286,6 +350,7 @@ def qa_issue(c, from_ref, to_ref, version=None, dry_run=False, verbose=False):
 
 
 @task(
+    checks=VERSION_CHECK,
     help={
         "version": VERSION_HELP,
         "dry_run": "list the jobs that would be played; play none (also invoke -R TASK, TEST=true)",
@@ -304,6 +369,7 @@ def publish(c, version, dry_run=False, verbose=False):
 
 
 @task(
+    checks=VERSION_CHECK,
     help={
         "version": VERSION_HELP,
         "security": "prepare on the dev instance, linking the confidential issue (also SECURITY=true)",
@@ -319,6 +385,25 @@ def patch_merge_request(c, version, security=False, dry_run=False):
 
     parsed = _version(version)
     return preparation.ensure_preparation_merge_requests(_settings(c, dry_run=dry_run, security=security), parsed)
+
+
+@task(
+    checks={"version": _pick_version},
+    help={
+        "version": "X.Y.Z (Z > 0) or X.Y.0-rcN: the patch or RC whose preparation branches get the picks",
+        "security": "pick the dev instance's merge requests, push only to the dev remotes (also SECURITY=true)",
+        "dry_run": "pick in a local clone and show the outcome; push, comment and post nothing (also invoke -R TASK, TEST=true)",
+    }
+)
+def cherry_pick(c, version, security=False, dry_run=False):
+    """Cherry-pick the merged 'Pick into X.Y' merge requests into the CE and EE preparation branches.
+
+    Usage: invoke cherry_pick VERSION, e.g. invoke cherry_pick 11.1.2 (exit status 3: some need a manual pick)
+    """
+    from . import cherry_pick as picking
+
+    parsed = _pick_version(version)  # before anything else
+    return picking.cherry_pick(_settings(c, dry_run=dry_run, security=security), parsed)
 
 
 SKIP_HELP = {
@@ -337,7 +422,9 @@ def _tag(c, version, dry_run, security, skips):
 
     parsed = _version(version)  # bad input fails before any clone or push
     settings = _settings(c, dry_run=dry_run, security=security, skip=skips)
-    return tagging.tag(settings, parsed)
+    caller = caller_of(c)
+    # A chat command credits the release manager who gave it, not the bot (see Caller).
+    return tagging.tag(settings, parsed, requester=caller.requester if caller else None)
 
 
 TAG_HELP = {
@@ -347,7 +434,11 @@ TAG_HELP = {
 }
 
 
-@task(aliases=("release",), help={**TAG_HELP, "security": "push only to the dev remotes (also SECURITY=true)"})
+@task(
+    aliases=("release",),
+    checks=VERSION_CHECK,
+    help={**TAG_HELP, "security": "push only to the dev remotes (also SECURITY=true)"},
+)
 def tag(c, version, dry_run=False, security=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
     """Tag a release of EE, CE and omnibus: stable branches, VERSION, changelogs, tags, all remotes.
 
@@ -356,7 +447,7 @@ def tag(c, version, dry_run=False, security=False, skip_ce=False, skip_ee=False,
     return _tag(c, version, dry_run, security, _skips(skip_ce, skip_ee, skip_omnibus))
 
 
-@task(aliases=("security_release",), help=TAG_HELP)
+@task(aliases=("security_release",), checks=VERSION_CHECK, help=TAG_HELP)
 def tag_security(c, version, dry_run=False, skip_ce=False, skip_ee=False, skip_omnibus=False):
     """Tag a security release: like `tag`, pushing only to the dev remotes.
 
@@ -413,11 +504,9 @@ def auth(c, username):
 
     Usage: invoke release_managers.auth USERNAME
     """
-    from .output import result
-    from .release_managers import check_release_manager
+    from . import release_managers
 
-    member = check_release_manager(_settings(c), username)
-    result(f"{member.username} ({member.name}) is an authorized release manager.", "green")
+    return release_managers.auth(_settings(c), username)
 
 
 @task(name="sync", help={"dry_run": "print who would be added and removed; change nothing (also invoke -R TASK, TEST=true)"})
@@ -436,6 +525,7 @@ ns = Collection(
     qa_issue,
     publish,
     patch_merge_request,
+    cherry_pick,
     tag,
     tag_security,
     sync,
@@ -449,19 +539,34 @@ ns.configure({"release_tools": DEFAULTS})
 qualify(ns)
 
 
-def program() -> Any:
-    """The `release-tools` command: invoke's Program over the same collection."""
-    from invoke import Program
+class ReleaseProgram(Program):
+    """`release-tools`: invoke's Program over the collection, so that the tool needs no
+    tasks.py. Its configuration is invoke's (ReleaseConfig); the project's `invoke.yaml` is
+    the one in `project_folder()` (this checkout, or the working directory of an installed
+    run), and the executor is always ReleaseExecutor, whatever that file says."""
 
-    from .tasks import ns
+    def parse_collection(self) -> None:
+        super().parse_collection()
+        self.config.set_project_location(str(project_folder()))
+        self.config.load_project(merge=False)
 
-    return Program(
+    def update_config(self, merge: bool = True) -> None:
+        super().update_config(merge=False)
+        self.config._overrides.setdefault("tasks", {})["executor_class"] = "release_tools.cli.ReleaseExecutor"
+        if merge:
+            self.config.merge()
+
+
+def program() -> ReleaseProgram:
+    """The `release-tools` command (`release-tools --version` is the project's version)."""
+    return ReleaseProgram(
         namespace=ns,
         version=__version__,
         name="release-tools",
         binary="release-tools",
         binary_names=["release-tools"],
         config_class=ReleaseConfig,
+        executor_class=ReleaseExecutor,
     )
 
 

@@ -1,809 +1,242 @@
-"""Settings: the shipped defaults, invoke's configuration layers, tokens and legacy switches.
+"""Configuration: invoke's own Config and its layers, checked so that a setting that cannot
+work is one line naming the file, key or variable.
 
-Every deployment-specific value lives under one `release_tools` key of invoke's
-configuration. The shipped defaults below describe GitLab's own release setup; override
-them the invoke way (`invoke -f FILE`, `~/.invoke.yaml`, the project `invoke.yaml`, or
-`INVOKE_RELEASE_TOOLS_<PATH>` variables, e.g. `INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL`).
+Every deployment-specific value lives under one `release_tools` key. The layers, lowest
+first, are invoke's: the collection's (the shipped defaults, release_tools/defaults.py),
+`/etc/invoke.yaml`, `~/.invoke.yaml`, the project's `invoke.yaml`, `INVOKE_RELEASE_TOOLS_<PATH>`
+variables (e.g. `INVOKE_RELEASE_TOOLS_INSTANCES_DEV_URL`), and the runtime file (`-f FILE`,
+`INVOKE_RUNTIME_CONFIG`). invoke loads, casts and merges them; this module checks each file
+layer before it is merged and the variables as they are cast, since invoke would take a
+misspelt key without a word and answer a bad value with a traceback.
 
-Tokens are never configuration: they come from the environment or a `.env` file only.
-This is the only module that reads `os.environ`.
+`release_tools.settings` turns the merged tree into the frozen Settings; its names are
+importable from here too, for the code that always has.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-from .clock import Clock
-from .errors import ConfigurationError, MissingTokenError, one_line, plain_url, quote, quote_path
+from invoke import Config
+from invoke.config import AmbiguousMergeError, copy_dict, merge_dicts
+from invoke.env import Environment
+from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
 
-ROOT = Path(__file__).resolve().parent.parent
-
-#: The shipped defaults; `tasks.py` installs them with `ns.configure({"release_tools": DEFAULTS})`.
-#: Every key is present, because invoke maps `INVOKE_RELEASE_TOOLS_*` only onto existing keys.
-DEFAULTS: dict[str, Any] = {
-    # Dry run: print what would happen, make no mutating request and no push (`TEST`).
-    "dry_run": False,
-    # Security release: use only the `dev` remotes (`SECURITY`).
-    "security": False,
-    # One JSON document on stdout, the plan and its outcome (`--json`, `RELEASE_TOOLS_JSON=1`).
-    "json": False,
-    # Do not ask before changing anything (`--yes`).
-    "assume_yes": False,
-    # On a terminal outside CI, show the plan and ask before changing anything.
-    "confirm": True,
-    # The day every date is written for (`YYYY-MM-DD`), instead of today; see clock.py.
-    "date": "",
-    # `insecure_http: true` allows a plain http:// URL to a host other than this machine.
-    "instances": {
-        "production": {"url": "https://gitlab.com", "token_variable": "GITLAB_API_PRIVATE_TOKEN", "insecure_http": False},
-        "dev": {"url": "https://dev.gitlab.org", "token_variable": "DEV_API_PRIVATE_TOKEN", "insecure_http": False},
-    },
-    # Seconds before an API request is abandoned, and the most seconds one request waits
-    # between its retries in all (each retry is said on stderr).
-    "api": {"timeout": 30, "max_wait": 60},
-    # Remotes are listed in order; the first one is canonical (clones come from it).
-    "projects": {
-        "ce": {
-            "path": "gitlab-org/gitlab-ce",
-            "dev_path": "gitlab/gitlabhq",
-            "remotes": {
-                "dev": "git@dev.gitlab.org:gitlab/gitlabhq.git",
-                "gitlab": "git@gitlab.com:gitlab-org/gitlab-ce.git",
-            },
-        },
-        "ee": {
-            "path": "gitlab-org/gitlab-ee",
-            "dev_path": "gitlab/gitlab-ee",
-            "remotes": {
-                "dev": "git@dev.gitlab.org:gitlab/gitlab-ee.git",
-                "gitlab": "git@gitlab.com:gitlab-org/gitlab-ee.git",
-            },
-        },
-        "omnibus": {
-            "path": "gitlab-org/omnibus-gitlab",
-            "dev_path": "gitlab/omnibus-gitlab",
-            "remotes": {
-                "dev": "git@dev.gitlab.org:gitlab/omnibus-gitlab.git",
-                "gitlab": "git@gitlab.com:gitlab-org/omnibus-gitlab.git",
-            },
-        },
-        "helm": {
-            "path": "charts/gitlab",
-            "dev_path": "",
-            "remotes": {"gitlab": "git@gitlab.com:charts/gitlab.git"},
-        },
-        "release_tasks": {
-            "path": "gitlab-org/release/tasks",
-            "dev_path": "",
-            "remotes": {"gitlab": "git@gitlab.com:gitlab-org/release/tasks.git"},
-        },
-    },
-    # Milestones `X.Y` are looked up in the project first, then in this group.
-    "milestone_group": "gitlab-org",
-    "labels": {
-        "release": "Release",
-        "security": "security",
-        "qa": "QA task",
-        "upstream_merge": "CE upstream",
-    },
-    "qa": {
-        # Projects (keys of `projects`) whose changes the QA issue lists; EE contains CE.
-        "projects": ["ee"],
-        # A merge request goes under the first of these labels it has, in this order.
-        "team_labels": [
-            "Discussion",
-            "Platform",
-            "CI/CD",
-            "Geo",
-            "Gitaly",
-            "Monitoring",
-            "Security Products",
-            "frontend",
-            "database",
-        ],
-        # Merge requests with any of these labels need no manual QA and are left out.
-        "unpermitted_labels": [
-            "Quality",
-            "meta",
-            "Documentation",
-            "Release",
-            "test",
-            "broken master",
-            "CE upstream",
-            "development guidelines",
-            "static analysis",
-            "QA",
-        ],
-        # Community contributions are checked by whoever merged them, not by their author.
-        "community_label": "Community Contribution",
-    },
-    "publish": {
-        # The project (a key of `projects`) whose tag pipelines on the dev instance build the packages.
-        "project": "omnibus",
-        # Manual jobs of these stages are played; others (e.g. triggers, metrics) are left alone.
-        "stages": ["package-release", "image-release", "raspbian-release", "raspbian_release"],
-        # How many jobs are started at the same time.
-        "concurrency": 4,
-    },
-    "helm": {
-        # GitLab's own subcharts, `<folder>/<name>/Chart.yaml`: they get the chart's version.
-        "subcharts_dir": "charts/gitlab/charts",
-        # Where a subchart's appVersion comes from: `gitlab` (the GitLab version the chart
-        # ships) or a version file of gitlab-ee at that version's tag. Others keep theirs;
-        # an empty value removes a shipped entry.
-        "subchart_app_versions": {
-            "gitaly": "GITALY_SERVER_VERSION",
-            "gitlab-shell": "GITLAB_SHELL_VERSION",
-            "migrations": "gitlab",
-            "sidekiq": "gitlab",
-            "unicorn": "gitlab",
-            "task-runner": "gitlab",
-            "geo-logcursor": "gitlab",
-        },
-    },
-    "upstream_merge": {
-        # The remote (of the `ce` and `ee` projects) the merge reads CE from and pushes EE to:
-        # the one on the production instance, where the merge request is opened.
-        "remote": "gitlab",
-        # Who is assigned when no conflicting file's author is a member of EE; the day of
-        # the year picks one, so the duty rotates.
-        "fallback_assignees": ["dzaporozhets", "vsizov", "rymai", "godfat", "winh"],
-    },
-    "slack": {"tag_url": "", "upstream_merge_url": "", "chatops_url": ""},
-    # Who may run release tasks through ChatOps; a relative path is relative to this checkout.
-    "release_managers_file": "config/release_managers.yml",
-    # The group on each instance whose direct members `release_managers.sync` makes match
-    # the release managers file, in the order they are synced; empty leaves an instance out.
-    "release_manager_groups": {"dev": "gitlab/release/managers", "production": "gitlab-org/release/managers"},
-    "chatops": {
-        # Commands from this chat channel (`CHAT_CHANNEL`) are security releases.
-        "security_channel": "security-release",
-        # Bot accounts whose pipelines may act for the user named in `RELEASE_USER`
-        # (the original's trigger style); comma-separated, empty trusts none.
-        "trusted_relays": "",
-        # Seconds after the chat command within which GitLab posts the job's output back.
-        "reply_window": 1800,
-        # The project whose chat and trigger jobs may run release tasks, per instance: its
-        # path or (better: it survives a move) its numeric id; empty allows none. Read from
-        # these defaults and this checkout's invoke.yaml only, never from variables,
-        # ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set.
-        "projects": {"production": "gitlab-org/release-tools", "dev": "gitlab/release-tools"},
-    },
-    # Where tokens may also be read from (KEY=VALUE lines); relative to the working directory.
-    "env_file": ".env",
-    # Empty: the `templates/` folder of this checkout.
-    "templates_dir": "",
-}
-
-#: Secrets read from the environment or the env file, never from configuration files.
-SECRET_VARIABLES = (
-    "GITLAB_API_PRIVATE_TOKEN",
-    "DEV_API_PRIVATE_TOKEN",
-    "SLACK_TAG_URL",
-    "SLACK_UPSTREAM_MERGE_URL",
-    "SLACK_CHATOPS_URL",
+from .defaults import DEFAULTS
+from .errors import ConfigurationError, one_line, quote, quote_path
+from .settings import (  # noqa: F401 - the names code imported from here before the split
+    BOT_TOKEN_VARIABLE,
+    REPLACED_PREFIX,
+    ROOT,
+    RUN_KEY,
+    SECRET_VARIABLES,
+    ChatOps,
+    HelmSettings,
+    Instance,
+    Project,
+    PublishSettings,
+    QaSettings,
+    Settings,
+    UpstreamMergeSettings,
+    _chatops,
+    _key,
+    _number,
+    basic_authorization,
+    check_plain_http,
+    is_loopback,
+    plain,
+    process_environ,
+    project_folder,
+    split_userinfo,
+    wants_json,
+    with_bot_tokens,
+    with_defaults,
 )
 
-#: The original's CI bot tokens (`bin/chatops`): `RELEASE_BOT_<INSTANCE>_TOKEN`, e.g.
-#: RELEASE_BOT_PRODUCTION_TOKEN and RELEASE_BOT_DEV_TOKEN, stand in for the instance's token.
-BOT_TOKEN_VARIABLE = "RELEASE_BOT_{}_TOKEN"
-#: The configuration section where the task boundary says which task runs (not a setting).
-RUN_KEY = "release_tools_run"
-#: `with_bot_tokens` keeps the token a bot token replaced under this prefix, to be masked.
-REPLACED_PREFIX = "RELEASE_TOOLS_REPLACED_"
+
+class ReleaseConfig(Config):
+    """invoke's Config as release-tools uses it: task names keep their underscores, the
+    executor checks the layers before running a task, and variables come from a given
+    environment (the process's by default), each refused in one line naming it."""
+
+    @staticmethod
+    def global_defaults() -> dict[str, Any]:
+        defaults = Config.global_defaults()
+        defaults["tasks"]["auto_dash_names"] = False
+        defaults["tasks"]["executor_class"] = "release_tools.cli.ReleaseExecutor"
+        return defaults
+
+    def __init__(self, *args: Any, environ: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        self._set(_environ=os.environ if environ is None else environ)
+        super().__init__(*args, **kwargs)
+
+    def _clone_init_kwargs(self, into: Any = None) -> dict[str, Any]:
+        kwargs = super()._clone_init_kwargs(into=into)
+        if into is None or issubclass(into, ReleaseConfig):
+            kwargs["environ"] = self._environ
+        return kwargs
+
+    def load_shell_env(self) -> None:
+        """invoke's own, from `environ`: see Variables."""
+        self.merge()
+        self._set(_env=Variables(self._config, self._env_prefix, self._environ).load())
+        self.merge()
 
 
-@dataclass(frozen=True)
-class Instance:
-    """One GitLab instance: `production` (gitlab.com) or `dev` (dev.gitlab.org)."""
+class Variables(Environment):
+    """invoke's loader of `INVOKE_*` variables (its names, its casts), reading `environ`;
+    what it would ignore or answer with a traceback is a ConfigurationError naming the
+    variable: a variable under `INVOKE_RELEASE_TOOLS_` that names no setting, one that
+    names a group of settings, a list, a number that is not plain ASCII digits."""
 
-    name: str
-    url: str
-    token_variable: str
+    def __init__(self, config: Any, prefix: str, environ: Mapping[str, str]) -> None:
+        super().__init__(config=config, prefix=prefix)
+        self._environ = environ
 
-    @property
-    def host(self) -> str:
-        """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`."""
-        return urlsplit(self.url).netloc.rpartition("@")[2] or self.url
-
-    #: The `user:password` of a configured `https://user:password@host` URL, which is sent
-    #: as HTTP basic authentication; `url` itself never carries it, so no message can show it.
-    credentials: tuple[str, str] | None = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        url, credentials = split_userinfo(self.url)
-        if credentials is not None:
-            object.__setattr__(self, "url", url)
-            object.__setattr__(self, "credentials", credentials)
-
-
-def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
-    """`https://user:pa%40ss@host/x` -> (`https://host/x`, (`user`, `pa@ss`)); a URL
-    without userinfo comes back as it is, with None."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # an unparsable URL is refused later, by whoever needs it
-        return url, None
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return url, None
-    user, _, password = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
-
-
-def basic_authorization(credentials: tuple[str, str]) -> str:
-    """The `Authorization` header value that sends `(user, password)` as basic authentication."""
-    import base64
-
-    return "Basic " + base64.b64encode(":".join(credentials).encode("utf-8")).decode("ascii")
-
-
-def _names(value: Any, where: str) -> tuple[str, ...]:
-    """A list of names from configuration; a comma-separated string is accepted too."""
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    if isinstance(value, (list, tuple)):
-        return tuple(str(part) for part in value)
-    raise ConfigurationError(f"release_tools.{where} must be a list of names")
-
-
-@dataclass(frozen=True)
-class QaSettings:
-    """How QA issues pick and group merge requests."""
-
-    projects: tuple[str, ...] = ("ee",)
-    team_labels: tuple[str, ...] = ()
-    unpermitted_labels: tuple[str, ...] = ()
-    community_label: str = "Community Contribution"
-
-    @classmethod
-    def from_tree(cls, tree: Mapping[str, Any]) -> QaSettings:
-        return cls(
-            projects=_names(tree["projects"], "qa.projects"),
-            team_labels=_names(tree["team_labels"], "qa.team_labels"),
-            unpermitted_labels=_names(tree["unpermitted_labels"], "qa.unpermitted_labels"),
-            community_label=str(tree["community_label"]),
-        )
-
-
-@dataclass(frozen=True)
-class PublishSettings:
-    """Which manual jobs of the omnibus tag pipelines publish a release."""
-
-    project: str = "omnibus"
-    stages: tuple[str, ...] = ()
-    concurrency: int = 4
-
-    @classmethod
-    def from_tree(cls, tree: Mapping[str, Any]) -> PublishSettings:
-        concurrency = _number(tree["concurrency"], whole=True) or 0
-        if concurrency < 1:
-            raise ConfigurationError("release_tools.publish.concurrency must be a whole number of at least 1")
-        return cls(project=str(tree["project"]), stages=_names(tree["stages"], "publish.stages"), concurrency=concurrency)
-
-
-@dataclass(frozen=True)
-class HelmSettings:
-    """Which files of the Helm chart a chart release updates, and from where."""
-
-    subcharts_dir: str = "charts/gitlab/charts"
-    subchart_app_versions: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_tree(cls, tree: Mapping[str, Any]) -> HelmSettings:
-        sources = tree["subchart_app_versions"] or {}
-        if not isinstance(sources, Mapping):
-            raise ConfigurationError("release_tools.helm.subchart_app_versions must map subchart names to sources")
-        return cls(
-            subcharts_dir=str(tree["subcharts_dir"] or ""),
-            subchart_app_versions={str(name): str(source) for name, source in sources.items() if source},
-        )
-
-
-@dataclass(frozen=True)
-class UpstreamMergeSettings:
-    """Where the CE-to-EE merge reads and pushes, and who answers for it by default."""
-
-    remote: str = "gitlab"
-    fallback_assignees: tuple[str, ...] = ()
-
-    @classmethod
-    def from_tree(cls, tree: Mapping[str, Any]) -> UpstreamMergeSettings:
-        return cls(
-            remote=str(tree["remote"]),
-            fallback_assignees=_names(tree["fallback_assignees"], "upstream_merge.fallback_assignees"),
-        )
-
-
-@dataclass(frozen=True)
-class Project:
-    """A project the release touches: its API paths and git remotes."""
-
-    key: str
-    path: str
-    dev_path: str
-    remotes: tuple[tuple[str, str], ...]
-
-    def remotes_for(self, security: bool) -> tuple[tuple[str, str], ...]:
-        """Security releases use only the `dev` remote."""
-        if security:
-            return tuple((name, url) for name, url in self.remotes if name == "dev")
-        return self.remotes
-
-
-@dataclass(frozen=True)
-class ChatOps:
-    """How the ChatOps entrypoint routes commands and answers in chat."""
-
-    security_channel: str = "security-release"
-    trusted_relays: frozenset[str] = frozenset()
-    reply_window: float = 1800
-    #: Instance name -> the path or numeric id of the project ChatOps jobs run in.
-    projects: Mapping[str, str] = field(default_factory=dict)
-
-    def is_security_channel(self, channel: str | None) -> bool:
-        """`#Security-Release` and `security-release` are the same channel."""
-        wanted = self.security_channel.strip().lstrip("#").lower()
-        return bool(wanted) and (channel or "").strip().lstrip("#").lower() == wanted
-
-    def is_trusted_relay(self, username: str) -> bool:
-        return username.lower() in self.trusted_relays
-
-
-def wants_json(config: Any) -> bool:
-    """Whether this run prints JSON: `release_tools.json`, or `RELEASE_TOOLS_JSON` set to a true value."""
-    tree = config.get("release_tools") or {}
-    if tree.get("json"):
-        return True
-    return (os.environ.get("RELEASE_TOOLS_JSON") or "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _is_interactive(environ: Mapping[str, str]) -> bool:
-    """Standard input and output are a terminal, and this is not CI (nor a chat job)."""
-    import sys
-
-    if any(environ.get(name) for name in ("CI", "GITLAB_CI", "CHAT_CHANNEL")):
-        return False
-    try:
-        return sys.stdin.isatty() and sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def is_loopback(host: str | None) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1: this machine, where plain HTTP leaves no wire."""
-    import ipaddress
-
-    if not host:
-        return False
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_plain_http(name: str, url: str, insecure: Any) -> None:
-    """Refuse an http:// instance URL to another machine, unless the instance sets
-    `insecure_http: true`: the token travels in a header, which anyone on the way can read
-    over plain HTTP. Loopback URLs (tests, a local sandbox) are fine.
-    Raises ConfigurationError."""
-    if not isinstance(insecure, bool):
-        raise ConfigurationError(
-            f"release_tools.instances.{_key(name)}.insecure_http must be true or false, not {quote(insecure)}"
-        )
-    parts = urlsplit(url)
-    if parts.scheme == "http" and not insecure and not is_loopback(parts.hostname):
-        raise ConfigurationError(
-            f"release_tools.instances.{_key(name)}.url is plain http:// to {_key(parts.hostname)}, where anyone on "
-            f"the way could read the API token: use https://, or set release_tools.instances.{_key(name)}.insecure_http: true"
-        )
-
-
-def _is_set(value: str | None) -> bool:
-    """The original's test for TEST, SECURITY, FORCE, NO_MENTION: any non-blank value."""
-    return bool(value and value.strip())
-
-
-def _is_false(value: str | None) -> bool:
-    """The original's skip switches: `CE=false`, `EE=false`, `OG=false`."""
-    return (value or "").strip().lower() == "false"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything a service needs to know about the deployment and this run."""
-
-    instances: Mapping[str, Instance]
-    projects: Mapping[str, Project]
-    milestone_group: str
-    labels: Mapping[str, str]
-    release_managers_file: Path
-    templates_dir: Path
-    api_timeout: float = 30
-    api_max_wait: float = 60
-    chatops: ChatOps = ChatOps()
-    dry_run: bool = False
-    security: bool = False
-    skip: frozenset[str] = frozenset()
-    force: bool = False
-    no_mention: bool = False
-    verbose: bool = False
-    #: How plans run (see release_tools/plan.py): JSON output, no question, or asking first.
-    json: bool = False
-    assume_yes: bool = False
-    interactive: bool = False
-    task: str = ""
-    qa: QaSettings = field(default_factory=lambda: QaSettings.from_tree(DEFAULTS["qa"]))
-    publish: PublishSettings = field(default_factory=lambda: PublishSettings.from_tree(DEFAULTS["publish"]))
-    helm: HelmSettings = field(default_factory=lambda: HelmSettings.from_tree(DEFAULTS["helm"]))
-    upstream_merge: UpstreamMergeSettings = field(
-        default_factory=lambda: UpstreamMergeSettings.from_tree(DEFAULTS["upstream_merge"])
-    )
-    #: The CI job running this task (`CI_JOB_URL`), for messages that send people to its log.
-    job_url: str = ""
-    #: Instance name -> the group `release_managers.sync` keeps in line with the file, in sync order.
-    release_manager_groups: Mapping[str, str] = field(
-        default_factory=lambda: dict(DEFAULTS["release_manager_groups"])
-    )
-    #: What "today" and "now" are: real, or set by `release_tools.date` / SOURCE_DATE_EPOCH.
-    clock: Clock = Clock()
-    _secrets: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _masked: tuple[str, ...] = field(default=(), repr=False, compare=False)
-
-    # -- construction -------------------------------------------------------------
-
-    @classmethod
-    def from_invoke(cls, context: Any, **flags: Any) -> Settings:
-        """Build settings from an invoke Context plus the task's own flags.
-
-        invoke's own dry run (`invoke -R`, `--dry`, `run.dry`) is a dry run of the task.
-        """
-        run = context.config.get("run") or {}
-        if run.get("dry"):
-            flags["dry_run"] = True
-        # The task boundary (release_tools/cli.py) names the task being run here.
-        flags.setdefault("task", (context.config.get(RUN_KEY) or {}).get("task", ""))
-        return cls.from_mapping(context.config.get("release_tools", {}), environ=os.environ, **flags)
-
-    @classmethod
-    def from_environment(
-        cls, environ: Mapping[str, str] | None = None, *, bot_tokens: bool = False, **flags: Any
-    ) -> Settings:
-        """Build settings outside invoke (the ChatOps entrypoint), from the same layers
-        `invoke` reads: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml`, this
-        checkout's `invoke.yaml` and `INVOKE_RELEASE_TOOLS_*` variables.
-
-        `environ` defaults to a copy of the process environment; it is never modified.
-        With `bot_tokens`, the original's CI bot tokens (`RELEASE_BOT_PRODUCTION_TOKEN`,
-        `RELEASE_BOT_DEV_TOKEN`) stand in for the instances' API tokens.
-        Raises ConfigurationError for a malformed configuration or variable.
-        """
-        environ = process_environ() if environ is None else dict(environ)
-        tree = invoke_tree(environ)
-        if bot_tokens:
-            environ = with_bot_tokens(environ, tree)
-        return cls.from_mapping(tree, environ, **flags)
-
-    @classmethod
-    def from_mapping(
-        cls,
-        tree: Mapping[str, Any],
-        environ: Mapping[str, str] | None = None,
-        *,
-        dry_run: bool = False,
-        security: bool = False,
-        skip: tuple[str, ...] = (),
-        force: bool = False,
-        no_mention: bool = False,
-        verbose: bool = False,
-        task: str = "",
-    ) -> Settings:
-        """Build settings from a `release_tools` tree (defaults filled in) and an environment.
-
-        The original's switches keep working: `TEST`, `SECURITY`, `FORCE`, `NO_MENTION`
-        (any non-blank value) and `CE=false`, `EE=false`, `OG=false`.
-        Raises ConfigurationError for a malformed tree.
-        """
-        environ = dict(os.environ if environ is None else environ)
-        merged = _merge(DEFAULTS, tree)
+    def load(self) -> dict[str, Any]:
         try:
-            instances = {
-                name: Instance(name, str(value["url"]).rstrip("/"), str(value["token_variable"]))
-                for name, value in merged["instances"].items()
-            }
-            projects = {
-                key: Project(
-                    key,
-                    str(value["path"]),
-                    str(value.get("dev_path") or ""),
-                    # An empty URL removes a shipped remote (invoke merges mappings key by key).
-                    tuple((str(name), str(url)) for name, url in (value.get("remotes") or {}).items() if url),
-                )
-                for key, value in merged["projects"].items()
-            }
-            qa = QaSettings.from_tree(merged["qa"])
-            publish = PublishSettings.from_tree(merged["publish"])
-            helm = HelmSettings.from_tree(merged["helm"])
-            upstream_merge = UpstreamMergeSettings.from_tree(merged["upstream_merge"])
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ConfigurationError(f"release_tools configuration is malformed near {error}") from None
-        for required in ("production", "dev"):
-            if required not in instances:
-                raise ConfigurationError(f"release_tools.instances.{required} is missing from the configuration")
-        for instance in instances.values():
-            if urlsplit(instance.url).scheme not in ("http", "https") or not urlsplit(instance.url).netloc:
-                raise ConfigurationError(
-                    f"release_tools.instances.{instance.name}.url must be an http(s) URL such as "
-                    f"https://gitlab.com (got {instance.url!r})"
-                )
-            check_plain_http(instance.name, instance.url, merged["instances"][instance.name].get("insecure_http", False))
-        api_timeout = _seconds(merged["api"].get("timeout"), "api.timeout")
-        clock = Clock.from_config(merged["date"], environ.get("SOURCE_DATE_EPOCH"))
-        api_max_wait = _seconds(merged["api"].get("max_wait"), "api.max_wait")
-
-        skipped = set(skip)
-        for variable, key in (("CE", "ce"), ("EE", "ee"), ("OG", "omnibus")):
-            if _is_false(environ.get(variable)):
-                skipped.add(key)
-
-        templates_dir = Path(merged["templates_dir"]) if merged["templates_dir"] else ROOT / "templates"
-        if not templates_dir.is_dir():
-            raise ConfigurationError(f"release_tools.templates_dir {quote_path(templates_dir)} is not a folder")
-        secrets = _read_secrets(
-            environ,
-            Path(merged["env_file"]) if merged["env_file"] else None,
-            {instance.token_variable for instance in instances.values()},
-        )
-        slack = merged["slack"]
-        if slack.get("tag_url"):
-            secrets.setdefault("SLACK_TAG_URL", slack["tag_url"])
-        if slack.get("upstream_merge_url"):
-            secrets.setdefault("SLACK_UPSTREAM_MERGE_URL", slack["upstream_merge_url"])
-        if slack.get("chatops_url"):
-            secrets.setdefault("SLACK_CHATOPS_URL", slack["chatops_url"])
-        chatops = _chatops(merged["chatops"])
-        groups = merged["release_manager_groups"]
-        if not isinstance(groups, Mapping):
-            raise ConfigurationError("release_tools.release_manager_groups must map instance names to group paths")
-        for instance in groups:
-            if groups[instance] and instance not in instances:
-                raise ConfigurationError(
-                    f"release_tools.release_manager_groups.{instance} names no instance of release_tools.instances"
-                )
-        release_managers_file = Path(merged["release_managers_file"])
-        if not release_managers_file.is_absolute():
-            release_managers_file = ROOT / release_managers_file
-
-        # What output must mask: every secret, and a password in a URL even where it shows
-        # without its URL. The task boundary hands these to the output layer.
-        masked = [*secrets.values()]
-        for credentials in [instance.credentials for instance in instances.values()] + [
-            split_userinfo(url)[1] for url in [*secrets.values(), *(u for p in projects.values() for _, u in p.remotes)]
-        ]:
-            if credentials is not None:
-                masked.append(credentials[1])
-        masked += [value for name, value in environ.items() if name.startswith(REPLACED_PREFIX)]
-
-        return cls(
-            instances=instances,
-            projects=projects,
-            milestone_group=str(merged["milestone_group"]),
-            labels=dict(merged["labels"]),
-            release_managers_file=release_managers_file,
-            templates_dir=templates_dir,
-            api_timeout=api_timeout,
-            api_max_wait=api_max_wait,
-            chatops=chatops,
-            dry_run=bool(dry_run or merged["dry_run"] or _is_set(environ.get("TEST"))),
-            security=bool(security or merged["security"] or _is_set(environ.get("SECURITY"))),
-            skip=frozenset(skipped),
-            force=bool(force or _is_set(environ.get("FORCE"))),
-            no_mention=bool(no_mention or _is_set(environ.get("NO_MENTION"))),
-            verbose=bool(verbose),
-            json=bool(merged["json"]),
-            assume_yes=bool(merged["assume_yes"]),
-            interactive=bool(merged["confirm"]) and _is_interactive(environ),
-            task=str(task or ""),
-            qa=qa,
-            publish=publish,
-            helm=helm,
-            upstream_merge=upstream_merge,
-            job_url=plain_url(environ.get("CI_JOB_URL")),
-            release_manager_groups={str(k): str(v).strip("/") for k, v in groups.items() if v},
-            clock=clock,
-            _secrets=secrets,
-            _masked=tuple(value for value in masked if value),
-        )
-
-    # -- accessors ------------------------------------------------------------------
-
-    @property
-    def run(self):
-        """How plans run in this task: release_tools.plan.RunOptions."""
-        from .plan import RunOptions
-
-        return RunOptions(dry_run=self.dry_run, assume_yes=self.assume_yes, interactive=self.interactive, json=self.json)
-
-    def secret_values(self) -> tuple[str, ...]:
-        """Every secret this run knows (tokens, webhook URLs, passwords in URLs), for the
-        output layer to mask."""
-        return self._masked
-
-    def project(self, key: str) -> Project:
-        try:
-            return self.projects[key]
-        except KeyError:
-            raise ConfigurationError(f"release_tools.projects.{key} is missing from the configuration") from None
-
-    def instance(self, name: str) -> Instance:
-        try:
-            return self.instances[name]
-        except KeyError:
-            raise ConfigurationError(f"release_tools.instances.{name} is missing from the configuration") from None
-
-    def has_token(self, instance: str) -> bool:
-        """Whether the token of `instance` is set (a dry run without it makes no request)."""
-        return bool(self._secrets.get(self.instance(instance).token_variable))
-
-    def token(self, instance: str) -> str:
-        """The API token for `instance`; raises MissingTokenError naming the variable."""
-        variable = self.instance(instance).token_variable
-        token = self._secrets.get(variable, "")
-        if not token:
-            raise MissingTokenError(
-                f"{variable} is not set: export it or put it in the .env file "
-                f"(needed to talk to {self.instance(instance).host})"
-            )
-        return token
-
-    def secret(self, variable: str) -> str:
-        """A webhook URL or token by variable name, or "" when unset."""
-        return self._secrets.get(variable, "")
-
-    def with_changes(self, **changes: Any) -> Settings:
-        from dataclasses import replace
-
-        return replace(self, **changes)
-
-
-def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge `override` onto `defaults` (invoke's own DataProxy objects included)."""
-    result: dict[str, Any] = {}
-    keys = list(defaults) + [key for key in override if key not in defaults]
-    for key in keys:
-        if key in override:
-            value = override[key]
-            if isinstance(defaults.get(key), Mapping) and isinstance(value, Mapping):
-                result[key] = _merge(defaults[key], value)
-            elif isinstance(value, Mapping):
-                result[key] = {k: v for k, v in value.items()}
-            else:
-                result[key] = value
-        else:
-            value = defaults[key]
-            result[key] = _merge(value, {}) if isinstance(value, Mapping) else value
-    return result
-
-
-def _read_secrets(environ: Mapping[str, str], env_file: Path | None, token_variables: set[str]) -> dict[str, str]:
-    """Token variables from the environment, falling back to the env file.
-
-    The env file is read without touching the process environment.
-    """
-    wanted = set(SECRET_VARIABLES) | token_variables
-    secrets = {name: environ[name] for name in wanted if environ.get(name)}
-    if env_file is not None and env_file.is_file() and not wanted <= set(secrets):
-        from dotenv import dotenv_values
-
-        for name, value in dotenv_values(env_file).items():
-            if name in wanted and value and name not in secrets:
-                secrets[name] = value
-    return secrets
-
-
-def _seconds(value: Any, where: str) -> float:
-    """A positive number of seconds from configuration; raises ConfigurationError."""
-    seconds = _number(value, whole=False) or 0
-    if not seconds > 0:
-        raise ConfigurationError(f"release_tools.{where} must be a number of seconds above 0 (got {quote(value)})")
-    return float(seconds)
-
-
-def _number(value: Any, *, whole: bool) -> int | float | None:
-    """A number as YAML gives it, or as text of ASCII digits (`12`, or `1.5` unless `whole`);
-    None for anything else: `１２`, `1_0`, `+3`, `1e3`, `inf`, `true`, all of which int() or
-    float() would read."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if not whole and math.isfinite(value) else None
-    if isinstance(value, str):
-        text = value.strip(" \t")
-        if re.fullmatch(r"[0-9]{1,9}" if whole else r"[0-9]{1,9}(?:\.[0-9]{1,9})?", text):
-            return int(text) if whole else float(text)
-    return None
-
-
-def _chatops(tree: Mapping[str, Any]) -> ChatOps:
-    relays = tree.get("trusted_relays") or ""
-    if isinstance(relays, str):
-        relays = relays.replace(",", " ").split()
-    window = _seconds(tree.get("reply_window", 1800), "chatops.reply_window")
-    projects = tree.get("projects") or {}
-    if not isinstance(projects, Mapping):
-        raise ConfigurationError("release_tools.chatops.projects must map instance names to a project path or id")
-    for instance, project in projects.items():
-        if project and not _CHAT_PROJECT.fullmatch(str(project).strip()):
+            known = self._crawl(key_path=[], env_vars={})
+        except AmbiguousEnvVar as error:  # "Found >1 source for RELEASE_TOOLS_..."
+            variable = self._prefix + str(error).rpartition(" ")[2]
             raise ConfigurationError(
-                f"release_tools.chatops.projects.{instance} must be a project path such as "
-                f"gitlab-org/release-tools or a numeric project id (got {str(project)!r})"
+                f"{_key(variable)} would set two settings whose names differ only in underscores: rename one of them"
+            ) from None
+        _check_names(known, self._environ, self._prefix)
+        for variable, key_path in known.items():
+            name = self._prefix + variable
+            if name in self._environ:
+                self._cast_from(name, key_path, self._environ[name])
+        return self.data
+
+    def _cast_from(self, name: str, key_path: list[str], value: str) -> None:
+        old = self._path_get(key_path)
+        if isinstance(old, (int, float)) and not isinstance(old, bool):
+            # int() and float() read `１２`, `1_0`, `1e3`, `inf` too.
+            if _number(value, whole=isinstance(old, int)) is None:
+                raise ConfigurationError(f"{name} must be {'a whole number' if isinstance(old, int) else 'a number'}, not {quote(value)}")
+        try:
+            self._path_set(key_path, value)
+        except UncastableEnvVar:
+            raise ConfigurationError(f"{name} cannot be set from the environment (it is a list)") from None
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} must be of type {type(old).__name__}, not {quote(value)}") from None
+
+
+def _check_names(known: Mapping[str, list[str]], environ: Mapping[str, str], prefix: str) -> None:
+    """Every `INVOKE_RELEASE_TOOLS_*` variable in `environ` is one of those invoke maps onto
+    a setting (`known`, by invoke's crawl: variable -> key path); invoke ignores any other.
+    Raises ConfigurationError."""
+    ours = f"{prefix}RELEASE_TOOLS"
+    paths = [path for path in known.values() if path[0] == "release_tools"]
+    leaves = [prefix + "_".join(path).upper() for path in paths]
+    groups = {prefix + "_".join(path[:depth]).upper() for path in paths for depth in range(2, len(path))}
+    for variable in sorted(environ):
+        if not variable.startswith(ours + "_") or variable in leaves:
+            continue
+        if variable in groups:
+            example = next(leaf for leaf in leaves if leaf.startswith(variable + "_"))
+            raise ConfigurationError(
+                f"{_key(variable)} names a group of settings, not one: set each setting's own variable, such as {example}"
             )
-    return ChatOps(
-        security_channel=str(tree.get("security_channel") or ""),
-        trusted_relays=frozenset(str(name).lower() for name in relays),
-        reply_window=window,
-        projects={str(name): str(project or "").strip() for name, project in projects.items()},
+        names = [leaf[len(ours) + 1 :] for leaf in leaves]
+        raise ConfigurationError(_unknown(variable[len(ours) + 1 :], names, ours, "_"))
+
+
+# -- loading the layers -------------------------------------------------------------------
+
+
+def collection_layer() -> dict[str, Any]:
+    """What the task collection configures: `ns.configuration()`, the shipped defaults."""
+    from .cli import ns
+
+    return ns.configuration()
+
+
+def load(environ: Mapping[str, str], project_dir: Path | None = None) -> ReleaseConfig:
+    """invoke's Config as `invoke` run in `project_dir` (default: `project_folder()`) would
+    build it for a task, every layer read, checked and merged.
+
+    Layers, lowest first: the collection's (the shipped defaults), `/etc/invoke.yaml`,
+    `~/.invoke.yaml` (HOME taken from `environ`), `project_dir/invoke.yaml`,
+    `INVOKE_*` variables from `environ`, then the runtime file named by
+    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads), which must exist when named.
+    Raises ConfigurationError for an unreadable file, an unknown key or variable, or a
+    variable invoke cannot cast.
+    """
+    check_runtime_file(None, environ)
+    home = environ.get("HOME")
+    config = ReleaseConfig(
+        environ=environ,
+        project_location=str(project_folder() if project_dir is None else project_dir),
+        user_prefix=os.path.join(home, ".") if home else None,
+        runtime_path=environ.get("INVOKE_RUNTIME_CONFIG") or None,
+        lazy=True,
     )
+    load_files(config, "system", "user", "project", "runtime")
+    config.load_collection(collection_layer(), merge=False)
+    config.load_shell_env()
+    return config
 
 
-#: A project's numeric id, or its full path (`group/subgroup/project`).
-_CHAT_PROJECT = re.compile(r"[0-9]+|[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+", re.ASCII)
+def invoke_tree(environ: Mapping[str, str], project_dir: Path | None = None) -> dict[str, Any]:
+    """The merged `release_tools` tree of `load(environ, project_dir)`, as plain dicts."""
+    return plain(load(environ, project_dir)["release_tools"])
 
 
-def chat_projects_of_checkout(project_dir: Path = ROOT) -> Mapping[str, str]:
-    """`release_tools.chatops.projects` as the shipped defaults and `project_dir/invoke.yaml`
-    set it, and nothing else: whoever starts a pipeline can set variables (even of type
-    File, for INVOKE_RUNTIME_CONFIG) and HOME, but not the files of the checkout.
+def load_files(config: Config, *layers: str) -> None:
+    """Load the configuration files of `layers` (`system`, `user`, `project`, `runtime`)
+    into `config`, check each one's `release_tools` tree, then merge.
+    Raises ConfigurationError naming the file and the key."""
+    for layer in layers:
+        try:
+            getattr(config, f"load_{layer}")(merge=False)
+        except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
+            raise unreadable(error) from None
+        data, path = getattr(config, f"_{layer}"), getattr(config, f"_{layer}_path")
+        if data is None:  # an empty file
+            config._set(f"_{layer}", {})
+        elif not isinstance(data, dict):
+            raise file_error(path, ValueError(), merging=True)
+        else:
+            _check_invoke_shapes(data, config._defaults, path)
+            check_layers(data.get("release_tools"), {})
+    try:
+        config.merge()
+    except AmbiguousMergeError as error:  # outside `release_tools`, e.g. `run: 1`
+        raise ConfigurationError(f"configuration files disagree: {one_line(str(error))}") from None
+
+
+def _check_invoke_shapes(data: Mapping[str, Any], defaults: Mapping[str, Any], path: str) -> None:
+    """invoke's own sections of a configuration file (`run`, `tasks`, ...) have the shape
+    of invoke's defaults: a mapping where they hold one, else a value."""
+    for key, value in data.items():
+        if key == "release_tools" or key not in defaults:
+            continue
+        if isinstance(defaults[key], dict) != isinstance(value, dict):
+            shape = "a mapping of settings" if isinstance(defaults[key], dict) else "a single value"
+            raise ConfigurationError(f"configuration file {quote_path(path)}: {_key(key)} must be {shape}, not {quote(value)}")
+
+
+def chat_projects_of_checkout(project_dir: Path | None = None) -> Mapping[str, str]:
+    """`release_tools.chatops.projects` as the shipped defaults and the project's own
+    `invoke.yaml` (in `project_dir`, default `project_folder()`: this checkout, or the
+    working directory of an installed run) set it, and nothing else: whoever starts a
+    pipeline can set variables (even of type File, for INVOKE_RUNTIME_CONFIG) and HOME,
+    but not the files of the checkout.
 
     Raises ConfigurationError for an unreadable or malformed invoke.yaml.
     """
-    from invoke import Config
-
-    try:
-        files = Config(project_location=str(project_dir), lazy=True)
-        files.load_project()  # lazy: neither /etc nor ~ nor the environment is read
-        tree = files.get("release_tools")
-    except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        raise unreadable(error) from None
-    check_layers(tree, {})
-    return _chatops(_merge(DEFAULTS, tree or {})["chatops"]).projects
+    files = ReleaseConfig(
+        environ={}, defaults={}, project_location=str(project_folder() if project_dir is None else project_dir), lazy=True
+    )
+    load_files(files, "project")  # neither /etc nor ~ nor the environment is read
+    return _chatops(with_defaults(files.get("release_tools") or {})["chatops"]).projects
 
 
-# -- the process environment and invoke's layers outside invoke ---------------------------
-
-
-def process_environ() -> dict[str, str]:
-    """A copy of the process environment: callers read and change the copy, never the original."""
-    return dict(os.environ)
-
-
-def with_bot_tokens(environ: Mapping[str, str], tree: Mapping[str, Any]) -> dict[str, str]:
-    """A copy of `environ` where each instance's token variable takes the value of the
-    original's bot token for it (`RELEASE_BOT_PRODUCTION_TOKEN` -> `GITLAB_API_PRIVATE_TOKEN`),
-    when that one is set. `environ` itself is left alone.
-    """
-    mapped = dict(environ)
-    instances = _merge(DEFAULTS, tree)["instances"]
-    for name, instance in instances.items():
-        bot_token = environ.get(BOT_TOKEN_VARIABLE.format(str(name).upper()), "")
-        variable = str(instance["token_variable"])
-        if bot_token.strip():
-            # The value it replaces is a secret all the same: Settings masks it too.
-            if environ.get(variable):
-                mapped[REPLACED_PREFIX + variable] = environ[variable]
-            mapped[variable] = bot_token
-    return mapped
+# -- checking what is merged --------------------------------------------------------------
 
 
 def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> None:
@@ -811,7 +244,8 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
 
     `files_tree` is the `release_tools` part of invoke's configuration files (`/etc`,
     `~/.invoke.yaml`, the project's, `-f FILE`), before the defaults are merged in;
-    `environ` (the process environment by default) holds `INVOKE_RELEASE_TOOLS_*`.
+    `environ` (the process environment by default) holds `INVOKE_RELEASE_TOOLS_*`, which
+    are cast the way invoke is about to cast them (see Variables).
     invoke itself reports a value where a mapping belongs (or the reverse), and a
     variable that does not fit its key's type, as a traceback that names neither; and it
     takes a key or a variable that names no setting (a typo) without a word.
@@ -823,9 +257,21 @@ def check_layers(files_tree: Any, environ: Mapping[str, str] | None = None) -> N
     if not isinstance(files_tree, Mapping):
         raise ConfigurationError(f"release_tools must be a mapping of settings, not {quote(files_tree)}")
     _check_keys(files_tree, DEFAULTS, ())
-    tree = _merge(DEFAULTS, files_tree)
-    _check_variables(tree, environ)
-    _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
+    # What invoke's executor does next (see ReleaseConfig.load_shell_env), on a scratch copy.
+    scratch = ReleaseConfig(environ=environ, lazy=True)
+    scratch.load_collection({"release_tools": merge_dicts(copy_dict(DEFAULTS), plain(files_tree))})
+    scratch.load_shell_env()
+
+
+def check_shapes(tree: Any) -> None:
+    """A `release_tools` tree has a mapping wherever the defaults have one, and a single
+    value (or list) wherever they have one. Raises ConfigurationError."""
+    if not isinstance(tree, Mapping) and not hasattr(tree, "_config"):
+        raise ConfigurationError(f"release_tools configuration is malformed: it must be a mapping, not {quote(tree)}")
+    try:
+        _check_keys(plain(tree), DEFAULTS, (), known_only=False)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"release_tools configuration is malformed: {error}") from None
 
 
 #: Mappings whose keys the deployment names (its instances, projects, remotes, subcharts,
@@ -856,15 +302,9 @@ def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(("release_tools", *map(_key, path)))
 
 
-def _key(name: object) -> str:
-    """A key or variable name as messages show it: as it is when it is a plain name, else
-    `quote`d (a key from a file can hold anything, a newline included)."""
-    text = str(name)
-    return text if re.fullmatch(r"[A-Za-z0-9_.:-]{1,80}", text, re.ASCII) else quote(text)
-
-
-def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str, ...]) -> None:
-    """Every key of `tree` is a setting, and each value has the shape of its default."""
+def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str, ...], *,
+                known_only: bool = True) -> None:
+    """Each value of `tree` has the shape of its default, and (`known_only`) every key is a setting."""
     for key, value in tree.items():
         where = (*path, str(key))
         if _is_open(path):
@@ -873,10 +313,12 @@ def _check_keys(tree: Mapping[str, Any], defaults: Mapping[str, Any], path: tupl
                 default = {**default, **defaults[key]}
         elif key in defaults:
             default = defaults[key]
-        else:
+        elif known_only:
             raise ConfigurationError(_unknown(str(key), list(defaults), _dotted(path), "."))
+        else:
+            continue
         if isinstance(default, Mapping) and isinstance(value, Mapping):
-            _check_keys(value, default, where)
+            _check_keys(value, default, where, known_only=known_only)
         elif isinstance(default, Mapping):
             raise ConfigurationError(f"{_dotted(where)} must be a mapping of settings, not {quote(value)}")
         elif isinstance(value, Mapping):
@@ -895,40 +337,6 @@ def _unknown(name: str, known: list[str], parent: str, separator: str) -> str:
     if known and len(known) <= 8:
         return f"{text} (those of {parent}: {', '.join(known)})"
     return f"{text} (see Configuration in README.md)"
-
-
-def _variables(tree: Mapping[str, Any], prefix: str) -> tuple[list[str], set[str]]:
-    """The variables invoke maps onto the leaves of `tree` (in its order), and those naming
-    its mappings."""
-    leaves: list[str] = []
-    groups: set[str] = set()
-    for key, value in tree.items():
-        variable = f"{prefix}_{str(key).upper()}"
-        if isinstance(value, Mapping):
-            groups.add(variable)
-            inner_leaves, inner_groups = _variables(value, variable)
-            leaves += inner_leaves
-            groups |= inner_groups
-        else:
-            leaves.append(variable)
-    return leaves, groups
-
-
-def _check_variables(tree: Mapping[str, Any], environ: Mapping[str, str]) -> None:
-    """Every `INVOKE_RELEASE_TOOLS_*` variable names a setting of `tree` (defaults and files
-    merged): invoke would ignore any other. Raises ConfigurationError."""
-    prefix = "INVOKE_RELEASE_TOOLS"
-    leaves, groups = _variables(tree, prefix)
-    for variable in sorted(environ):
-        if not variable.startswith(prefix + "_") or variable in leaves:
-            continue
-        if variable in groups:
-            example = next(leaf for leaf in leaves if leaf.startswith(variable + "_"))
-            raise ConfigurationError(
-                f"{_key(variable)} names a group of settings, not one: set each setting's own variable, such as {example}"
-            )
-        names = [leaf[len(prefix) + 1 :] for leaf in leaves]
-        raise ConfigurationError(_unknown(variable[len(prefix) + 1 :], names, prefix, "_"))
 
 
 # -- configuration files invoke cannot read -------------------------------------------
@@ -996,70 +404,3 @@ def check_runtime_file(given: str | None, environ: Mapping[str, str] | None = No
         raise ConfigurationError(f"configuration file {quote_path(path)} ({source}) does not exist")
 
 
-def invoke_tree(environ: Mapping[str, str], project_dir: Path = ROOT) -> dict[str, Any]:
-    """The `release_tools` tree as `invoke` run in `project_dir` would see it.
-
-    Layers, lowest first: the shipped defaults, `/etc/invoke.yaml`, `~/.invoke.yaml` (HOME
-    taken from `environ`), `project_dir/invoke.yaml`, `INVOKE_RELEASE_TOOLS_<PATH>`
-    variables from `environ` (cast like invoke casts them), then the runtime file named by
-    `INVOKE_RUNTIME_CONFIG` (what `invoke -f FILE` reads), which must exist when named.
-    Raises ConfigurationError for an unreadable file, an unknown key or variable, or an
-    uncastable variable.
-    """
-    from invoke import Config
-
-    home = environ.get("HOME")
-    runtime_path = environ.get("INVOKE_RUNTIME_CONFIG") or None
-    check_runtime_file(None, environ)
-    try:
-        files = Config(
-            project_location=str(project_dir),
-            user_prefix=os.path.join(home, ".") if home else None,
-            lazy=True,
-        )
-        files.load_base_conf_files()
-        files.load_project(merge=False)
-        files.merge()
-        files_tree = files.get("release_tools")
-        # The runtime file outranks the variables, so it is read on its own and laid on top.
-        runtime = Config(runtime_path=runtime_path, lazy=True)
-        runtime.load_runtime()
-        runtime_tree = runtime.get("release_tools")
-    except Exception as error:  # invoke raises YAML, JSON and OS errors as they come
-        raise unreadable(error) from None
-    for layer in (files_tree, runtime_tree):
-        check_layers(layer, {})
-    tree = _merge(DEFAULTS, files_tree or {})
-    _check_variables(_merge(tree, runtime_tree or {}), environ)
-    _apply_variables(tree, environ, "INVOKE_RELEASE_TOOLS")
-    return _merge(tree, runtime_tree or {})
-
-
-def _apply_variables(tree: dict[str, Any], environ: Mapping[str, str], prefix: str) -> None:
-    """Override existing leaves of `tree` from `<PREFIX>_<KEY>_<KEY>` variables, in place."""
-    for key, value in tree.items():
-        variable = f"{prefix}_{str(key).upper()}"
-        if isinstance(value, dict):
-            _apply_variables(value, environ, variable)
-        elif variable in environ:
-            tree[key] = _cast(value, environ[variable], variable)
-
-
-def _cast(old: Any, new: str, variable: str) -> Any:
-    """invoke's rules: booleans are false only for `0` and ``, other types keep their type."""
-    if isinstance(old, bool):
-        return new not in ("0", "")
-    if old is None or isinstance(old, str):
-        return new
-    if isinstance(old, (list, tuple)):
-        raise ConfigurationError(f"{variable} cannot be set from the environment (it is a list)")
-    kind = {int: "a whole number", float: "a number"}.get(type(old), f"of type {type(old).__name__}")
-    if isinstance(old, (int, float)):
-        number = _number(new, whole=isinstance(old, int))
-        if number is None:
-            raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}")
-        return number
-    try:
-        return type(old)(new)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{variable} must be {kind}, not {quote(new)}") from None

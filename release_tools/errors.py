@@ -86,12 +86,6 @@ class ReleaseIssueNotFoundError(ReleaseToolsError):
     """A step needs the release's task issue, and it has not been created yet."""
 
 
-class PipelineNotFoundError(ReleaseToolsError):
-    """No tag pipeline exists for an omnibus version, so nothing can be published."""
-
-
-class PublishError(ReleaseToolsError):
-    """Publishing finished, but at least one edition or job could not be started."""
 
 
 class GitError(ReleaseToolsError):

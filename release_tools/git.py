@@ -1,7 +1,7 @@
 """The git adapter: a local repository driven through the `git` command.
 
 `Repository` is general purpose (releases, syncing remotes, upstream merges, Helm chart
-tags). Its rules:
+tags, cherry-picks). Its rules:
 
 - every git command is an argument list, never a shell string, so branch names, commit
   messages and URLs with quotes, spaces, `$()` or backticks are inert;
@@ -21,8 +21,9 @@ Work can be done without a checkout: `ls_tree` and `read_objects` read files at 
 commit, `write_history` writes commits and annotated tags in one `git fast-import`,
 `merge_trees` and `commit_tree` merge without a working tree (see release_tools/refs.py).
 
-Clones can be shallow (`depth`), partial (`filter="blob:none"`) and sparse (`sparse=` a list
-of directories, cone mode: files at the top level are always there). Later fetches reuse the
+Clones can be shallow (`depth`, or `shallow_exclude`: only the commits a branch has and
+another has not), partial (`filter="blob:none"`) and sparse (`sparse=` a list of directories,
+cone mode: files at the top level are always there). Later fetches reuse the
 clone's filter, and `merge_base(..., deepen=True)` deepens a shallow clone until two
 commits' histories meet, which is what a push to a second remote needs: a remote refuses
 commits whose parents it does not have ("shallow update not allowed").
@@ -57,6 +58,7 @@ __all__ = [
     "MergeResult",
     "NewCommit",
     "NewTag",
+    "PickResult",
     "PushError",
     "PushedRef",
     "RemoteRefs",
@@ -455,6 +457,20 @@ class MergeResult:
         return self.status == "up_to_date"
 
 
+@dataclass(frozen=True)
+class PickResult:
+    """What `Repository.cherry_pick` did: `picked` (a new commit on the branch), `empty` (the
+    branch has the change already) or `conflicts` (with the files); the last two leave the
+    branch as it was."""
+
+    status: str
+    conflicts: tuple[str, ...] = ()
+
+    @property
+    def picked(self) -> bool:
+        return self.status == "picked"
+
+
 class Repository:
     """A local git repository with named remotes; see the module docstring for the rules."""
 
@@ -483,11 +499,13 @@ class Repository:
         checkout: bool = True,
         name: str | None = None,
         parent: Path | str | None = None,
+        shallow_exclude: str | None = None,
     ) -> Iterator[Repository]:
         """Clone the first (canonical) remote into a new temporary directory, add the others.
 
         `branch` clones just that branch; `depth`, `filter` and `tags=False` make the clone
-        shallow, partial and tagless; `sparse` checks out only the top-level files and the
+        shallow, partial and tagless; `shallow_exclude` (a branch of the remote) leaves out
+        every commit that branch has; `sparse` checks out only the top-level files and the
         listed directories; `checkout=False` checks out nothing (work done with explicit
         refs and objects, see `write_history`). The directory is removed when the block
         ends, however it ends. Raises GitError when the clone fails.
@@ -514,6 +532,8 @@ class Repository:
                 args += ["--branch", branch, "--single-branch"]
             if depth is not None:
                 args.append(f"--depth={depth}")
+            if shallow_exclude is not None:
+                args.append(f"--shallow-exclude={shallow_exclude}")
             if filter is not None:
                 args.append(f"--filter={filter}")
             if not tags:
@@ -641,8 +661,10 @@ class Repository:
         deepen: int | None = None,
         unshallow: bool = False,
         tags: bool = False,
+        shallow_exclude: str | None = None,
     ) -> None:
-        """Fetch `refspecs` (e.g. `+refs/heads/x:refs/remotes/dev/x`) from `remote`.
+        """Fetch `refspecs` (e.g. `+refs/heads/x:refs/remotes/dev/x`, or commits by name) from
+        `remote`; `shallow_exclude` (a branch of the remote) leaves out the commits it has.
 
         A partial clone fetches with its own filter. Raises GitError.
         """
@@ -650,6 +672,8 @@ class Repository:
         args.append("--tags" if tags else "--no-tags")
         if depth is not None:
             args.append(f"--depth={depth}")
+        if shallow_exclude is not None:
+            args.append(f"--shallow-exclude={shallow_exclude}")
         if deepen is not None:
             args.append(f"--deepen={deepen}")
         if unshallow:
@@ -959,6 +983,35 @@ class Repository:
         """Raise GitError unless `ref` is a valid reference name."""
         if self._try("check-ref-format", ref).returncode != 0:
             raise GitError(f"{ref!r} is not a valid git reference name")
+
+    def cherry_pick(self, commits: Sequence[str], *, mainline: int | None = None) -> dict[str, PickResult]:
+        """Apply `commits`, in order, onto the checked-out branch (one `git cherry-pick` for
+        all of them), each as a new commit whose message ends with `(cherry picked from
+        commit <commit>)`; `mainline` picks a merge commit's changes against that parent
+        (`-m 1`: what the merge brought into its first parent's branch; a commit that is no
+        merge is picked as it is).
+
+        One that conflicts, or that would change nothing, is skipped (the branch, index
+        and working tree as before it) and the next one goes on. Returns each commit's
+        PickResult. Raises GitError for anything else (an unknown commit), having undone
+        the whole sequence.
+        """
+        if not commits:
+            return {}
+        args = ["cherry-pick", "-x", *(["-m", str(mainline)] if mainline else []), "--end-of-options", *commits]
+        stops: dict[str, PickResult] = {}
+        completed = self._try(*args)
+        while completed.returncode != 0:
+            stopped = self.rev_parse("CHERRY_PICK_HEAD")
+            conflicts = tuple(self.conflicted_files()) if stopped else ()
+            # Stopped with nothing staged and no conflict: the branch has these changes already.
+            empty = bool(stopped) and not conflicts and self._try("diff", "--cached", "--quiet").returncode == 0
+            if not (conflicts or empty):
+                self._try("cherry-pick", "--abort")
+                raise _error(GitError, args, completed)
+            stops[stopped or ""] = PickResult("conflicts", conflicts) if conflicts else PickResult("empty")
+            completed = self._try("cherry-pick", "--skip")
+        return {commit: stops.get(commit, PickResult("picked")) for commit in commits}
 
     def merge(
         self,

@@ -100,6 +100,23 @@ class MergeRequest:
     source_branch: str = ""
     target_branch: str = ""
     created_at: str = ""  # ISO 8601, as GitLab sends it
+    description: str = ""
+    merged_at: str = ""  # ISO 8601; "" when not merged (or merged before GitLab kept it)
+    #: What merging made: the merge commit (None when fast-forwarded), the squashed commit
+    #: (None unless squashed), and the source branch's head (the fast-forwarded commit).
+    merge_commit_sha: str | None = None
+    squash_commit_sha: str | None = None
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
+class Note:
+    """A comment on an issue or a merge request."""
+
+    id: int
+    body: str
+    author: str = ""  # username
+    system: bool = False  # made by GitLab itself (a label change, a push), not by a person
 
 
 @dataclass(frozen=True)
@@ -161,6 +178,21 @@ def _merge_request(obj: Any, project: str) -> MergeRequest:
         source_branch=attrs.get("source_branch") or "",
         target_branch=attrs.get("target_branch") or "",
         created_at=attrs.get("created_at") or "",
+        description=attrs.get("description") or "",
+        merged_at=attrs.get("merged_at") or "",
+        merge_commit_sha=attrs.get("merge_commit_sha") or None,
+        squash_commit_sha=attrs.get("squash_commit_sha") or None,
+        sha=attrs.get("sha") or None,
+    )
+
+
+def _note(obj: Any) -> Note:
+    attrs = _attrs(obj)
+    return Note(
+        id=int(attrs["id"]),
+        body=attrs.get("body") or "",
+        author=_username(attrs.get("author")) or "",
+        system=bool(attrs.get("system")),
     )
 
 
@@ -609,24 +641,21 @@ class GitLab:
     def add_issue_note(self, project: str, iid: int, body: str) -> None:
         """Comment on an issue. After a lost answer, the token's user's newest comments are
         read first: one with this very body was posted, and is not posted twice."""
+        self._add_note(project, f"issue #{iid}", lambda: self._project(project).issues.get(iid, lazy=True), body)
 
-        def send() -> bool:
-            self._project(project).issues.get(iid, lazy=True).notes.create({"body": body})
-            return True
+    def _add_note(self, project: str, what: str, parent: Callable[[], Any], body: str) -> Note:
+        """Comment on `parent()` (an issue or a merge request, `what` in messages), once."""
 
-        def posted() -> bool | None:
+        def send() -> Note:
+            return _note(parent().notes.create({"body": body}))
+
+        def posted() -> Note | None:
             me = self.current_user().username
-            with self._errors(f"checking whether the comment on issue #{iid} was posted", project):
-                notes = self._project(project).issues.get(iid, lazy=True).notes.list(
-                    order_by="created_at", sort="desc", per_page=BATCH_SIZE, page=1
-                )
-            for note in notes:
-                attrs = _attrs(note)
-                if attrs.get("body") == body and _username(attrs.get("author")) == me:
-                    return True
-            return None
+            with self._errors(f"checking whether the comment on {what} was posted", project):
+                notes = parent().notes.list(order_by="created_at", sort="desc", per_page=BATCH_SIZE, page=1)
+            return next((n for n in map(_note, notes) if n.body == body and n.author == me), None)
 
-        self._once(f"commenting on issue #{iid}", project, send, posted)
+        return self._once(f"commenting on {what}", project, send, posted)
 
     # -- repository ---------------------------------------------------------------------
 
@@ -721,7 +750,8 @@ class GitLab:
         state: str = "opened",
         target_branch: str | None = None,
     ) -> list[MergeRequest]:
-        """Merge requests with all of `labels` (in `state`, into `target_branch`), newest first, all pages."""
+        """Merge requests with all of `labels` (in `state`, into `target_branch`), newest first,
+        all pages, 100 per request."""
         query: dict[str, Any] = {"state": state}
         if labels:
             query["labels"] = ",".join(labels)
@@ -731,6 +761,48 @@ class GitLab:
             return [
                 _merge_request(item, project) for item in self._project(project).mergerequests.list(iterator=True, **query)
             ]
+
+    def merge_request_notes(self, project: str, iid: int) -> list[Note]:
+        """Every comment on a merge request, newest first (all pages, 100 per request)."""
+        with self._errors(f"reading the comments on merge request !{iid}", project):
+            handle = self._project(project).mergerequests.get(iid, lazy=True)
+            return [_note(item) for item in handle.notes.list(order_by="created_at", sort="desc", iterator=True)]
+
+    def find_merge_request_note(self, project: str, iid: int, containing: str) -> Note | None:
+        """The newest comment on a merge request whose text contains `containing`, or None."""
+        return next((note for note in self.merge_request_notes(project, iid) if containing in note.body), None)
+
+    def add_merge_request_note(self, project: str, iid: int, body: str) -> Note:
+        """Comment on a merge request; after a lost answer, a comment of the token's user
+        with this very body counts as posted (it is not posted twice)."""
+        return self._add_note(
+            project, f"merge request !{iid}", lambda: self._project(project).mergerequests.get(iid, lazy=True), body
+        )
+
+    def update_merge_request(
+        self,
+        project: str,
+        iid: int,
+        *,
+        description: str | None = None,
+        add_labels: Iterable[str] = (),
+        remove_labels: Iterable[str] = (),
+    ) -> MergeRequest:
+        """Change a merge request's description and labels (a PUT: sending it twice ends the same).
+
+        Labels are added and removed by name, leaving the others as they are, whatever
+        changed since they were read.
+        """
+        data: dict[str, Any] = {}
+        if description is not None:
+            data["description"] = description
+        if add_labels:
+            data["add_labels"] = ",".join(add_labels)
+        if remove_labels:
+            data["remove_labels"] = ",".join(remove_labels)
+        with self._errors(f"updating merge request !{iid}", project):
+            handle = self._project(project).mergerequests
+            return _merge_request(handle.update(iid, data), project)
 
     def find_merge_requests(
         self,
@@ -803,11 +875,12 @@ class GitLab:
         attrs = _attrs(found[0])
         return _pipeline(attrs, default_url=f"{self.instance.url}/{project}/pipelines/{attrs['id']}")
 
-    def manual_jobs(self, project: str, pipeline_id: int) -> list[Job]:
-        """Every job of the pipeline waiting to be played by hand (all pages)."""
-        with self._errors(f"listing the manual jobs of pipeline {pipeline_id}", project):
+    def pipeline_jobs(self, project: str, pipeline_id: int, statuses: Iterable[str] = ()) -> list[Job]:
+        """The pipeline's jobs in one of `statuses` (every job when empty), all pages."""
+        with self._errors(f"listing the jobs of pipeline {pipeline_id}", project):
             pipeline = self._project(project).pipelines.get(pipeline_id, lazy=True)
-            items = [_attrs(job) for job in pipeline.jobs.list(scope=["manual"], iterator=True)]
+            scope = {"scope": sorted(statuses)} if statuses else {}
+            items = [_attrs(job) for job in pipeline.jobs.list(iterator=True, **scope)]
         return [
             Job(
                 id=attrs["id"],

@@ -30,6 +30,11 @@ from typing import Any
 from .errors import Interrupted, ReleaseToolsError
 from .output import result, say
 
+#: How many steps a chat summary lists one by one; a longer plan is counted by kind and state.
+SUMMARY_LIMIT = 20
+#: Step kinds whose addresses a counted summary still shows (the issue or merge request itself).
+_LINKED_KINDS = ("issue.create", "issue.update", "merge_request.create", "merge_request.update")
+
 #: The version of the JSON document `Plan.to_json()` makes (see README, "Machine-readable output").
 SCHEMA = 1
 
@@ -163,6 +168,8 @@ class Plan:
     question: str = ""
     #: How many steps of one group run at the same time.
     concurrency: int = 4
+    #: One line saying what the run is about, first in chat replies (`11.1.2: picked 7 into gitlab-ee`).
+    headline: str = ""
     #: The exit status when problems were found (cherry_pick: 3, some picks need a hand).
     problem_status: int = 1
     dry_run: bool = False
@@ -201,6 +208,7 @@ class Plan:
             "status": self.status.value if self.status else None,
             "exit_status": self.exit_status,
             "steps": [step.to_json() for step in self.steps],
+            "headline": self.headline or None,
             "notes": list(self.notes),
             "problems": list(self.problems),
             "error": self.error or None,
@@ -208,13 +216,33 @@ class Plan:
 
     # -- what chat replies with ------------------------------------------------------
 
-    def summary_lines(self) -> list[str]:
-        """The outcome in a few lines: one per step that matters, problems, how it ended."""
-        lines = [step_line(step) for step in self.steps if step.state is not State.NOT_REACHED]
+    def summary_lines(self, limit: int = SUMMARY_LIMIT) -> list[str]:
+        """The outcome in a few lines (what chat replies with): the headline and notes, one
+        line per step, problems, how it ended. A plan of more than `limit` steps keeps its
+        failed steps whole and counts the others by kind and state, with the addresses of
+        what they made or found (GitLab turns a long chat reply into a link)."""
+        lines = ([self.headline] if self.headline else []) + list(self.notes)
+        shown = [step for step in self.steps if step.state is not State.NOT_REACHED]
+        if len(shown) <= limit:
+            lines += [step_line(step) for step in shown]
+        else:
+            lines += [step_line(step) for step in shown if step.state is State.FAILED][:limit]
+            groups: dict[tuple[str, State], list[Step]] = {}
+            for step in shown:
+                if step.state is not State.FAILED:
+                    groups.setdefault((step.kind, step.state), []).append(step)
+            for (kind, state), steps in groups.items():
+                verb, noun = _PHRASES.get(kind, ("carry out", "step"))
+                word = _STATE_WORDS.get(state, {State.DONE: "done", State.TO_DO: "to do"}.get(state, state.value))
+                urls = [url for step in steps for url in step.urls if kind in _LINKED_KINDS]
+                lines.append(f"{_MARKS[state]} {verb} {_plural(len(steps), noun)}: {word}" + (f" ({', '.join(urls)})" if urls else ""))
         missed = [step.summary for step in self.steps if step.state is State.NOT_REACHED]
         if missed:
-            lines.append("Not reached: " + "; ".join(missed))
-        lines += [f"Problem: {problem}" for problem in self.problems]
+            shown_missed = "; ".join(missed[:limit]) + (f"; and {len(missed) - limit} more" if len(missed) > limit else "")
+            lines.append("Not reached: " + shown_missed)
+        lines += [f"Problem: {problem}" for problem in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"... and {len(self.problems) - limit} more problems (see the job log)")
         lines.append(ending(self))
         return lines
 
@@ -294,6 +322,8 @@ def ending(plan: Plan) -> str:
             return "Dry run: nothing would change, everything is done already."
         return f"Dry run: {_plural(pending, 'step')} would be carried out; nothing was changed."
     if plan.status is Status.NOTHING_TO_DO:
+        if plan.problems:
+            return f"Nothing left to do, but {_plural(len(plan.problems), 'problem')} {'was' if len(plan.problems) == 1 else 'were'} found."
         return "Nothing to do: every step is done already." if plan.steps else "Nothing to do."
     if plan.status is Status.DECLINED:
         return "Not confirmed: nothing was changed."
@@ -301,8 +331,10 @@ def ending(plan: Plan) -> str:
         return f"Interrupted: {count}."
     if plan.status is Status.ERROR:
         return f"Error: {plan.error}"
-    if plan.exit_status:
+    if plan.exit_status == 1:
         return f"Failed: {count}."
+    if plan.problems:  # left for a person, with an exit status of their own (cherry_pick: 3)
+        return f"Done, with {_plural(len(plan.problems), 'problem')}: {count}."
     return f"Done: {count}."
 
 
@@ -412,7 +444,8 @@ def execute(plan: Plan, options: RunOptions, *, ask: Callable[[str], bool] = ask
         return plan
     if not plan.pending():
         plan.status = Status.NOTHING_TO_DO
-        result(ending(plan), "green")
+        _report_missed(plan)
+        result(ending(plan), "red" if plan.problems else "green")
         return plan
     if options.interactive and not options.assume_yes and not ask(question(plan)):
         plan.status = Status.DECLINED

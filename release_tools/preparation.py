@@ -10,19 +10,25 @@ Differences from the original, on purpose:
   (the original crashed, half-way);
 - an existing merge request is found by its branches, so one renamed after review (no
   more `WIP:`) is not opened a second time, and on every page of results;
-- the URL printed comes from the create response, not from a search that may lag.
+- the URL printed comes from the create response, not from a search that may lag;
+- once merged (and its branch removed with it), nothing is made again.
+
+Per edition the plan has two steps, the branch and the merge request (see
+`plan_preparation_merge_requests`); the executor runs, prints and reads them back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 from .config import Settings
-from .output import result, say
 from .errors import GitLabConflictError, InvalidRefError, ReleaseIssueNotFoundError
 from .version import Version
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 TEMPLATE = "preparation_merge_request.md.j2"
 
@@ -88,31 +94,25 @@ def describe(settings: Settings, spec: PreparationMergeRequest, instance_url: st
     )
 
 
-@dataclass(frozen=True)
-class Step:
-    """What one edition needs, read from GitLab before anything is written."""
+def plan_preparation_merge_requests(settings: Settings, version: Version, gitlab: Any | None = None) -> Plan:
+    """The plan: per edition (CE, then EE), the preparation branch and its merge request.
 
-    spec: PreparationMergeRequest
-    description: str
-    existing: Any | None  # gitlab.MergeRequest
-    milestone_id: int | None = None
-    branch_exists: bool = False
-
-
-def ensure_preparation_merge_requests(settings: Settings, version: Version) -> None:
-    """Create the CE and EE preparation branches and merge requests, or show them.
-
-    Everything is read first (release issue, existing merge requests, milestones), so a
-    missing piece stops the task before anything is created. A dry run prints the plan
-    and the merge requests and creates nothing, branches included.
+    Everything is read first (release issue, existing branches and merge requests,
+    milestones, stable branches), so a missing piece stops the task before anything is
+    created; a dry run reads the same and fails where the real run would.
+    A branch is done when it exists (or when its merge request was merged and the branch
+    removed with it); a merge request when one from that branch into the stable branch is
+    open or merged, whatever its title now.
     Raises ReleaseIssueNotFoundError, MilestoneNotFoundError, InvalidRefError (a
-    missing stable branch), GitLabError.
+    missing stable branch), GitLabError, MissingTokenError.
     """
     from . import issues
     from .gitlab import GitLab
+    from .plan import Plan
 
     instance = "dev" if settings.security else "production"
-    gitlab = GitLab(settings, instance)
+    if gitlab is None:
+        gitlab = GitLab(settings, instance)
     production = gitlab if instance == "production" else GitLab(settings, "production")
 
     issue_spec = issues.release_issue(settings, version, security=settings.security)
@@ -126,32 +126,104 @@ def ensure_preparation_merge_requests(settings: Settings, version: Version) -> N
             f"create it first ({command})"
         )
 
-    steps = []
+    plan = Plan(settings.task or "patch_merge_request", str(version.to_ce()), security=settings.security)
+    plan.notes.append(f"The merge requests link the {issue_spec.kind_name}: {issue.web_url}")
     for edition in (version.to_ce(), version.to_ee()):
         spec = preparation_merge_request(settings, edition, security=settings.security)
-        existing = next(
-            (
-                mr
-                for mr in gitlab.find_merge_requests(
-                    spec.project, source_branch=spec.source_branch, target_branch=spec.target_branch
-                )
-                if mr.state in ("opened", "merged")
-            ),
-            None,
-        )
-        description = describe(settings, spec, gitlab.instance.url, issue.web_url)
-        if existing is not None:
-            steps.append(Step(spec, description, existing))
-            continue
-        group = settings.milestone_group if instance == "production" else None
-        milestone = gitlab.find_milestone(spec.project, spec.milestone, group)
-        branch_exists = gitlab.branch_exists(spec.project, spec.source_branch)
-        if not branch_exists:
-            _check_stable_branch(gitlab, spec)
-        steps.append(Step(spec, description, None, milestone.id, branch_exists))
+        _plan_edition(settings, plan, gitlab, spec, describe(settings, spec, gitlab.instance.url, issue.web_url))
+    return plan
 
-    for step in steps:
-        apply_step(settings, gitlab, step)
+
+def _plan_edition(settings: Settings, plan: Plan, gitlab: Any, spec: PreparationMergeRequest, description: str) -> None:
+    """Add one edition's two steps to `plan`, reading what is there already."""
+    from .plan import Report, Step, Target
+
+    instance = gitlab.instance_name
+    existing = _find_merge_request(gitlab, spec)
+    branch_exists = gitlab.branch_exists(spec.project, spec.source_branch)
+    branch = plan.add(
+        Step(
+            "branch.create",
+            f"create branch {spec.source_branch} from {spec.target_branch} in {spec.project}",
+            Target(project=spec.project, instance=instance, refs=(f"refs/heads/{spec.source_branch}",)),
+            # A merged merge request removed its branch: that branch has done its job.
+            done=branch_exists or (existing is not None and existing.state == "merged"),
+        )
+    )
+    if not branch_exists and branch.done:
+        branch.result = "merged and removed with its merge request"
+    merge_request = plan.add(
+        Step(
+            "merge_request.create",
+            f'open merge request "{spec.title}" into {spec.target_branch} in {spec.project}',
+            Target(project=spec.project, instance=instance, merge_request=spec.title),
+            done=existing is not None,
+            details=() if existing else (f"from {spec.source_branch}; label {', '.join(spec.labels)}; milestone {spec.milestone}",),
+            preview=f"# {spec.title}\n\n{description}",
+        )
+    )
+    if existing is not None:
+        merge_request.result, merge_request.urls = _shown(spec, existing), (existing.web_url,)
+        return
+
+    group = settings.milestone_group if instance == "production" else None
+    milestone = gitlab.find_milestone(spec.project, spec.milestone, group)
+    if not branch.done:
+        _check_stable_branch(gitlab, spec)
+
+    def create_branch() -> str:
+        if gitlab.create_branch(spec.project, spec.source_branch, spec.target_branch):
+            return ""
+        return "it exists already (created meanwhile)"
+
+    def branch_there() -> str | None:
+        if gitlab.branch_exists(spec.project, spec.source_branch):
+            return None
+        return f"no branch {spec.source_branch} in {spec.project}"
+
+    def create_merge_request() -> Report:
+        try:
+            created = gitlab.create_merge_request(
+                spec.project,
+                title=spec.title,
+                description=description,
+                source_branch=spec.source_branch,
+                target_branch=spec.target_branch,
+                labels=spec.labels,
+                milestone_id=milestone.id,
+                assignee_id=gitlab.current_user().id,
+            )
+        except GitLabConflictError:
+            # Opened by someone else since we looked: theirs does the job.
+            opened = gitlab.find_merge_requests(
+                spec.project, source_branch=spec.source_branch, target_branch=spec.target_branch, state="opened"
+            )
+            if not opened:
+                raise
+            return Report(f"opened meanwhile: {_shown(spec, opened[0])}", (opened[0].web_url,))
+        return Report(created.web_url, (created.web_url,))
+
+    def merge_request_there() -> str | None:
+        if _find_merge_request(gitlab, spec) is not None:
+            return None
+        return f"no open or merged merge request from {spec.source_branch} into {spec.target_branch} in {spec.project}"
+
+    branch.action, branch.check = create_branch, branch_there
+    merge_request.action, merge_request.check = create_merge_request, merge_request_there
+
+
+def _find_merge_request(gitlab: Any, spec: PreparationMergeRequest) -> Any | None:
+    """The open or merged merge request from the preparation branch into the stable branch."""
+    found = gitlab.find_merge_requests(spec.project, source_branch=spec.source_branch, target_branch=spec.target_branch)
+    return next((mr for mr in found if mr.state in ("opened", "merged")), None)
+
+
+def _shown(spec: PreparationMergeRequest, mr: Any) -> str:
+    """`https://.../merge_requests/12 (merged, titled "Prepare 11.1.2 release")`."""
+    about = ["merged"] if mr.state == "merged" else []
+    if mr.title != spec.title:
+        about.append(f'titled "{mr.title}"')
+    return mr.web_url + (f" ({', '.join(about)})" if about else "")
 
 
 def _check_stable_branch(gitlab: Any, spec: PreparationMergeRequest) -> None:
@@ -162,51 +234,9 @@ def _check_stable_branch(gitlab: Any, spec: PreparationMergeRequest) -> None:
         )
 
 
-def apply_step(settings: Settings, gitlab: Any, step: Step) -> None:
-    """Create one edition's branch and merge request (or, in a dry run, show them)."""
-    spec = step.spec
-    if step.existing is not None:
-        state = " (merged)" if step.existing.state == "merged" else ""
-        result(f'--> Merge Request "{step.existing.title}" already exists{state}.', "red")
-        result(f"    {step.existing.web_url}")
-        return
+def ensure_preparation_merge_requests(settings: Settings, version: Version) -> Plan:
+    """Create the CE and EE preparation branches and merge requests, or show them (see
+    `plan_preparation_merge_requests`); return the plan, run."""
+    from .plan import execute
 
-    if settings.dry_run:
-        if step.branch_exists:
-            say(f"Branch {spec.source_branch} already exists in {spec.project}.")
-        else:
-            say(f"Would create branch {spec.source_branch} from {spec.target_branch} in {spec.project}.", "yellow")
-        say(f"Would open this merge request into {spec.target_branch}:", "yellow")
-        result()
-        result(f"# {spec.title}")
-        result()
-        result(step.description)
-        return
-
-    if gitlab.create_branch(spec.project, spec.source_branch, spec.target_branch):
-        say(f"Created branch {spec.source_branch} from {spec.target_branch} in {spec.project}.")
-    else:
-        say(f"Branch {spec.source_branch} already exists in {spec.project}.")
-    try:
-        created = gitlab.create_merge_request(
-            spec.project,
-            title=spec.title,
-            description=step.description,
-            source_branch=spec.source_branch,
-            target_branch=spec.target_branch,
-            labels=spec.labels,
-            milestone_id=step.milestone_id,
-            assignee_id=gitlab.current_user().id,
-        )
-    except GitLabConflictError:
-        # Opened by someone else since we looked: show theirs rather than fail.
-        opened = gitlab.find_merge_requests(
-            spec.project, source_branch=spec.source_branch, target_branch=spec.target_branch, state="opened"
-        )
-        if not opened:
-            raise
-        result(f'--> Merge Request "{opened[0].title}" already exists.', "red")
-        result(f"    {opened[0].web_url}")
-        return
-    result(f'--> Merge Request "{spec.title}" created.', "green")
-    result(f"    {created.web_url}")
+    return execute(plan_preparation_merge_requests(settings, version), settings.run)

@@ -1,111 +1,130 @@
 """Publishing: play the manual release jobs of the omnibus tag pipelines on the dev
 instance, EE first, then CE.
 
+The plan has one `job.play` step per release job (a job of one of the stages in
+`release_tools.publish.stages`), in pipeline order. A job that is waiting to be played
+is to do; one that has started already (pending, running, finished) is done: it was
+played, by an earlier run or by hand. Each edition's plays are one group of steps, run
+`release_tools.publish.concurrency` at a time, and a play that fails does not stop the
+others. After the plays, each pipeline's jobs are read again to confirm they started.
+
 Differences from the original, on purpose:
-- a missing EE pipeline no longer keeps CE from being published: each problem is
-  reported, the other edition still goes out, and the task fails at the end;
+- a missing EE pipeline no longer keeps CE from being published: it is a problem of the
+  plan, the other edition still goes out, and the task fails at the end;
 - every manual job is seen (all pages, not the first 20);
 - jobs start concurrently (a bounded pool), and a job that fails to start is reported
-  without stopping the others; output stays in pipeline order.
+  without stopping the others; output stays in pipeline order;
+- a second run lists the jobs the first one played as already done, rather than saying
+  there is nothing to be done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from .config import Settings
-from .output import result, say
-from .errors import PipelineNotFoundError, PublishError, ReleaseToolsError
+from .gitlab import STARTED_STATUSES
+from .output import say
+from .plan import Failure, Plan, Report, Step, Target, execute
 from .version import OmnibusVersion, Version
 
+#: The status of a job waiting to be played by hand.
+MANUAL = "manual"
+#: The statuses a release job is listed in: waiting, or played. GitLab's jobs API takes no
+#: `preparing` scope (it answers 400); a job that briefly is so shows in the next run.
+LISTED = frozenset({MANUAL, *STARTED_STATUSES} - {"preparing"})
 
-def publish(settings: Settings, version: Version) -> None:
-    """Play the release jobs of the EE and CE omnibus tag pipelines of `version`.
 
-    Prints `--> <omnibus version>` and a `<job name>: <job URL>` line per job played, or
-    that there was nothing to play, with the pipeline's URL. A dry run reads the
-    pipelines and lists the jobs, and plays none.
-    Raises PublishError after both editions were handled when a pipeline was missing
-    or a job did not start; MissingTokenError or GitLabError when the dev instance
-    cannot be read at all.
+def publish(settings: Settings, version: Version, gitlab: Any | None = None) -> Plan:
+    """Play the release jobs of the EE and CE omnibus tag pipelines of `version` (see
+    `plan_publish`); return the plan, run. `--verbose` says how many requests it took.
+
+    A dry run reads the pipelines and their jobs, shows the plays, and plays none.
     """
-    from .gitlab import GitLab
+    if gitlab is None:
+        from .gitlab import GitLab
 
-    gitlab = GitLab(settings, "dev")
-    project = settings.project(settings.publish.project)
-    path = project.dev_path or project.path
-    if settings.dry_run:
-        say("Dry run: the jobs below would be played; none is.", "yellow")
-    problems: list[str] = []
+        gitlab = GitLab(settings, "dev")
     try:
-        for ee in (True, False):
-            omnibus = version.to_omnibus(ee=ee)
-            try:
-                problems += publish_edition(settings, gitlab, path, omnibus)
-            except PipelineNotFoundError as error:
-                say(f"--> {omnibus}: {error}", "red", err=True)
-                problems.append(str(error))
+        return execute(plan_publish(settings, version, gitlab), settings.run)
     finally:
         if settings.verbose:
             say(f"API requests: {gitlab.request_count} to {gitlab.instance.host}")
-    if problems:
-        raise PublishError(f"publishing {version.to_ce()} is incomplete: " + "; ".join(problems))
 
 
-def publish_edition(settings: Settings, gitlab: Any, path: str, omnibus: OmnibusVersion) -> list[str]:
-    """Play one edition's release jobs; returns what went wrong (empty when all started).
+def plan_publish(settings: Settings, version: Version, gitlab: Any) -> Plan:
+    """The plan of `publish`: for each edition, EE then CE, the newest pipeline of its
+    omnibus tag and a play step per release job.
 
-    Raises PipelineNotFoundError when the tag has no pipeline.
+    A tag without a pipeline is a problem of the plan (the other edition still goes out,
+    and the run fails at the end); a pipeline without release jobs is a note.
+    Raises MissingTokenError or GitLabError when the dev instance cannot be read.
     """
-    pipeline = gitlab.tag_pipeline(path, omnibus.tag)
-    if pipeline is None:
-        raise PipelineNotFoundError(
-            f"no pipeline for tag {omnibus} in {path} on {gitlab.instance.host}: was {omnibus} tagged and pushed there?"
-        )
-    stages = set(settings.publish.stages)
-    jobs = [job for job in gitlab.manual_jobs(path, pipeline.id) if job.stage in stages and job.status == "manual"]
-    if not jobs:
-        result(f"Nothing to be done for {omnibus}: {pipeline.web_url}")
-        return []
-
-    result(f"--> {omnibus}")
-    if settings.dry_run:
+    project = settings.project(settings.publish.project)
+    path = project.dev_path or project.path
+    plan = Plan(settings.task or "publish", str(version.to_ce()), concurrency=settings.publish.concurrency)
+    for ee in (True, False):
+        omnibus = version.to_omnibus(ee=ee)
+        pipeline = gitlab.tag_pipeline(path, omnibus.tag)
+        if pipeline is None:
+            plan.problems.append(
+                f"no pipeline for tag {omnibus} in {path} on {gitlab.instance.host}: was {omnibus} tagged and pushed there?"
+            )
+            continue
+        stages = set(settings.publish.stages)
+        # A release job that is no longer manual has been played: by an earlier run, or by hand.
+        jobs = [
+            job
+            for job in gitlab.pipeline_jobs(path, pipeline.id, LISTED)
+            if job.stage in stages
+        ]
+        if not jobs:
+            plan.notes.append(f"Nothing to be done for {omnibus}: {pipeline.web_url}")
+            continue
+        plan.notes.append(f"{omnibus}: pipeline {pipeline.web_url}")
+        statuses = _reread(gitlab, path, pipeline.id)
         for job in jobs:
-            result(f"    {job.name}: {job.web_url}", "yellow")
-        result()
-        return []
-
-    failed = []
-    for job, error in play_jobs(gitlab, path, jobs, settings.publish.concurrency):
-        if error is None:
-            result(f"    {job.name}: {job.web_url}")
-        else:
-            result(f"    {job.name}: {job.web_url} (not started: {error})", "red")
-            failed.append(job.name)
-    result()
-    if not failed:
-        return []
-    return [f"{len(failed)} job{'s' if len(failed) > 1 else ''} of {omnibus} did not start ({', '.join(failed)})"]
+            plan.add(_play_step(gitlab, path, omnibus, job, statuses))
+    return plan
 
 
-def play_jobs(gitlab: Any, path: str, jobs: list[Any], concurrency: int) -> Iterator[tuple[Any, str | None]]:
-    """Start every job, at most `concurrency` at a time; yield (job, error or None) in
-    the order of `jobs`, each as soon as it and the ones before it are done."""
+def _play_step(gitlab: Any, path: str, omnibus: OmnibusVersion, job: Any, statuses: Callable[[], dict[int, str]]) -> Step:
+    started = job.status != MANUAL
+    step = Step(
+        "job.play",
+        f"play {job.name} of {omnibus}",
+        Target(project=path, instance="dev", job=job.name),
+        done=started,
+        group=str(omnibus),  # one edition's plays run at the same time
+        on_failure=Failure.CONTINUE,  # a job that does not start must not keep the others back
+        result=f"{job.web_url} ({job.status})" if started else job.web_url,
+        urls=(job.web_url,),
+    )
+    if started:
+        return step
 
-    def play(job: Any) -> str | None:
-        try:
-            gitlab.play_job(path, job.id)
-        except ReleaseToolsError as error:
-            return str(error)
-        return None
+    def play() -> Report:
+        # The adapter reads the job again when the answer is lost or the play refused: a
+        # job that started meanwhile is no failure (see GitLab.play_job).
+        gitlab.play_job(path, job.id)
+        return Report(job.web_url, (job.web_url,))
 
-    if len(jobs) == 1 or concurrency == 1:
-        for job in jobs:
-            yield job, play(job)
-        return
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs)), thread_name_prefix="play") as pool:
-        futures = [pool.submit(play, job) for job in jobs]
-        for job, future in zip(jobs, futures):
-            yield job, future.result()
+    def check() -> str | None:
+        status = statuses().get(job.id)
+        return None if status in STARTED_STATUSES else f"job {job.name} is {status or 'gone'}"
+
+    step.action, step.check = play, check
+    return step
+
+
+def _reread(gitlab: Any, path: str, pipeline_id: int) -> Callable[[], dict[int, str]]:
+    """Every job's status in the pipeline, read once, when the first play is checked:
+    one request per 100 jobs rather than one per job."""
+
+    @functools.cache
+    def statuses() -> dict[int, str]:
+        return {job.id: job.status for job in gitlab.pipeline_jobs(path, pipeline_id)}
+
+    return statuses

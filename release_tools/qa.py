@@ -20,16 +20,18 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .output import result, say
+from .output import say
 from .errors import GitLabNotFoundError, InvalidRefError, InvalidVersionError, non_ascii_note, quote
 from .version import ASCII_WHITESPACE, Version
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 RELEASE_TASKS = "release_tasks"
 TEMPLATE = "qa.md.j2"
@@ -195,9 +197,13 @@ def format_groups(groups: list[tuple[str, list[QaItem]]]) -> str:
     return "\n".join(lines)
 
 
+def people_of(items: Iterable[QaItem]) -> str:
+    """`@alice @bob`: each checker once, in order."""
+    return " ".join(dict.fromkeys(f"@{item.user}" for item in items))
+
+
 def mention_comment(items: Iterable[QaItem]) -> str:
-    people = list(dict.fromkeys(f"@{item.user}" for item in items))
-    return "New QA items for: " + " ".join(people)
+    return "New QA items for: " + people_of(items)
 
 
 def is_listed(description: str, mr: Any) -> bool:
@@ -209,18 +215,23 @@ def is_listed(description: str, mr: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class QaPlan:
-    """What `ensure_qa_issue` will do, computed from reads only."""
+class QaIssue:
+    """Where the QA issue goes and how it is filed."""
 
     title: str
     project: str
     labels: tuple[str, ...]
     milestone: str
-    description: str
-    existing: Any | None  # gitlab.Issue
-    items: tuple[QaItem, ...]  # the merge requests this run adds
-    comment: str | None  # posted on an existing issue that gets new items
     confidential: bool = False  # a security release's: its fixes are not public yet
+
+    @property
+    def name(self) -> str:
+        """`the QA issue "11.1.0-rc2 QA Issue" in gitlab-org/release/tasks`."""
+        return f'the QA issue "{self.title}" in {self.project}'
+
+    def where(self) -> str:
+        labels = f"label{'s' if len(self.labels) != 1 else ''} {', '.join(self.labels)}"
+        return f"{'confidential' if self.confidential else 'public'}; {labels}; milestone {self.milestone}"
 
 
 def plan_qa_issue(
@@ -231,15 +242,19 @@ def plan_qa_issue(
     *,
     gitlabs: Mapping[str, Any] | None = None,
     fetch: Fetch = fetch_in_batches,
-) -> QaPlan:
-    """Read everything the QA issue needs and decide what to write; changes nothing.
+) -> Plan:
+    """Read everything the QA issue needs and plan what to write; changes nothing.
 
+    A new issue is one `issue.create` step; an existing one gets an `issue.update` (the
+    merge requests it does not list yet, appended) and a `note.create` (a comment
+    mentioning their people), or, with nothing new, an `issue.update` that is done already.
     `gitlabs` maps instance names to adapters (created on demand when omitted); `fetch`
     is how merge requests are read (batches by default).
     Raises InvalidVersionError, InvalidRefError (an empty or unknown ref, checked before
     anything else is read), MilestoneNotFoundError for a new issue, GitLabError.
     """
     from .gitlab import GitLab
+    from .plan import Plan
 
     if not (from_ref or "").strip(ASCII_WHITESPACE) or not (to_ref or "").strip(ASCII_WHITESPACE):
         raise InvalidRefError("qa_issue needs two refs, e.g. v11.1.0-rc1 v11.1.0-rc2")
@@ -272,21 +287,113 @@ def plan_qa_issue(
     merge_requests = _fetch_all(settings, gitlabs, mentions, source, fetch)
     items = qa_items(settings, merge_requests)
 
-    tasks = settings.project(RELEASE_TASKS).path
-    title = f"{version.to_ce()} QA Issue"
-    labels = (settings.labels["qa"], settings.labels["security"]) if settings.security else (settings.labels["qa"],)
-    plan = functools.partial(QaPlan, title, tasks, labels, version.milestone_name, confidential=settings.security)
-    existing = gitlabs["production"].find_issue(tasks, title, labels, version.milestone_name)
+    qa_issue = QaIssue(
+        title=f"{version.to_ce()} QA Issue",
+        project=settings.project(RELEASE_TASKS).path,
+        labels=(settings.labels["qa"], settings.labels["security"]) if settings.security else (settings.labels["qa"],),
+        milestone=version.milestone_name,
+        confidential=settings.security,
+    )
+    plan = Plan(settings.task or "qa_issue", str(version.to_ce()), security=settings.security)
+    plan.notes.append(f"{_count(items)} to check between {from_ref} and {to_ref}.")
+    gitlab = gitlabs["production"]
+    existing = gitlab.find_issue(qa_issue.project, qa_issue.title, qa_issue.labels, qa_issue.milestone)
     context = _context(version, from_ref, to_ref)
     if existing is None:
+        # The milestone is looked up now, so that a dry run fails where a real run would.
+        milestone = gitlab.find_milestone(qa_issue.project, qa_issue.milestone, settings.milestone_group)
         description = _render(settings, context, existing=None, groups=group_items(settings, items))
-        return plan(description, None, tuple(items), None)
+        _plan_new(plan, gitlab, qa_issue, description, items, milestone.id)
+    else:
+        new = [item for item in items if not is_listed(existing.description, item.merge_request)]
+        description = _render(settings, context, existing=existing.description, groups=group_items(settings, new))
+        _plan_update(plan, gitlab, qa_issue, existing, description, new)
+    return plan
 
-    new = [item for item in items if not is_listed(existing.description, item.merge_request)]
+
+def _plan_new(plan: Plan, gitlab: Any, qa_issue: QaIssue, description: str, items: list[QaItem], milestone_id: int) -> None:
+    from .plan import Report, Step, Target
+
+    def create() -> Report:
+        created = gitlab.create_issue(
+            qa_issue.project,
+            title=qa_issue.title,
+            description=description,
+            labels=qa_issue.labels,
+            milestone_id=milestone_id,
+            assignee_id=gitlab.current_user().id,
+            confidential=qa_issue.confidential,
+        )
+        return Report(created.web_url, (created.web_url,))
+
+    # No read-back: a create whose answer was lost is looked up already (GitLab.create_issue),
+    # and a read would add a request to every run.
+    plan.add(
+        Step(
+            "issue.create",
+            f"create {qa_issue.name}, listing {_count(items)}",
+            Target(project=qa_issue.project, instance="production", issue=qa_issue.title),
+            action=create,
+            details=(qa_issue.where(),),
+            preview=f"# {qa_issue.title}\n\n{description}",
+        )
+    )
+
+
+def _plan_update(plan: Plan, gitlab: Any, qa_issue: QaIssue, existing: Any, description: str, new: list[QaItem]) -> None:
+    from .plan import Report, Step, Target
+
+    target = Target(project=qa_issue.project, instance="production", issue=qa_issue.title)
     if not new:
-        return plan(existing.description, existing, (), None)
-    description = _render(settings, context, existing=existing.description, groups=group_items(settings, new))
-    return plan(description, existing, tuple(new), mention_comment(new))
+        plan.add(
+            Step(
+                "issue.update",
+                f"add the new merge requests to {qa_issue.name}",
+                target,
+                done=True,
+                result=f"no new merge requests; {existing.web_url}",
+                urls=(existing.web_url,),
+            )
+        )
+        return
+
+    def update() -> Report:
+        updated = gitlab.update_issue_description(qa_issue.project, existing.iid, description)
+        url = updated.web_url or existing.web_url
+        return Report(url, (url,))
+
+    def listed() -> str | None:
+        found = gitlab.find_issue(qa_issue.project, qa_issue.title, qa_issue.labels, qa_issue.milestone)
+        missing = [item for item in new if found is None or not is_listed(found.description, item.merge_request)]
+        return f"it does not list {_count(missing)}" if missing else None
+
+    comment = mention_comment(new)
+
+    def post() -> Report:
+        gitlab.add_issue_note(qa_issue.project, existing.iid, comment)
+        return Report(existing.web_url, (existing.web_url,))
+
+    plan.add(
+        Step(
+            "issue.update",
+            f"add {_count(new)} to {qa_issue.name}",
+            target,
+            action=update,
+            check=listed,
+            preview=f"# {qa_issue.title}\n\n{description}",
+        )
+    )
+    # Once the issue lists them, a re-run no longer knows these were new: the summary says
+    # whom a comment that could not be posted was for.
+    plan.add(
+        Step(
+            "note.create",
+            f"mention {people_of(new)} on {qa_issue.name}",
+            target,
+            action=post,
+            preview=f"Comment to add on {existing.web_url}:\n{comment}",
+        )
+    )
 
 
 def _fetch_all(settings: Settings, gitlabs: Mapping[str, Any], mentions: list[Mention], source: str, fetch: Fetch) -> list[Any]:
@@ -344,68 +451,28 @@ def _render(settings: Settings, context: dict[str, Any], *, existing: str | None
 # -- the task ---------------------------------------------------------------------------------
 
 
-def ensure_qa_issue(settings: Settings, from_ref: str, to_ref: str, version: Version | None = None) -> None:
-    """Create the QA issue for the changes between two refs, or add the new ones to it.
+def ensure_qa_issue(settings: Settings, from_ref: str, to_ref: str, version: Version | None = None) -> Plan:
+    """Create the QA issue for the changes between two refs, or add the new ones to it
+    (see `plan_qa_issue`); return the plan, run.
 
-    `version` defaults to `to_ref` without its leading `v`. A dry run prints the issue
+    `version` defaults to `to_ref` without its leading `v`. A dry run shows the issue
     (or the update and the comment) and writes nothing; it still reads, so it needs the
-    tokens and fails where a real run would.
+    tokens and fails where a real run would. `--verbose` ends with the number of requests.
     Raises InvalidVersionError, InvalidRefError (before anything is created),
     MilestoneNotFoundError, GitLabError.
     """
     from .gitlab import GitLab
+    from .plan import execute
 
     gitlabs = {name: GitLab(settings, name) for name in ("production", "dev")}
     try:
-        plan = plan_qa_issue(settings, from_ref, to_ref, version, gitlabs=gitlabs)
-        apply_qa_plan(settings, plan, gitlabs["production"])
+        return execute(plan_qa_issue(settings, from_ref, to_ref, version, gitlabs=gitlabs), settings.run)
     finally:
         if settings.verbose:
             counts = ", ".join(f"{gitlabs[n].request_count} to {settings.instance(n).host}" for n in gitlabs)
             say(f"API requests: {sum(g.request_count for g in gitlabs.values())} ({counts})")
 
 
-def apply_qa_plan(settings: Settings, plan: QaPlan, gitlab: Any) -> None:
-    """Write what the plan says (or, in a dry run, print it); print the outcome."""
-    if plan.existing is not None and not plan.items:
-        result(f'--> Issue "{plan.title}" already exists; no new merge requests to add.', "red")
-        result(f"    {plan.existing.web_url}")
-        return
-
-    if settings.dry_run:
-        if plan.existing is None:
-            # The milestone is still checked, so a dry run fails where a real run would.
-            gitlab.find_milestone(plan.project, plan.milestone, settings.milestone_group)
-        result()
-        result(f"# {plan.title}")
-        result()
-        result(plan.description)
-        if plan.comment:
-            result(f"Comment to add on {plan.existing.web_url}:")
-            result(plan.comment)
-        return
-
-    if plan.existing is None:
-        milestone = gitlab.find_milestone(plan.project, plan.milestone, settings.milestone_group)
-        created = gitlab.create_issue(
-            plan.project,
-            title=plan.title,
-            description=plan.description,
-            labels=plan.labels,
-            milestone_id=milestone.id,
-            assignee_id=gitlab.current_user().id,
-            confidential=plan.confidential,
-        )
-        result(f'--> Issue "{plan.title}" created with {_count(plan.items)}.', "green")
-        result(f"    {created.web_url}")
-        return
-
-    updated = gitlab.update_issue_description(plan.project, plan.existing.iid, plan.description)
-    if plan.comment:
-        gitlab.add_issue_note(plan.project, plan.existing.iid, plan.comment)
-    result(f'--> Issue "{plan.title}" updated with {_count(plan.items)} more.', "green")
-    result(f"    {updated.web_url or plan.existing.web_url}")
-
-
-def _count(items: tuple[QaItem, ...]) -> str:
+def _count(items: Iterable[QaItem]) -> str:
+    items = list(items)
     return f"{len(items)} merge request" + ("" if len(items) == 1 else "s")

@@ -17,10 +17,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 from .errors import ConfigurationError, NotAuthorizedError, non_ascii_note, quote, quote_path
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 #: What is ignored around a username: spaces and tabs, nothing that only looks like one.
 ASCII_BLANKS = " \t"
@@ -162,3 +165,19 @@ def check_release_manager(settings: Settings, username: str | None, instance: st
     if member is None:
         raise NotAuthorizedError(f"{quote(username.strip(ASCII_BLANKS))} is not an authorized release manager!")
     return member
+
+
+def auth(settings: Settings, username: str | None) -> Plan:
+    """`release_managers.auth`: say whether `username` is a release manager (see
+    `check_release_manager`, which raises when not).
+
+    It changes nothing, so its outcome is a plan without steps, done, whose one note is
+    the line printed: that is what `--json` prints.
+    """
+    from .output import result
+    from .plan import Plan, Status
+
+    member = check_release_manager(settings, username)
+    line = f"{member.username} ({member.name}) is an authorized release manager."
+    result(line, "green")
+    return Plan(settings.task or "release_managers.auth", member.username, notes=[line], status=Status.DONE)

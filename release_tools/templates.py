@@ -1,4 +1,5 @@
-"""Rendering of issue and merge request bodies from the Jinja2 templates in `templates/`."""
+"""Rendering of issue and merge request bodies from Jinja2 templates: those shipped in the
+package (release_tools/templates), or those of a configured `release_tools.templates_dir`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 
 @lru_cache(maxsize=4)
-def _environment(directory: str) -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+def _environment(directory: str | None) -> Any:
+    from jinja2 import Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
     return Environment(
-        loader=FileSystemLoader(directory),
+        # Package data: found in a wheel, a zip or a checkout alike.
+        loader=PackageLoader("release_tools", "templates") if directory is None else FileSystemLoader(directory),
         undefined=StrictUndefined,  # a missing value is an error, not an empty checklist item
         trim_blocks=True,
         lstrip_blocks=True,
@@ -21,10 +23,11 @@ def _environment(directory: str) -> Any:
     )
 
 
-def render(directory: Path, name: str, **context: Any) -> str:
-    """Render `templates/<name>` with exactly `context`.
+def render(directory: Path | None, name: str, **context: Any) -> str:
+    """Render the template `name` of `directory` (None: the shipped templates) with
+    exactly `context`.
 
     Raises jinja2's UndefinedError for a variable the caller did not supply: that is a
     bug in the caller, not something a user can fix.
     """
-    return _environment(str(directory)).get_template(name).render(**context)
+    return _environment(None if directory is None else str(directory)).get_template(name).render(**context)

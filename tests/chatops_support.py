@@ -137,15 +137,17 @@ class ChatJob:
         environ.update(extra)
         return environ
 
-    def run(self, *argv: str, environ: dict[str, str], in_process: bool = False) -> ChatResult:
+    def run(self, *argv: str, environ: dict[str, str], in_process: bool = False, commands: Any = None) -> ChatResult:
         """`python -m release_tools.chatops ARGV` as the CI job runs it, or (faster, for
-        tests about behaviour rather than the process) `chatops.main(ARGV, environ)`."""
+        tests about behaviour rather than the process) `chatops.main(ARGV, environ)`, over
+        the chat `commands` of a test collection if given."""
+        assert in_process or commands is None, "a subprocess runs the real collection"
         if in_process:
             from release_tools.chatops import main
 
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                returncode = main(list(argv), environ)
+                returncode = main(list(argv), environ, commands=commands)
             result = ChatResult(returncode, out.getvalue(), err.getvalue())
         else:
             completed = subprocess.run(

@@ -34,4 +34,21 @@ BAD_CONFIGURATIONS = [
         "release_tools:\n  instances:\n    production:\n      url: http://gitlab.example.com\n", {}, PLAIN_HTTP,
         id="plain-http-to-another-host",
     ),
+    pytest.param(
+        "release_tools:\n  projects:\n    x:\n      path: a/x\n      remotes:\n        path: git@example.com:x.git\n"
+        "    x_remotes:\n      path: a/x-remotes\n", {},
+        "INVOKE_RELEASE_TOOLS_PROJECTS_X_REMOTES_PATH would set two settings whose names differ only in underscores: "
+        "rename one of them",
+        id="two-keys-one-variable",  # invoke's AmbiguousEnvVar
+    ),
+    pytest.param(
+        "release_tools: {}\n", {"INVOKE_RUN_WATCHERS": "x"},
+        "INVOKE_RUN_WATCHERS cannot be set from the environment (it is a list)",
+        id="a-list-of-invokes-own",  # invoke's UncastableEnvVar
+    ),
+    pytest.param(
+        "release_tools: {}\n", {"INVOKE_RELEASE_TOOLS_PUBLISH_CONCURRENCY": "1e3"},
+        "INVOKE_RELEASE_TOOLS_PUBLISH_CONCURRENCY must be a whole number, not '1e3'",
+        id="a-number-invoke-would-take",
+    ),
 ]

@@ -324,13 +324,18 @@ def build_template(root: Path) -> Path:
             _seed_chart(work)
         else:
             _seed_gitlab(work, ee=key == "ee")
-        for remote in PROJECT_REMOTES[key]:
-            bare = root / name / f"{remote}.git"
-            git("clone", "--quiet", "--bare", str(work.path), str(bare), cwd=root)
-            git("config", "uploadpack.allowFilter", "true", cwd=bare)
-            git("remote", "remove", "origin", cwd=bare)
+        bare_remotes(work.path, root / name, PROJECT_REMOTES[key])
     shutil.rmtree(root / "work")
     return root
+
+
+def bare_remotes(work: Path, folder: Path, remotes: tuple[str, ...]) -> None:
+    """`folder/<remote>.git` for each remote: bare copies of `work` that serve partial clones."""
+    for remote in remotes:
+        bare = folder / f"{remote}.git"
+        git("clone", "--quiet", "--bare", str(work), str(bare), cwd=work.parent)
+        git("config", "uploadpack.allowFilter", "true", cwd=bare)
+        git("remote", "remove", "origin", cwd=bare)
 
 
 # -- CE and EE for the upstream merge ----------------------------------------------------------

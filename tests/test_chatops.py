@@ -9,14 +9,20 @@ import os
 
 import pytest
 
+import inspect
+
 from release_tools import chatops
-from release_tools.errors import UsageError
+from release_tools.chatops import identity, reply
+from release_tools.chatops.commands import Commands
+from release_tools.cli import ns
+from release_tools.errors import ReleaseToolsError
 from tests.chatops_support import minutes_ago
 from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_milestone
 
-CHAT_COMMANDS = ["publish", "qa_issue", "release_issue", "tag"]
+CHAT_COMMANDS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
+COMMANDS = Commands.default()
 
 
 def created_issue(fake):
@@ -51,20 +57,23 @@ def test_a_bad_configuration_is_the_one_reply_line_before_any_request(chat_job, 
 
 
 @pytest.mark.parametrize("command", CHAT_COMMANDS)
-def test_help_lists_options_and_examples_runs_nothing_and_makes_no_request(chat_job, fake_gitlab, fake_dev, command):
+def test_help_is_made_from_the_task_runs_nothing_and_makes_no_request(chat_job, fake_gitlab, fake_dev, command):
     # Even a user who may not run anything, without tokens, gets the help.
     environ = chat_job.environ("--help", user="developer")
     del environ["RELEASE_BOT_PRODUCTION_TOKEN"], environ["RELEASE_BOT_DEV_TOKEN"]
+    task = ns[command]
 
     result = chat_job.run(command, environ=environ)
 
     assert result.returncode == 0, result.output
-    reply = result.reply
-    assert reply[0] == chatops.COMMANDS[command].synopsis
-    assert "Options:" in reply and "Examples:" in reply
-    assert any(line.startswith("  --dry-run") for line in reply)
-    assert any(line.startswith("  --help") for line in reply)
-    assert [line for line in reply if line.startswith("  /chatops run ")], "no examples"
+    lines = result.reply
+    assert lines[0] == COMMANDS.synopsis(command)
+    assert inspect.cleandoc(task.__doc__).splitlines()[0] in lines  # the task's own summary
+    assert [line for line in lines if line.startswith("Usage: /chatops run ")], "the docstring's usage, for chat"
+    assert "Options:" in lines
+    assert any(line.startswith("  --dry-run") and line.endswith(task.help["dry_run"]) for line in lines)
+    assert any(line.startswith(("  VERSION", "  FROM_REF")) for line in lines)
+    assert any(line.startswith("  --help") for line in lines)
     assert fake_gitlab.requests() == [] and fake_dev.requests() == []
     assert fake_gitlab.table("issues") == []
 
@@ -82,10 +91,11 @@ def test_help_without_a_command_lists_the_chat_commands(chat_job, fake_gitlab):
     assert result.returncode == 0
     assert result.reply == [
         "Commands (`/chatops run COMMAND --help` for each):",
-        "  publish VERSION",
-        "  qa_issue FROM..TO [VERSION]",
-        "  release_issue VERSION [--security]",
-        "  tag VERSION [--security]",
+        "  cherry_pick VERSION [--security] [--dry-run]",
+        "  publish VERSION [--dry-run]",
+        "  qa_issue FROM_REF TO_REF [--version VERSION] [--dry-run]",
+        "  release_issue VERSION [--security] [--dry-run]",
+        "  tag VERSION [--dry-run] [--security]",
     ]
     assert fake_gitlab.log == []
 
@@ -501,8 +511,8 @@ def test_bad_version_is_one_error_line_and_nothing_is_created(chat_job, fake_git
 @pytest.mark.parametrize(
     "chat_input, error",
     [
-        ("", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
-        ("11.1.0 11.1.1", "Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"),
+        ("", "Error: Usage: release_issue VERSION [--security] [--dry-run] (see `release_issue --help`)"),
+        ("11.1.0 11.1.1", "Error: Usage: release_issue VERSION [--security] [--dry-run] (see `release_issue --help`)"),
         ("11.1.0 --force", "Error: release_issue does not take '--force' (see `release_issue --help`)"),
         ('11.1.0 "unbalanced', "Error: CHAT_INPUT cannot be split into arguments: No closing quotation"),
     ],
@@ -547,7 +557,7 @@ def test_unknown_command_lists_the_commands_and_makes_no_request(chat_job, fake_
     result = chat_job("deploy", "11.1.0")
 
     assert result.returncode == 1
-    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: publish, qa_issue, release_issue, tag"]
+    assert result.reply == ["Error: Don't know what to do with 'deploy'! Commands: cherry_pick, publish, qa_issue, release_issue, tag"]
     assert fake_gitlab.log == []
 
 
@@ -686,9 +696,9 @@ def test_long_command_announces_itself_to_the_channel_before_it_starts(chat_job,
     from release_tools.config import Settings
 
     settings = Settings.from_environment(settings_env, bot_tokens=True)
-    chat = chatops.Chat(settings_env, command_line="tag 11.1.0", settings=settings)
+    chat = reply.Chat(settings_env, command_line="tag 11.1.0", settings=settings)
 
-    chatops._announce_long_run(chat, 30)
+    reply.announce_long_run(chat, 30)
 
     [message] = slack.posts
     assert message == {
@@ -752,7 +762,7 @@ def test_trigger_style_without_release_version_says_so(chat_job, fake_gitlab):
     result = chat_job.run(environ=environ, in_process=True)
 
     assert result.returncode == 1
-    assert result.reply == ["Error: RELEASE_VERSION required! (or CHAT_INPUT: patch_issue VERSION)"]
+    assert result.reply == ["Error: RELEASE_VERSION required! (or CHAT_INPUT: patch_issue VERSION [--dry-run])"]
     assert fake_gitlab.mutations() == []
 
 
@@ -764,7 +774,7 @@ def test_no_command_at_all_says_how_to_give_one(chat_job, fake_gitlab):
     assert result.returncode == 1
     assert result.reply == [
         "Error: No command: run `python -m release_tools.chatops COMMAND` or set TASK. "
-        "Commands: publish, qa_issue, release_issue, tag"
+        "Commands: cherry_pick, publish, qa_issue, release_issue, tag"
     ]
     assert fake_gitlab.log == []
 
@@ -815,7 +825,8 @@ def test_outside_ci_the_user_comes_from_the_variables(chat_job, fake_gitlab, tmp
 
 
 def test_outside_ci_without_a_user_is_refused(chat_job):
-    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0"})
+    result = chat_job.run("release_issue", environ={"PATH": os.environ.get("PATH", ""), "HOME": str(chat_job.home), "CHAT_INPUT": "11.1.0",
+                                                    "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(chat_job.managers_file)})
 
     assert result.returncode == 1
     assert result.reply == ["Error: Cannot tell who is running this: set GITLAB_USER_LOGIN to your gitlab.com username"]
@@ -847,10 +858,10 @@ def test_the_job_must_be_a_running_chat_job_of_the_configured_project(project, j
     from release_tools.errors import NotAuthorizedError
 
     if refusal is None:
-        chatops.check_job(job, {}, project, ("chat",))
+        identity.check_job(job, {}, project, ("chat",))
     else:
         with pytest.raises(NotAuthorizedError, match=refusal):
-            chatops.check_job(job, {}, project, ("chat",))
+            identity.check_job(job, {}, project, ("chat",))
 
 
 def test_chat_projects_come_from_the_checkouts_invoke_yaml_and_nothing_else(tmp_path, monkeypatch):
@@ -904,9 +915,9 @@ def test_a_chat_project_that_is_neither_a_path_nor_an_id_is_a_configuration_erro
     ids=["range", "two-refs", "with-version", "omnibus-tags"],
 )
 def test_qa_issue_arguments(arguments, expected):
-    from_ref, to_ref, version = chatops.qa_refs(arguments)
+    parsed = COMMANDS.parse("qa_issue", arguments).arguments
 
-    assert (from_ref, to_ref, str(version) if version else None) == expected
+    assert (parsed["from_ref"], parsed["to_ref"], parsed["version"]) == expected
 
 
 @pytest.mark.parametrize(
@@ -915,12 +926,12 @@ def test_qa_issue_arguments(arguments, expected):
     ids=["three-dots-twice", "three-dots", "option", "one-ref", "too-many", "trailing-slash", "reflog", "empty-from"],
 )
 def test_qa_issue_refuses_what_is_not_a_range(arguments):
-    with pytest.raises(UsageError):
-        chatops.qa_refs(arguments)
+    with pytest.raises(ReleaseToolsError):
+        COMMANDS.parse("qa_issue", arguments)
 
 
 def test_reply_section_wraps_exactly_the_lines():
-    section = chatops.reply_section(["one", "two"], clock=lambda: 1531500000)
+    section = reply.reply_section(["one", "two"], clock=lambda: 1531500000)
 
     assert section == (
         "section_start:1531500000:chat_reply\r\033[0K\none\ntwo\nsection_end:1531500000:chat_reply\r\033[0K"
@@ -942,11 +953,11 @@ def test_every_chat_command_has_a_chat_only_job_that_calls_the_entrypoint_with_i
     chat_jobs = {name for name, job in jobs.items() if job.get("extends") == ".chat"}
     others = {name for name in jobs if not name.startswith(".")} - chat_jobs
 
-    assert sorted(chat_jobs) == chatops.command_names()
+    assert sorted(chat_jobs) == COMMANDS.names()
     for name in chat_jobs:
         job = jobs[name]
         assert job["extends"] == ".chat"
-        assert job["script"][-1] == f".venv/bin/python -m release_tools.chatops {name}"
+        assert job["script"][-1] == f".venv/bin/release-tools-chatops {name}"
         assert "CHAT_INPUT" not in str(job["script"])  # only Python reads the arguments
     assert ci_file()[".chat"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "chat"'}]
     # No other job may run in a chat pipeline.

@@ -65,8 +65,11 @@ def test_publish_through_chat_plays_the_release_jobs_and_replies_with_them(chat_
     assert result.returncode == 0, result.output
     played = sorted(int(r.path.split("/jobs/")[1].split("/")[0]) for r in fake_dev.requests("POST", "/play"))
     assert played == sorted(job["id"] for job in jobs)
-    assert result.reply[0] == "--> 11.1.0+ee.0"
-    assert any("Ubuntu-16.04-release" in line for line in result.reply)
+    assert [line for line in result.reply if "pipeline" not in line] == [
+        f"✓ play Ubuntu-16.04-release of 11.1.0+ee.0: {jobs[0]['web_url']}",
+        f"✓ play Ubuntu-16.04-release of 11.1.0+ce.0: {jobs[1]['web_url']}",
+        "Done: 2 done.",
+    ]
 
 
 def test_publish_dry_run_through_chat_plays_nothing(chat_job, fake_dev):
@@ -91,7 +94,11 @@ def test_qa_issue_through_chat_creates_the_issue_listing_the_merge_requests(chat
     [issue] = fake_gitlab.table("issues")
     assert issue["title"] == "11.1.0-rc2 QA Issue"
     assert "Fix the pipeline graph" in issue["description"]
-    assert result.reply == [f'--> Issue "{issue["title"]}" created with 1 merge request.', f"    {issue['web_url']}"]
+    assert result.reply == [
+        "1 merge request to check between v11.1.0-rc1 and v11.1.0-rc2.",  # the plan's note
+        f'✓ create the QA issue "{issue["title"]}" in {RELEASE_TASKS}, listing 1 merge request: {issue["web_url"]}',
+        "Done: 1 done.",
+    ]
 
 
 def test_qa_issue_with_two_refs_works_like_the_range(chat_job, fake_gitlab):

@@ -325,13 +325,11 @@ def test_help_shows_the_order_of_positional_arguments():
 
 def test_the_declared_dependencies_are_exactly_what_the_code_imports():
     import ast
-    import configparser
     import importlib.metadata
     import re
+    import tomllib
 
-    setup = configparser.ConfigParser()
-    setup.read(ROOT / "setup.cfg")
-    requirements = setup["options"]["install_requires"].strip().splitlines()
+    requirements = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     declared = {re.split(r"[<>=!~ ;\[]", line.strip())[0].lower() for line in requirements}
     modules = set()
     for path in [ROOT / "tasks.py", *(ROOT / "release_tools").glob("*.py")]:

@@ -7,12 +7,13 @@ import os
 
 import pytest
 
-from release_tools.config import ROOT, Settings, invoke_tree, with_bot_tokens
+from release_tools.config import ROOT, Settings, invoke_tree, load, with_bot_tokens
 from release_tools.errors import ConfigurationError
 
 
 #: No `.env` from the working directory sneaks in.
 NO_ENV_FILE = {"INVOKE_RELEASE_TOOLS_ENV_FILE": ""}
+NO_ENV_TREE = {"env_file": ""}
 
 
 @pytest.fixture
@@ -20,6 +21,14 @@ def home(tmp_path):
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def managers(tmp_path):
+    """A release managers file of real people, as a ChatOps job needs (not the shipped example)."""
+    path = tmp_path / "release_managers.yml"
+    path.write_text("Rita Release:\n  gitlab.com: release-manager\n")
+    return {"INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(path)}
 
 
 def test_without_overrides_the_tree_is_the_shipped_defaults(home):
@@ -65,21 +74,27 @@ def test_a_variable_that_does_not_fit_its_key_is_a_clear_error(home):
         invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_API_TIMEOUT": "soon"})
 
 
-def test_a_broken_user_file_is_one_line_naming_the_file_and_the_place(home):
-    (home / ".invoke.yaml").write_text("release_tools: [unclosed\n")
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("release_tools: [unclosed\n", "is not valid YAML: expected ',' or ']', but got '<stream end>' (line 2, column 1)"),
+        # invoke's own sections have their shape too (invoke's merge would raise AmbiguousMergeError).
+        ("run: 1\n", ": run must be a mapping of settings, not 1"),
+    ],
+    ids=["not-yaml", "a-value-where-invoke-has-a-section"],
+)
+def test_a_broken_user_file_is_one_line_naming_the_file_and_the_place(home, text, error):
+    (home / ".invoke.yaml").write_text(text)
 
     with pytest.raises(ConfigurationError) as raised:
         invoke_tree({**NO_ENV_FILE, "HOME": str(home)})
 
-    assert str(raised.value) == (
-        f"configuration file {str(home / '.invoke.yaml')!r} is not valid YAML: "
-        "expected ',' or ']', but got '<stream end>' (line 2, column 1)"
-    )
+    assert str(raised.value) == f"configuration file {str(home / '.invoke.yaml')!r}" + ("" if error[0] == ":" else " ") + error
 
 
-def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home):
+def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home, managers):
     environ = {
-        **NO_ENV_FILE, "HOME": str(home),
+        **NO_ENV_FILE, **managers, "HOME": str(home),
         "RELEASE_BOT_PRODUCTION_TOKEN": "bot-production-0001",
         "RELEASE_BOT_DEV_TOKEN": "bot-dev-0002",
         "GITLAB_API_PRIVATE_TOKEN": "personal-0003",
@@ -96,9 +111,9 @@ def test_bot_tokens_stand_in_for_the_instance_tokens_in_a_copy(home):
     assert (settings.token("production"), settings.token("dev")) == ("bot-production-0001", "bot-dev-0002")
 
 
-def test_bot_tokens_follow_configured_token_variables_and_blank_ones_are_ignored(home):
+def test_bot_tokens_follow_configured_token_variables_and_blank_ones_are_ignored(home, managers):
     (home / ".invoke.yaml").write_text("release_tools:\n  instances:\n    dev:\n      token_variable: OPS_TOKEN\n")
-    environ = {**NO_ENV_FILE, "HOME": str(home), "RELEASE_BOT_DEV_TOKEN": "bot-dev-0002", "RELEASE_BOT_PRODUCTION_TOKEN": " ",
+    environ = {**NO_ENV_FILE, **managers, "HOME": str(home), "RELEASE_BOT_DEV_TOKEN": "bot-dev-0002", "RELEASE_BOT_PRODUCTION_TOKEN": " ",
                "GITLAB_API_PRIVATE_TOKEN": "personal-0003"}
 
     settings = Settings.from_environment(environ, bot_tokens=True)
@@ -201,7 +216,7 @@ def test_a_runtime_file_that_does_not_exist_is_an_error_not_the_gitlab_com_defau
         ("release_tools:\n  projects:\n    ce:\n      dev_paht: a/b\n",
          "release_tools.projects.ce.dev_paht is not a setting; did you mean release_tools.projects.ce.dev_path?"),
         ("release_tools:\n  slack:\n    webhook: x\n",
-         "release_tools.slack.webhook is not a setting (those of release_tools.slack: chatops_url, tag_url, upstream_merge_url)"),
+         "release_tools.slack.webhook is not a setting (those of release_tools.slack: chatops_url, cherry_pick_url, tag_url, upstream_merge_url)"),
         ('release_tools:\n  "forged\\nError: line": 1\n',
          "release_tools.'forged\\nError: line' is not a setting (see Configuration in README.md)"),
     ],
@@ -267,3 +282,76 @@ def test_a_value_where_a_mapping_belongs_names_the_key(home, tmp_path, runtime):
 
     with pytest.raises(ConfigurationError, match=r"^release_tools\.projects\.ce must be a mapping of settings, not 'gitlab-org/gitlab-ce'$"):
         invoke_tree(environ)
+
+
+# -- invoke's own loading, translated into one line ---------------------------------------
+
+
+def test_two_keys_that_map_onto_one_variable_are_one_line_not_invokes_traceback(home):
+    # invoke's loader refuses (AmbiguousEnvVar) a configuration where two keys map onto one
+    # variable, INVOKE_RELEASE_TOOLS_PROJECTS_X_REMOTES_PATH here, whether it is set or not.
+    (home / ".invoke.yaml").write_text(
+        "release_tools:\n  projects:\n    x:\n      path: a/x\n      remotes:\n        path: git@example.com:x.git\n"
+        "    x_remotes:\n      path: a/x-remotes\n"
+    )
+
+    with pytest.raises(ConfigurationError) as raised:
+        invoke_tree({**NO_ENV_FILE, "HOME": str(home)})
+
+    assert str(raised.value) == (
+        "INVOKE_RELEASE_TOOLS_PROJECTS_X_REMOTES_PATH would set two settings whose names differ only in "
+        "underscores: rename one of them"
+    )
+
+
+def test_a_list_setting_from_a_variable_is_one_line(home):
+    with pytest.raises(ConfigurationError) as raised:
+        invoke_tree({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_QA_PROJECTS": "ce"})
+
+    assert str(raised.value) == "INVOKE_RELEASE_TOOLS_QA_PROJECTS cannot be set from the environment (it is a list)"
+
+
+def test_invokes_own_settings_are_loaded_and_checked_as_invoke_does(home):
+    # The tree is invoke's: its core settings come through the same layers.
+    (home / ".invoke.yaml").write_text("run:\n  echo: true\n")
+    config = load({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUN_WARN": "1"})
+
+    assert (config.run.echo, config.run.warn) == (True, True)
+    with pytest.raises(ConfigurationError, match=r"^INVOKE_RUN_WATCHERS cannot be set from the environment \(it is a list\)$"):
+        load({**NO_ENV_FILE, "HOME": str(home), "INVOKE_RUN_WATCHERS": "x"})
+
+
+def test_the_collection_layer_is_the_task_collections_configuration(home):
+    from release_tools.cli import ns
+
+    assert invoke_tree({**NO_ENV_FILE, "HOME": str(home)}) == {**ns.configuration()["release_tools"], **NO_ENV_TREE}
+
+
+# -- the shipped example release managers file --------------------------------------------
+
+
+def test_a_chatops_job_refuses_the_checkouts_example_release_managers_file(home):
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_environment({**NO_ENV_FILE, "HOME": str(home)}, bot_tokens=True)
+
+    assert str(raised.value) == (
+        f"release managers file {str(ROOT / 'config' / 'release_managers.yml')!r} lists ada-example, one of the shipped "
+        "example's fictional people: ChatOps authorizes no one from it; list your release managers there or set "
+        "release_tools.release_managers_file"
+    )
+
+
+def test_a_chatops_job_refuses_a_file_that_kept_one_fictional_person_in_any_case(home, tmp_path):
+    path = tmp_path / "managers.yml"
+    path.write_text("Rita Release:\n  gitlab.com: release-manager\nGrace:\n  gitlab.com: Grace-Placeholder\n")
+    environ = {**NO_ENV_FILE, "HOME": str(home), "INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(path)}
+
+    with pytest.raises(ConfigurationError, match=r"lists Grace-Placeholder, one of the shipped example's fictional people"):
+        Settings.from_environment(environ, bot_tokens=True)
+    assert Settings.from_environment(environ).release_managers_file == path  # the terminal's own check may use it
+
+
+def test_a_chatops_job_takes_a_file_of_real_people(home, managers):
+    settings = Settings.from_environment({**NO_ENV_FILE, **managers, "HOME": str(home)}, bot_tokens=True)
+
+    assert str(settings.release_managers_file) == managers["INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE"]

@@ -247,3 +247,58 @@ def test_deepening_to_the_full_history_works_with_several_remotes(remotes, tmp_p
 
         assert not repo.is_shallow()
         assert repo.log(format="%s")[-1] == "Initial import"
+
+
+# -- cherry-picks -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def picks(tmp_path):
+    """A repository whose `stable` branch lacks master's commits: a merge, one that conflicts
+    with stable, one stable has already, a plain one; and a clone of it on `stable`."""
+    from tests.repos import Work, git as run_git
+
+    work = Work(tmp_path / "work")
+    work.commit("Initial", {"a.txt": "a\n", "b.txt": "b\n"})
+    work.branch("stable")
+    work.commit("Stable change", {"b.txt": "stable b\n", "c.txt": "c\n"})
+    work.checkout("master")
+    work.branch("feature")
+    work.commit("Feature", {"f.txt": "f\n"})
+    work.checkout("master")
+    run_git("merge", "--quiet", "--no-ff", "-m", "Merge feature", "feature", cwd=work.path)
+    work.commit("Change b", {"b.txt": "master b\n"})
+    work.commit("Add c", {"c.txt": "c\n"})
+    work.commit("Change a", {"a.txt": "master a\n"})
+    commits = run_git("log", "--first-parent", "--reverse", "--format=%H", "stable~1..master", cwd=work.path).split()
+    with Repository.clone([("origin", str(work.path))], branch="stable") as repo:
+        yield repo, dict(zip(("merge", "conflicting", "applied", "plain"), commits))
+
+
+def test_cherry_pick_skips_what_conflicts_or_is_there_already_and_goes_on(picks):
+    repo, commits = picks
+    before = repo.head()
+
+    results = repo.cherry_pick(list(commits.values()), mainline=1)
+
+    assert {name: results[sha].status for name, sha in commits.items()} == {
+        "merge": "picked", "conflicting": "conflicts", "applied": "empty", "plain": "picked"
+    }
+    assert results[commits["conflicting"]].conflicts == ("b.txt",)
+    messages = repo.log(f"{before}..HEAD", format="%B")
+    assert [m.splitlines()[0] for m in messages] == ["Change a", "Merge feature"]
+    assert [m.splitlines()[-1] for m in messages] == [
+        f"(cherry picked from commit {commits['plain']})", f"(cherry picked from commit {commits['merge']})"
+    ]
+    assert repo.read_file("f.txt") == "f\n" and repo.read_file("b.txt") == "stable b\n"
+    assert repo.status() == "" and repo.rev_parse("CHERRY_PICK_HEAD") is None
+
+
+def test_cherry_pick_of_an_unknown_commit_raises_and_changes_nothing(picks):
+    repo, commits = picks
+    before = repo.head()
+
+    with pytest.raises(GitError, match=r"^git cherry-pick failed: "):
+        repo.cherry_pick([commits["plain"], "0" * 40], mainline=1)
+
+    assert repo.head() == before and repo.status() == ""

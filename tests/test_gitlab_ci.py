@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from release_tools.chatops import COMMANDS
+from release_tools.chatops.commands import Commands
 from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
+from tests.test_chatops import ci_file
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
 from tests.fake_gitlab import add_group, add_member, add_milestone, add_project, add_user
 from tests.fake_gitlab.members import OWNER
@@ -28,7 +29,7 @@ from tests.repos import GIT_ENV
 pytestmark = pytest.mark.ci_emulator
 
 EMULATOR = ROOT / ".ci" / "cache" / "gitlab-ci-local" / "node_modules" / ".bin" / "gitlab-ci-local"
-CHAT_JOBS = ["publish", "qa_issue", "release_issue", "tag"]
+CHAT_JOBS = ["cherry_pick", "publish", "qa_issue", "release_issue", "tag"]
 
 
 def _emulator() -> str:
@@ -111,6 +112,18 @@ def listed_jobs(checkout: Path, **variables: str) -> set[str]:
     return {job["name"] for job in json.loads(listing) if job["when"] != "never"}
 
 
+def test_the_jobs_run_the_installed_commands_and_those_that_change_a_release_never_run_at_once():
+    jobs = {name: job for name, job in ci_file().items() if isinstance(job, dict) and "script" in job}
+    commands = {name: job["script"][-1] for name, job in jobs.items() if not name.startswith(".") and name != "test"}
+
+    assert ci_file()[".install"]["before_script"][-1] == ".venv/bin/pip install --quiet ."
+    assert all(command.startswith((".venv/bin/release-tools ", ".venv/bin/release-tools-chatops")) for command in commands.values())
+    assert commands["chatops"] == ".venv/bin/release-tools-chatops"
+    # GitLab runs the jobs of one resource group one at a time, across pipelines.
+    assert jobs["tag"]["resource_group"] == jobs["chatops"]["resource_group"] != ""
+    assert [name for name, job in jobs.items() if "resource_group" in job] == ["tag", "cherry_pick", "chatops"]
+
+
 def test_chat_jobs_run_only_in_chat_pipelines_and_the_tests_only_for_pushes(checkout):
     assert listed_jobs(checkout, CI_PIPELINE_SOURCE="chat") == set(CHAT_JOBS)
     assert listed_jobs(checkout, CI_PIPELINE_SOURCE="push") == {"test"}
@@ -148,8 +161,8 @@ def test_scheduled_release_managers_sync_dry_run(checkout, chat_job, fake_gitlab
 
     assert run.returncode == 0, run.output
     output = run.job_output("scheduled-release-managers-sync")
-    assert "--> Syncing dev" in output and "--> Syncing production" in output
-    assert "Adding rita to gitlab/release/managers" in output
+    assert "Plan for release_managers.sync:" in output
+    assert "· add rita to gitlab/release/managers on dev" in output
     assert fake_gitlab.mutations() == [] and fake_dev.mutations() == []
 
 
@@ -173,8 +186,8 @@ def test_help_of_every_chat_job_is_its_reply_and_makes_no_request(checkout, chat
     assert run.returncode == 0, run.output
     for job in CHAT_JOBS:
         reply = run.reply(job)
-        assert reply[0] == COMMANDS[job].synopsis
-        assert "Examples:" in reply
+        assert reply[0] == Commands.default().synopsis(job)
+        assert "Options:" in reply
     assert fake_gitlab.log == []
 
 
@@ -214,7 +227,9 @@ def test_release_issue_job_keeps_shell_metacharacters_inert(checkout, chat_job, 
     run = emulate(checkout, "release_issue", variables=variables, env=env)
 
     assert not marker.exists()
-    assert run.reply("release_issue") == ["Error: Usage: release_issue VERSION [--security] (see `release_issue --help`)"]
+    assert run.reply("release_issue") == [
+        "Error: Usage: release_issue VERSION [--security] [--dry-run] (see `release_issue --help`)"
+    ]
     assert fake_gitlab.mutations() == []
 
 
@@ -225,7 +240,9 @@ def test_publish_job_dry_run(checkout, chat_job, fake_dev):
     run = emulate(checkout, "publish", variables=variables, env=env)
 
     assert run.returncode == 0, run.output
-    assert run.reply("publish")[0] == "--> 11.1.0+ee.0"
+    reply = run.reply("publish")
+    assert reply[0].startswith("11.1.0+ee.0: pipeline ")  # the plan's notes come first
+    assert any(line.startswith("· play Ubuntu-16.04-release of 11.1.0+ee.0: ") for line in reply)
     assert fake_dev.mutations() == []
 
 

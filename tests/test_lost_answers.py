@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from release_tools.errors import PublishError
 from release_tools.gitlab import GitLab
+from release_tools.plan import State
 from release_tools.publish import publish
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
@@ -42,14 +42,15 @@ def test_a_play_whose_answer_was_lost_is_reported_as_started(settings, fake_dev,
     ee_job, ce_job = release_jobs
     fake_dev.fail(502, method="POST", path=f"/jobs/{ee_job['id']}/play", after=True)
 
-    publish(settings, Version.parse("11.1.2"))  # no PublishError
+    plan = publish(settings, Version.parse("11.1.2"))
 
+    assert plan.exit_status == 0 and [step.state for step in plan.steps] == [State.DONE, State.DONE]
     assert ee_job["status"] == ce_job["status"] == "pending"
     # The job was read again instead of being played again (which GitLab refuses with 400).
     assert [r.status for r in fake_dev.requests("POST", f"/jobs/{ee_job['id']}/play")] == [502]
     assert [r.status for r in fake_dev.requests("GET", f"/jobs/{ee_job['id']}")] == [200]
     out, err = capsys.readouterr()
-    assert f"    Ubuntu-16.04-release: {ee_job['web_url']}\n" in out and "not started" not in out
+    assert f"✓ play Ubuntu-16.04-release of 11.1.2+ee.0: {ee_job['web_url']}\n" in out and "✗" not in out
     assert err.count("retrying in 0.5 s unless it took effect (1 of 5)") == 1
 
 
@@ -59,8 +60,9 @@ def test_a_refused_play_of_a_job_someone_else_started_is_no_failure(settings, fa
     # refuses the play of a job that is no longer manual: "400 Bad request - Unplayable Job".
     fake_dev.fail(400, method="POST", path=f"/jobs/{ee_job['id']}/play", after=True)
 
-    publish(settings, Version.parse("11.1.2"))  # no PublishError
+    plan = publish(settings, Version.parse("11.1.2"))
 
+    assert plan.exit_status == 0 and plan.steps[0].state is State.DONE
     assert ee_job["status"] == "pending"
     assert [r.status for r in fake_dev.requests("POST", f"/jobs/{ee_job['id']}/play")] == [400]
     assert [r.status for r in fake_dev.requests("GET", f"/jobs/{ee_job['id']}")] == [200]
@@ -70,9 +72,11 @@ def test_a_refused_play_of_a_job_still_waiting_is_reported_as_not_started(settin
     ee_job, _ = release_jobs
     fake_dev.fail(400, method="POST", path=f"/jobs/{ee_job['id']}/play")
 
-    with pytest.raises(PublishError, match=r"1 job of 11\.1\.2\+ee\.0 did not start \(Ubuntu-16\.04-release\)"):
-        publish(settings, Version.parse("11.1.2"))
+    plan = publish(settings, Version.parse("11.1.2"))
 
+    assert plan.exit_status == 1
+    assert [step.state for step in plan.steps] == [State.FAILED, State.DONE]  # CE still went out
+    assert "400 injected fault" in plan.steps[0].reason
     assert ee_job["status"] == "manual"
 
 

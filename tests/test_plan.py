@@ -157,6 +157,17 @@ def test_problems_found_while_planning_fail_the_run_with_their_status():
     assert plan.exit_status == 3
 
 
+def test_problems_with_a_status_of_their_own_end_the_run_done_with_problems_not_failed(capsys):
+    plan = plan_of(World(), {"name": "one"})
+    plan.problems.append("!3 needs a manual pick")
+    plan.problem_status = 3
+
+    execute(plan, RunOptions())
+
+    assert plan.status is Status.DONE
+    assert capsys.readouterr().out.splitlines()[-1] == "Done, with 1 problem: 1 done."
+
+
 @pytest.mark.parametrize("answer, expected", [(True, ["one"]), (False, [])], ids=["yes", "no"])
 def test_an_interactive_run_asks_first(answer, expected):
     world = World()
@@ -292,3 +303,32 @@ def test_a_signal_during_a_step_says_what_was_done_cut_off_and_not_done():
         "not done: announce. Run the same command again to finish"
     )
     assert plan.to_json()["status"] == "interrupted"
+
+
+def test_a_long_plan_is_summed_up_for_chat_by_kind_and_state_keeping_failures_and_addresses():
+    world = World()
+    plan = Plan("cherry_pick", "11.1.2", headline="11.1.2: picked 30 into gitlab-ee")
+    for number in range(30):
+        plan.add(Step("note.create", f"comment on !{number}", action=world.action(str(number))))
+    plan.add(Step("note.create", "comment on !99", action=world.action("99", fail="GitLab answered 500")))
+    plan.add(Step("merge_request.update", "list the picks", action=world.action("list", report=Report("ok", ("https://mr/1",))),
+                  on_failure=Failure.CONTINUE))
+    plan.steps[30].on_failure = Failure.CONTINUE
+
+    execute(plan, RunOptions())
+    lines = plan.summary_lines()
+
+    assert lines[0] == "11.1.2: picked 30 into gitlab-ee"
+    assert "✗ comment on !99: GitLab answered 500" in lines
+    assert "✓ post 30 comments: done" in lines
+    assert "✓ update 1 merge request: done (https://mr/1)" in lines
+    assert len(lines) < 10
+
+
+def test_a_short_plan_lists_every_step():
+    world = World()
+    plan = plan_of(world, {"name": "one"}, {"name": "two"})
+
+    execute(plan, RunOptions())
+
+    assert plan.summary_lines() == ["✓ one", "✓ two", "Done: 2 done."]

@@ -4,10 +4,18 @@ fake GitLab over HTTP."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
-from release_tools.errors import GitLabError, InvalidRefError, ReleaseIssueNotFoundError
-from release_tools.preparation import ensure_preparation_merge_requests, preparation_merge_request
+from release_tools.errors import InvalidRefError, ReleaseIssueNotFoundError
+from release_tools.plan import execute
+from release_tools.preparation import (
+    ensure_preparation_merge_requests,
+    plan_preparation_merge_requests,
+    preparation_merge_request,
+)
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
 from tests.fake_gitlab import add_branch, add_commit, add_issue, add_merge_request, add_milestone, add_project
@@ -74,17 +82,30 @@ def test_patch_creates_both_branches_and_merge_requests(settings, repos, capsys)
     branches = {(b["project_id"], b["name"]) for b in repos.table("branches")}
     assert {b for _, b in branches} >= {"11-1-stable-patch-2", "11-1-stable-ee-patch-2"}
     out = capsys.readouterr().out
-    assert f'--> Merge Request "WIP: Prepare 11.1.2 release" created.\n    {ce["web_url"]}\n' in out
-    assert f'--> Merge Request "WIP: Prepare 11.1.2-ee release" created.\n    {ee["web_url"]}\n' in out
+    assert (
+        f"✓ create branch 11-1-stable-patch-2 from 11-1-stable in {CE}\n"
+        f'✓ open merge request "WIP: Prepare 11.1.2 release" into 11-1-stable in {CE}: {ce["web_url"]}\n'
+        f"✓ create branch 11-1-stable-ee-patch-2 from 11-1-stable-ee in {EE}\n"
+        f'✓ open merge request "WIP: Prepare 11.1.2-ee release" into 11-1-stable-ee in {EE}: {ee["web_url"]}\n'
+        "Read back 4 changes.\nDone: 4 done.\n"
+    ) in out
 
 
-def test_no_request_is_sent_twice(settings, repos):
+def test_no_request_is_sent_twice_before_the_read_back(settings, repos):
     # CE and EE both fall back to the same group milestone: it is read once.
     ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
 
-    sent = [(r.method, r.path, sorted(r.query.items())) for r in repos.log]
+    last_create = max(index for index, r in enumerate(repos.log) if r.method == "POST")
+    sent = [(r.method, r.path, sorted(r.query.items())) for r in repos.log[: last_create + 1]]
     assert [r for r in sent if sent.count(r) > 1] == []
     assert len(repos.requests("GET", "/groups/gitlab-org/milestones")) == 1
+    # Then each branch and each merge request is read back once.
+    assert [(r.method, r.path) for r in repos.log[last_create + 1 :]] == [
+        ("GET", f"/projects/{CE}/repository/branches/11-1-stable-patch-2"),
+        ("GET", f"/projects/{CE}/merge_requests"),
+        ("GET", f"/projects/{EE}/repository/branches/11-1-stable-ee-patch-2"),
+        ("GET", f"/projects/{EE}/merge_requests"),
+    ]
 
 
 def test_rc_merge_requests_link_the_rc_issue_not_the_monthly_one(settings, repos):
@@ -100,10 +121,40 @@ def test_rc_merge_requests_link_the_rc_issue_not_the_monthly_one(settings, repos
 def test_an_existing_branch_is_fine(settings, repos):
     add_branch(repos, CE, "11-1-stable-patch-2", "11-1-stable")
 
-    ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
+    plan = ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
 
     assert len(mrs(repos)) == 2
+    assert [step.state.value for step in plan.steps] == ["already_done", "done", "done", "done"]
+    assert [r.path for r in repos.requests("POST", "/repository/branches")] == [f"/projects/{EE}/repository/branches"]
+
+
+def test_a_branch_created_meanwhile_is_fine(settings, repos):
+    plan = plan_preparation_merge_requests(settings, Version.parse("11.1.2"))
+    add_branch(repos, CE, "11-1-stable-patch-2", "11-1-stable")  # by someone else, after the plan was made
+
+    execute(plan, settings.run)
+
     assert [r.status for r in repos.requests("POST", "/repository/branches")] == [400, 201]
+    assert plan.steps[0].state.value == "done" and plan.steps[0].result == "it exists already (created meanwhile)"
+    assert len(mrs(repos)) == 2
+
+
+def test_a_merge_request_opened_meanwhile_is_shown_not_an_error(settings, repos, capsys):
+    # The 409 race: someone opened the CE merge request between the plan and the create.
+    plan = plan_preparation_merge_requests(settings, Version.parse("11.1.2"))
+    add_branch(repos, CE, "11-1-stable-patch-2", "11-1-stable")
+    theirs = add_merge_request(
+        repos, CE, "Prepare 11.1.2", state="opened", source_branch="11-1-stable-patch-2", target_branch="11-1-stable"
+    )
+
+    execute(plan, settings.run)
+
+    assert plan.exit_status == 0
+    assert [r.status for r in repos.requests("POST", "/merge_requests")] == [409, 201]
+    step = plan.steps[1]
+    assert (step.state.value, step.urls) == ("done", (theirs["web_url"],))
+    assert step.result == f'opened meanwhile: {theirs["web_url"]} (titled "Prepare 11.1.2")'
+    assert [mr["title"] for mr in mrs(repos)] == ["Prepare 11.1.2", "WIP: Prepare 11.1.2-ee release"]
 
 
 def test_rerun_shows_the_merge_requests_even_renamed_and_creates_nothing(settings, repos, capsys):
@@ -117,16 +168,27 @@ def test_rerun_shows_the_merge_requests_even_renamed_and_creates_nothing(setting
     assert repos.mutations() == []
     assert len(mrs(repos)) == 2
     out = capsys.readouterr().out
-    assert f'--> Merge Request "Prepare 11.1.2 release" already exists.\n    {mrs(repos)[0]["web_url"]}\n' in out
+    url = mrs(repos)[0]["web_url"]
+    assert (
+        f'✓ open merge request "WIP: Prepare 11.1.2 release" into 11-1-stable in {CE}: '
+        f'already done; {url} (titled "Prepare 11.1.2 release")\n'
+    ) in out
+    assert out.endswith("Nothing to do: every step is done already.\n")
 
 
-def test_a_merged_preparation_merge_request_is_not_opened_again(settings, repos, capsys):
-    add_merge_request(repos, CE, "WIP: Prepare 11.1.2 release", source_branch="11-1-stable-patch-2", target_branch="11-1-stable")
+def test_a_merged_preparation_merge_request_is_not_opened_again_nor_its_branch_made_again(settings, repos, capsys):
+    # Merged, and its branch removed with it, as the merge request asks.
+    merged = add_merge_request(
+        repos, CE, "WIP: Prepare 11.1.2 release", source_branch="11-1-stable-patch-2", target_branch="11-1-stable"
+    )
 
     ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
 
     assert [mr["title"] for mr in mrs(repos)] == ["WIP: Prepare 11.1.2 release", "WIP: Prepare 11.1.2-ee release"]
-    assert 'already exists (merged).' in capsys.readouterr().out
+    assert [r.path for r in repos.requests("POST", "/repository/branches")] == [f"/projects/{EE}/repository/branches"]
+    out = capsys.readouterr().out
+    assert f"✓ create branch 11-1-stable-patch-2 from 11-1-stable in {CE}: already done; merged and removed" in out
+    assert f': already done; {merged["web_url"]} (merged)\n' in out
 
 
 def test_missing_release_issue_stops_before_anything_is_created(settings, repos):
@@ -148,9 +210,12 @@ def test_missing_ee_stable_branch_stops_before_the_ce_side_is_created(settings, 
 def test_other_branch_refusals_are_errors_not_ignored(settings, repos):
     repos.fail(400, times=1, method="POST", path="/repository/branches")
 
-    with pytest.raises(GitLabError, match=r"failed while creating branch 11-1-stable-patch-2 from 11-1-stable in gitlab-org/gitlab-ce: 400"):
-        ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
+    plan = ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
 
+    assert plan.exit_status == 1
+    assert [step.state.value for step in plan.steps] == ["failed", "not_reached", "not_reached", "not_reached"]
+    assert re.search(r"failed while creating branch 11-1-stable-patch-2 from 11-1-stable in gitlab-org/gitlab-ce: 400",
+                     plan.steps[0].reason)
     assert mrs(repos) == []
 
 
@@ -159,9 +224,10 @@ def test_dry_run_creates_no_branch_and_no_merge_request(settings, repos, capsys)
 
     assert repos.mutations() == []
     out = capsys.readouterr().out
-    assert "Would create branch 11-1-stable-patch-2 from 11-1-stable in gitlab-org/gitlab-ce." in out
+    assert f"  · create branch 11-1-stable-patch-2 from 11-1-stable in {CE}\n" in out
     assert "\n# WIP: Prepare 11.1.2 release\n\nMain release issue: " in out
     assert "\n# WIP: Prepare 11.1.2-ee release\n\n" in out
+    assert out.endswith("Dry run: 4 steps would be carried out; nothing was changed.\n")
 
 
 def test_cli_creates_then_shows(invoke, repos):
@@ -169,7 +235,8 @@ def test_cli_creates_then_shows(invoke, repos):
     second = invoke("patch_merge_request", "11.1.2", env={"TEST": "1"})
 
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert first.stdout.count("created.") == 2 and second.stdout.count("already exists.") == 2
+    assert first.stdout.endswith("Done: 4 done.\n")
+    assert second.stdout.count(": already done") == 4 and second.stdout.endswith("Dry run: nothing would change, everything is done already.\n")
     assert len(mrs(repos)) == 2
 
 
@@ -179,6 +246,99 @@ def test_cli_missing_issue_is_one_line_and_exit_1(invoke, repos):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "invoke release_issue 11.1.5" in result.stderr
     assert repos.mutations() == []
+
+
+STEPS = [
+    ("branch.create", f"create branch 11-1-stable-patch-2 from 11-1-stable in {CE}"),
+    ("merge_request.create", f'open merge request "WIP: Prepare 11.1.2 release" into 11-1-stable in {CE}'),
+    ("branch.create", f"create branch 11-1-stable-ee-patch-2 from 11-1-stable-ee in {EE}"),
+    ("merge_request.create", f'open merge request "WIP: Prepare 11.1.2-ee release" into 11-1-stable-ee in {EE}'),
+]
+#: A GitLab that keeps failing gives up within about a second.
+PATIENCE = {"INVOKE_RELEASE_TOOLS_API_MAX_WAIT": "1"}
+
+
+def test_cli_json_of_a_dry_run_lists_the_steps_to_do(invoke, repos):
+    result = invoke("patch_merge_request", "--dry-run", "--json", "11.1.2")
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["task"], document["subject"], document["status"]) == ("patch_merge_request", "11.1.2", "dry_run")
+    assert [(s["kind"], s["summary"], s["state"]) for s in document["steps"]] == [(*step, "to_do") for step in STEPS]
+    assert document["steps"][0]["target"] == {"project": CE, "instance": "production", "refs": ["refs/heads/11-1-stable-patch-2"]}
+    assert document["steps"][1]["target"] == {"project": CE, "instance": "production", "merge_request": "WIP: Prepare 11.1.2 release"}
+    assert "\n# WIP: Prepare 11.1.2 release\n" in result.stderr  # the preview is progress, on stderr
+    assert repos.mutations() == []
+
+
+def test_cli_json_of_a_real_run_and_of_the_second_run(invoke, repos):
+    first = invoke("patch_merge_request", "--json", "11.1.2")
+    mutations = len(repos.mutations())
+    repos.clear_log()
+    second = invoke("patch_merge_request", "--json", "11.1.2")
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+    urls = [[], [mrs(repos)[0]["web_url"]], [], [mrs(repos)[1]["web_url"]]]
+    assert [(s["kind"], s["summary"], s["state"], s["urls"]) for s in one["steps"]] == [
+        (*step, "done", url) for step, url in zip(STEPS, urls)
+    ]
+    assert (one["status"], two["status"]) == ("done", "nothing_to_do")
+    assert [(s["state"], s["urls"]) for s in two["steps"]] == [("already_done", url) for url in urls]
+    assert mutations == 4 and repos.mutations() == []
+
+
+def test_cli_second_real_run_says_every_step_is_done_and_changes_nothing(invoke, repos):
+    invoke("patch_merge_request", "11.1.2")
+    repos.clear_log()
+
+    result = invoke("patch_merge_request", "11.1.2")
+
+    assert result.returncode == 0, result.stderr
+    for _, summary in STEPS:
+        assert f"  ✓ {summary}: already done" in result.stdout
+    assert result.stdout.endswith("Nothing to do: every step is done already.\n")
+    assert repos.mutations() == []
+
+
+def test_cli_invokes_own_dry_run_changes_nothing(invoke, repos):
+    result = invoke("-R", "patch_merge_request", "11.1.2")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("Dry run: 4 steps would be carried out; nothing was changed.\n")
+    assert repos.mutations() == [] and mrs(repos) == []
+
+
+@pytest.mark.parametrize("mode", ["text", "json"])
+@pytest.mark.parametrize(
+    "failing, states, created, ending",
+    [
+        (EE, ["done", "done", "done", "failed"], ["WIP: Prepare 11.1.2 release"], "Failed: 3 done, 1 failed."),
+        (CE, ["done", "failed", "not_reached", "not_reached"], [], "Failed: 1 done, 1 failed, 2 not reached."),
+    ],
+    ids=["EE after CE", "CE, then EE not reached"],
+)
+def test_cli_a_500_on_a_merge_request_create_fails_that_step_and_stops_exit_1(invoke, repos, mode, failing, states, created, ending):
+    repos.fail(500, times=20, method="POST", path=f"/projects/{failing}/merge_requests")
+
+    result = invoke("patch_merge_request", *(["--json"] if mode == "json" else []), "11.1.2", env=PATIENCE)
+
+    assert result.returncode == 1
+    assert [mr["title"] for mr in mrs(repos)] == created
+    if mode == "json":
+        document = json.loads(result.stdout)
+        assert (document["status"], document["exit_status"]) == ("failed", 1)
+        assert [s["state"] for s in document["steps"]] == states
+        reason = document["steps"][states.index("failed")]["reason"]
+        assert "500" in reason and "\n" not in reason
+    lines = result.stderr if mode == "json" else result.stdout  # stdout carries the JSON document
+    failed = STEPS[states.index("failed")][1]
+    title = failed.split('"')[1]
+    host = repos.url.split("//")[1]
+    assert f"✗ {failed}: {host} failed while creating merge request '{title}' in {failing}: 500 injected fault\n" in lines
+    missed = [summary for (_, summary), state in zip(STEPS, states) if state == "not_reached"]
+    assert (f"Not reached: {'; '.join(missed)}\n" in lines) is bool(missed)
+    assert lines.splitlines()[-1] == ending
 
 
 @pytest.mark.parametrize("text", ["11.1.2", "11.1.2-ee", "11.1.0-rc4", "11.1.0-rc4-ee", "9.0.10"])
@@ -217,8 +377,9 @@ def created_on(fake):
 
 
 def test_security_release_prepares_on_dev_only_and_links_the_confidential_issue(fake_gitlab, fake_dev, settings, security_repos):
-    ensure_preparation_merge_requests(settings.with_changes(security=True), Version.parse("11.1.2"))
+    plan = ensure_preparation_merge_requests(settings.with_changes(security=True), Version.parse("11.1.2"))
 
+    assert plan.security and {step.target.instance for step in plan.steps} == {"dev"}
     assert fake_gitlab.mutations() == []
     assert created_on(fake_dev) == [("gitlab/gitlabhq", "11-1-stable-patch-2"), ("gitlab/gitlab-ee", "11-1-stable-ee-patch-2")]
     assert all(security_repos["web_url"] in mr["description"] for mr in mrs(fake_dev))

@@ -4,6 +4,8 @@ existing issue, dry runs and bad refs; against the fake GitLab over HTTP."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from release_tools import qa
@@ -227,8 +229,9 @@ def test_qa_issue_lists_merge_requests_of_several_projects_and_both_instances(se
     assert "Update the docs" not in issue["description"]  # Documentation is unpermitted
     assert "## Automated QA for 11.1.0-rc2" in issue["description"]
     assert issue["description"].endswith("/cc @gl-quality\n")
-    assert capsys.readouterr().out == (
-        f'--> Issue "11.1.0-rc2 QA Issue" created with 6 merge requests.\n    {issue["web_url"]}\n'
+    assert capsys.readouterr().out.endswith(
+        f'✓ create the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}, listing 6 merge requests: {issue["web_url"]}\n'
+        "Done: 1 done.\n"
     )
 
 
@@ -287,21 +290,32 @@ def test_dry_run_prints_the_issue_and_writes_nothing(settings, world, capsys):
     qa.ensure_qa_issue(settings.with_changes(dry_run=True), "v11.1.0-rc1", "v11.1.0-rc2")
 
     out = capsys.readouterr().out
-    assert out.startswith("\n# 11.1.0-rc2 QA Issue\n\n# QA for 11.1.0-rc2\n")
+    assert f'\n  · create the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}, listing 6 merge requests\n' in out
+    assert "\n\n# 11.1.0-rc2 QA Issue\n\n# QA for 11.1.0-rc2\n" in out
     assert EXPECTED_LIST.format(com=com.url, dev=dev.url) in out
+    assert out.endswith("Dry run: 1 step would be carried out; nothing was changed.\n")
     assert com.mutations() == [] and dev.mutations() == []
     assert com.table("issues") == []
 
 
-def test_existing_issue_gets_only_the_new_merge_requests_and_a_comment(settings, world, capsys):
-    com, dev = world
+@pytest.fixture
+def listed_before(world):
+    """The QA issue exists and lists two of the six merge requests already, one ticked."""
+    com, _ = world
     milestone = add_milestone(com, RELEASE_TASKS, "11.1")
-    before = (
+    description = (
         "# QA for 11.1.0-rc2\n\nEarlier list:\n\n"
         f"- [x] @bob | [Fix the import]({com.url}/gitlab-org/gitlab-ce/merge_requests/202) ~\"Platform\"\n"
         f"- [ ] @bob | [Something small]({com.url}/gitlab-org/gitlab-ce/merge_requests/206)\n"
     )
-    existing = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description=before)
+    issue = add_issue(com, RELEASE_TASKS, "11.1.0-rc2 QA Issue", labels=["QA task"], milestone=milestone, description=description)
+    com.clear_log()
+    return issue
+
+
+def test_existing_issue_gets_only_the_new_merge_requests_and_a_comment(settings, world, listed_before, capsys):
+    com, dev = world
+    existing, before = listed_before, listed_before["description"]
 
     qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
 
@@ -315,8 +329,11 @@ def test_existing_issue_gets_only_the_new_merge_requests_and_a_comment(settings,
     assert "## Automated QA" not in description
     [note] = com.table("notes")
     assert note["body"] == "New QA items for: @alice @dana @maintainer @carol"  # in merge order
-    assert capsys.readouterr().out == (
-        f'--> Issue "11.1.0-rc2 QA Issue" updated with 4 merge requests more.\n    {existing["web_url"]}\n'
+    assert capsys.readouterr().out.endswith(
+        f'✓ add 4 merge requests to the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}: {existing["web_url"]}\n'
+        f'✓ mention @alice @dana @maintainer @carol on the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}: '
+        f'{existing["web_url"]}\n'
+        "Read back 1 change.\nDone: 2 done.\n"
     )
 
 
@@ -330,7 +347,11 @@ def test_rerun_with_nothing_new_changes_nothing(settings, world, capsys):
 
     assert com.mutations() == []
     assert len(com.table("issues")) == 1 and com.table("notes") == []
-    assert "already exists; no new merge requests to add." in capsys.readouterr().out
+    assert capsys.readouterr().out.endswith(
+        f'✓ add the new merge requests to the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}: '
+        f'already done; no new merge requests; {com.table("issues")[0]["web_url"]}\n'
+        "Nothing to do: every step is done already.\n"
+    )
 
 
 def test_merge_requests_that_cannot_be_found_are_reported_and_left_out(settings, world, capsys):
@@ -368,9 +389,126 @@ def test_cli_creates_the_issue_and_reports_requests_when_verbose(invoke, world):
     result = invoke("qa_issue", "v11.1.0-rc1", "v11.1.0-rc2", "--verbose")
 
     assert result.returncode == 0, result.stderr
-    assert f'--> Issue "11.1.0-rc2 QA Issue" created with 6 merge requests.\n    {com.table("issues")[0]["web_url"]}\n' in result.stdout
+    assert f'listing 6 merge requests: {com.table("issues")[0]["web_url"]}\nDone: 1 done.\n' in result.stdout
     assert "gitlab-org/gitlab-ee: 8 commits in v11.1.0-rc1-ee...v11.1.0-rc2-ee" in result.stdout
     assert "API requests: 11 (10 to" in result.stdout
+
+
+def test_cli_verbose_progress_goes_to_stderr_in_json_mode(invoke, world):
+    result = invoke("qa_issue", "--verbose", "--json", "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "done"
+    assert "gitlab-org/gitlab-ee: 8 commits in v11.1.0-rc1-ee...v11.1.0-rc2-ee\n" in result.stderr
+    assert "API requests: 11 (10 to" in result.stderr
+
+
+QA = f'the QA issue "11.1.0-rc2 QA Issue" in {RELEASE_TASKS}'
+#: A GitLab that keeps failing gives up within about a second.
+PATIENCE = {"INVOKE_RELEASE_TOOLS_API_MAX_WAIT": "1"}
+
+
+UPDATE_STEPS = [
+    ("issue.update", f"add 4 merge requests to {QA}"),
+    ("note.create", f"mention @alice @dana @maintainer @carol on {QA}"),
+]
+
+
+def test_cli_json_of_a_dry_run_and_of_a_real_run_of_a_new_issue(invoke, world):
+    com, dev = world
+
+    dry = invoke("qa_issue", "--dry-run", "--json", "v11.1.0-rc1", "v11.1.0-rc2")
+    real = invoke("qa_issue", "--json", "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert dry.returncode == 0 and real.returncode == 0, dry.stderr + real.stderr
+    before, after = json.loads(dry.stdout), json.loads(real.stdout)
+    summary = f"create {QA}, listing 6 merge requests"
+    target = {"project": RELEASE_TASKS, "instance": "production", "issue": "11.1.0-rc2 QA Issue"}
+    assert [(s["kind"], s["summary"], s["target"], s["state"]) for s in before["steps"]] == [
+        ("issue.create", summary, target, "to_do")
+    ]
+    url = com.table("issues")[0]["web_url"]
+    assert [(s["summary"], s["state"], s["urls"]) for s in after["steps"]] == [(summary, "done", [url])]
+    assert (before["status"], after["status"]) == ("dry_run", "done")
+    assert "6 merge requests to check between v11.1.0-rc1 and v11.1.0-rc2." in after["notes"]
+    assert [r.method for r in com.mutations()] == ["POST"] and dev.mutations() == []
+
+
+def test_cli_json_of_a_dry_run_and_of_a_real_run_of_an_update(invoke, world, listed_before):
+    com, _ = world
+
+    dry = json.loads(invoke("qa_issue", "-R", "--json", "v11.1.0-rc1", "v11.1.0-rc2").stdout)
+    assert com.mutations() == []
+    real = json.loads(invoke("qa_issue", "--json", "v11.1.0-rc1", "v11.1.0-rc2").stdout)
+
+    assert [(s["kind"], s["summary"], s["state"]) for s in dry["steps"]] == [(*step, "to_do") for step in UPDATE_STEPS]
+    assert [(s["kind"], s["state"], s["urls"]) for s in real["steps"]] == [
+        (kind, "done", [listed_before["web_url"]]) for kind, _ in UPDATE_STEPS
+    ]
+    assert [r.method for r in com.mutations()] == ["PUT", "POST"]
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new issue", "update"])
+def test_cli_second_real_run_finds_every_step_done_and_changes_nothing(invoke, world, request, existing):
+    com, dev = world
+    if existing:
+        request.getfixturevalue("listed_before")
+    invoke("qa_issue", "v11.1.0-rc1", "v11.1.0-rc2")
+    com.clear_log()
+
+    result = invoke("qa_issue", "--json", "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "nothing_to_do"
+    assert [(s["kind"], s["summary"], s["state"]) for s in document["steps"]] == [
+        ("issue.update", f"add the new merge requests to {QA}", "already_done")
+    ]
+    assert document["steps"][0]["result"].startswith("no new merge requests; ")
+    assert com.mutations() == [] and dev.mutations() == []
+    assert len(com.table("issues")) == 1 and len(com.table("notes")) == (1 if existing else 0)
+
+
+def test_cli_invokes_own_dry_run_changes_nothing(invoke, world, listed_before):
+    com, dev = world
+
+    result = invoke("-R", "qa_issue", "v11.1.0-rc1", "v11.1.0-rc2")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("Dry run: 2 steps would be carried out; nothing was changed.\n")
+    assert com.mutations() == [] and dev.mutations() == []
+    assert com.table("notes") == [] and "merge_requests/101)" not in listed_before["description"]
+
+
+@pytest.mark.parametrize("mode", ["text", "json"])
+@pytest.mark.parametrize(
+    "method, path, doing, states, ending",
+    [
+        ("POST", "/notes", "commenting on issue #{iid}", ["done", "failed"], "Failed: 1 done, 1 failed."),
+        ("PUT", "/issues/", "updating issue #{iid}", ["failed", "not_reached"], "Failed: 1 failed, 1 not reached."),
+    ],
+    ids=["the comment, after the update", "the update, the comment not reached"],
+)
+def test_cli_a_500_on_a_step_fails_it_and_stops_exit_1(invoke, world, listed_before, mode, method, path, doing, states, ending):
+    com, _ = world
+    com.fail(500, times=20, method=method, path=path)
+
+    result = invoke("qa_issue", *(["--json"] if mode == "json" else []), "v11.1.0-rc1", "v11.1.0-rc2", env=PATIENCE)
+
+    assert result.returncode == 1
+    assert ("merge_requests/101)" in listed_before["description"]) is (states[0] == "done")
+    assert com.table("notes") == []
+    if mode == "json":
+        document = json.loads(result.stdout)
+        assert (document["status"], document["exit_status"]) == ("failed", 1)
+        assert [s["state"] for s in document["steps"]] == states
+        assert "500" in document["steps"][states.index("failed")]["reason"]
+    lines = result.stderr if mode == "json" else result.stdout
+    host, failed = com.url.split("//")[1], UPDATE_STEPS[states.index("failed")][1]
+    what = doing.format(iid=listed_before["iid"])
+    assert f"✗ {failed}: {host} failed while {what} in {RELEASE_TASKS}: 500 injected fault\n" in lines
+    assert (f"Not reached: {UPDATE_STEPS[1][1]}\n" in lines) is (states[-1] == "not_reached")
+    assert lines.splitlines()[-1] == ending
 
 
 def test_cli_unknown_ref_is_one_line_and_exit_1(invoke, world):
@@ -486,7 +624,7 @@ def test_security_qa_issue_is_confidential_and_found_again(settings, security_wo
     [issue] = com.table("issues")
     assert issue["confidential"] is True
     assert issue["labels"] == ["QA task", "security"]
-    assert "already exists; no new merge requests to add." in capsys.readouterr().out
+    assert ": already done; no new merge requests; " in capsys.readouterr().out
 
 
 def test_dry_run_on_an_existing_issue_shows_the_update_and_comment_and_writes_nothing(settings, world, capsys):
@@ -499,5 +637,35 @@ def test_dry_run_on_an_existing_issue_shows_the_update_and_comment_and_writes_no
     assert com.mutations() == [] and dev.mutations() == []
     assert existing["description"] == "Old list\n" and com.table("notes") == []
     out = capsys.readouterr().out
-    assert out.startswith("\n# 11.1.0-rc2 QA Issue\n\nOld list\n\n## Merge Requests tested in 11.1.0-rc2")
-    assert out.endswith(f"Comment to add on {existing['web_url']}:\nNew QA items for: @alice @bob @dana @maintainer @carol\n")
+    assert "\n\n# 11.1.0-rc2 QA Issue\n\nOld list\n\n## Merge Requests tested in 11.1.0-rc2" in out
+    assert out.endswith(
+        f"\nComment to add on {existing['web_url']}:\nNew QA items for: @alice @bob @dana @maintainer @carol\n\n"
+        "Dry run: 2 steps would be carried out; nothing was changed.\n"
+    )
+
+
+def test_the_request_count_benchmark_runs_and_both_ways_make_the_same_issue():
+    # benchmarks/qa_requests.py, small and without latency: it still goes through the plan.
+    import importlib.util
+    from pathlib import Path
+
+    from release_tools.config import Settings
+    from tests.fake_gitlab import FakeGitLab
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "qa_requests.py"
+    spec = importlib.util.spec_from_file_location("qa_requests", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    with FakeGitLab("gitlab.com") as com, FakeGitLab("dev.gitlab.org") as dev:
+        benchmark.seed(com, dev, 120)
+        settings = Settings.from_mapping(
+            {"env_file": "", "instances": {"production": {"url": com.url}, "dev": {"url": dev.url}}},
+            {"GITLAB_API_PRIVATE_TOKEN": "production-token", "DEV_API_PRIVATE_TOKEN": "dev-token"},
+        )
+
+        ours = benchmark.run(settings, com, dev, qa.fetch_in_batches)
+        baseline = benchmark.run(settings, com, dev, benchmark.one_by_one)
+
+    assert ours[2] == baseline[2] and ours[2].count("\n- [ ] @") > 50
+    # Refs and compare 3, one batch per project and instance 3, issue lookup, milestones, user, create 5.
+    assert (ours[0], baseline[0]) == (11, 3 + 120 + 5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,35 @@ def test_auth_task_refuses_with_one_line_and_exit_1(invoke, managers_file, usern
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == message
+
+
+def test_auth_task_in_json_is_a_document_without_steps_whose_note_names_the_release_manager(invoke, managers_file):
+    env = {"INVOKE_RELEASE_TOOLS_RELEASE_MANAGERS_FILE": str(managers_file)}
+
+    accepted = invoke("release_managers.auth", "--json", "ADA-example", env=env)
+    refused = invoke("release_managers.auth", "--json", "bob", env=env)
+
+    line = "ada-example (Ada Example) is an authorized release manager."
+    assert accepted.returncode == 0, accepted.stderr
+    assert json.loads(accepted.stdout) == {
+        "schema": 1,
+        "task": "release_managers.auth",
+        "subject": "ada-example",
+        "dry_run": False,
+        "security": False,
+        "status": "done",
+        "exit_status": 0,
+        "steps": [],
+        "headline": None,
+        "notes": [line],
+        "problems": [],
+        "error": None,
+    }
+    assert accepted.stderr == line + "\n"  # the outcome line moves to stderr, as all progress does
+    assert refused.returncode == 1
+    document = json.loads(refused.stdout)
+    assert (document["status"], document["exit_status"], document["steps"]) == ("error", 1, [])
+    assert document["error"] == "'bob' is not an authorized release manager!"
 
 
 def test_auth_task_with_a_missing_file_is_a_clear_error(invoke, tmp_path):

@@ -83,3 +83,30 @@ def test_a_missing_value_is_an_error_not_an_empty_string(settings, template):
 
     with pytest.raises(jinja2.UndefinedError, match="stable_branch"):
         render(settings.templates_dir, template, **context)
+
+
+def test_the_shipped_templates_are_the_packages(settings):
+    from pathlib import Path
+
+    import release_tools
+
+    context = issues.release_context(settings, Version.parse("11.1.0"))
+    shipped = Path(release_tools.__file__).parent / "templates" / "monthly.md.j2"
+
+    assert settings.templates_dir is None  # package data, wherever the package is installed
+    assert render(None, "monthly.md.j2", **context) == jinja2.Environment(
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True
+    ).from_string(shipped.read_text()).render(**context)
+
+
+def test_a_configured_templates_dir_replaces_the_shipped_templates_relative_to_the_project(tmp_path):
+    from release_tools.config import Settings
+
+    (tmp_path / "wording").mkdir()
+    (tmp_path / "wording" / "monthly.md.j2").write_text("Acme release {{ version }}\n")
+
+    settings = Settings.from_mapping({"env_file": "", "templates_dir": "wording"}, environ={}, project_dir=tmp_path)
+    spec = issues.monthly_issue(settings, Version.parse("11.1.0"))
+
+    assert settings.templates_dir == tmp_path / "wording"
+    assert spec.description(settings) == "Acme release 11.1.0\n"

@@ -9,7 +9,9 @@ import re
 import pytest
 from invoke.exceptions import Exit
 
-from release_tools import changelog, chatops, qa, release_managers
+from release_tools import changelog, qa, release_managers
+from release_tools.chatops import identity
+from release_tools.chatops.commands import Commands
 from release_tools.chart_release import parse_versions
 from release_tools.config import Settings, check_layers
 from release_tools.output import protect
@@ -104,8 +106,8 @@ def test_a_ref_with_a_look_alike_is_refused(text):
 
 @pytest.mark.parametrize("text", **params("v11.1.1-rc1..11-1-stable", skip=("underscore-in-number",)))
 def test_a_qa_range_with_a_look_alike_is_refused(text):
-    with pytest.raises((UsageError, InvalidVersionError)) as error:
-        chatops.qa_refs([text])
+    with pytest.raises((UsageError, InvalidRefError, InvalidVersionError)) as error:
+        Commands.default().parse("qa_issue", [text])
 
     assert_one_short_line(str(error.value))
 
@@ -137,7 +139,7 @@ FLOAT_FORMS = [("exponent", "1e3"), ("inf", "inf"), ("nan", "nan"), ("hex", "0x1
     "text", [text for _, text in DIGITS + NUMBER_FORMS], ids=[name for name, _ in DIGITS + NUMBER_FORMS]
 )
 def test_a_ci_id_with_a_look_alike_is_not_an_id(text):
-    assert not chatops._is_id(text)
+    assert not identity._is_id(text)
 
 
 @pytest.mark.parametrize(

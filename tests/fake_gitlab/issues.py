@@ -212,34 +212,47 @@ def edit_issue(fake: FakeGitLab, req: Request) -> Response:
     return Response(200, issue)
 
 
-@route("GET", "/projects/<project>/issues/<iid>/notes")
-def list_notes(fake: FakeGitLab, req: Request) -> Response:
-    issue = _find(fake, req)
-    notes = [n for n in fake.table("notes") if n["noteable_id"] == issue["id"]]
-    return fake.paginate(req, sorted(notes, key=lambda n: n["id"], reverse=True))
+def add_note(fake: FakeGitLab, noteable: dict[str, Any], kind: str, body: str, author: dict[str, Any]) -> dict[str, Any]:
+    """A comment on an issue or a merge request (`kind`: `Issue`, `MergeRequest`)."""
+    with fake.lock:
+        note = {
+            "id": fake.next_id("note", 70000),
+            "type": None,
+            "body": body,
+            "attachment": None,
+            "author": basic(author),
+            "created_at": now(),
+            "updated_at": now(),
+            "system": False,
+            "noteable_id": noteable["id"],
+            "noteable_type": kind,
+            "noteable_iid": noteable["iid"],
+            "resolvable": False,
+            "confidential": False,
+        }
+        fake.table("notes").append(note)
+        noteable["user_notes_count"] += 1
+        return note
 
 
-@route("POST", "/projects/<project>/issues/<iid>/notes")
-def create_note(fake: FakeGitLab, req: Request) -> Response:
-    issue = _find(fake, req)
-    body = req.arg("body")
-    if not body:
-        raise HTTPError(400, "body is missing", key="error")
-    note = {
-        "id": fake.next_id("note", 70000),
-        "type": None,
-        "body": str(body),
-        "attachment": None,
-        "author": basic(req.user),
-        "created_at": now(),
-        "updated_at": now(),
-        "system": False,
-        "noteable_id": issue["id"],
-        "noteable_type": "Issue",
-        "noteable_iid": issue["iid"],
-        "resolvable": False,
-        "confidential": False,
-    }
-    fake.table("notes").append(note)
-    issue["user_notes_count"] += 1
-    return Response(201, note)
+def note_routes(noun: str, find: Any, kind: str) -> None:
+    """`GET` (newest first unless `sort=asc`, paginated) and `POST .../<noun>/<iid>/notes`,
+    the notes of what `find(fake, req)` finds (`kind`: `Issue`, `MergeRequest`)."""
+    path = f"/projects/<project>/{noun}/<iid>/notes"
+
+    def list_notes(fake: FakeGitLab, req: Request) -> Response:
+        noteable = find(fake, req)
+        notes = [n for n in fake.table("notes") if n["noteable_id"] == noteable["id"] and n["noteable_type"] == kind]
+        return fake.paginate(req, sorted(notes, key=lambda n: n["id"], reverse=req.arg("sort") != "asc"))
+
+    def create_note(fake: FakeGitLab, req: Request) -> Response:
+        body = req.arg("body")
+        if not body:
+            raise HTTPError(400, "body is missing", key="error")
+        return Response(201, add_note(fake, find(fake, req), kind, str(body), req.user))
+
+    route("GET", path)(list_notes)
+    route("POST", path)(create_note)
+
+
+note_routes("issues", _find, "Issue")

@@ -1,5 +1,6 @@
 """Project merge requests: list (state, labels, iids[], branches, milestone, search),
-get one, create (409 when an open one exists for the same branches).
+get one, create (409 when an open one exists for the same branches), edit (description,
+labels, add_labels, remove_labels); their notes: list and create.
 
 List items carry fewer fields than a single fetch, as on gitlab.com (no diff_refs,
 pipeline, changes_count, ...). They do carry `merged_by` and `merge_user`, which
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, now, route
-from .issues import _assignees, _labels, _milestone, matches_common_filters
+from .issues import _assignees, _labels, _milestone, matches_common_filters, note_routes
 from .users import basic
 
 STATES = ("opened", "closed", "locked", "merged")
@@ -31,9 +32,16 @@ def add_merge_request(
     target_branch: str = "master",
     milestone: dict[str, Any] | None = None,
     description: str = "",
+    merged_at: str | None = None,
+    merge_commit_sha: str | None = None,
+    squash_commit_sha: str | None = None,
+    sha: str | None = None,
 ) -> dict[str, Any]:
     """A merge request; merged ones are merged by `merged_by` (default: nobody recorded,
-    which GitLab answers as `null` for merge requests merged before it kept track)."""
+    which GitLab answers as `null` for merge requests merged before it kept track), at
+    `merged_at` (default: now). What merging made is `merge_commit_sha` (null when
+    fast-forwarded), `squash_commit_sha` (null unless squashed) and `sha`, the source
+    branch's head."""
     with fake.lock:
         project = fake.find_project(project_path)
         author = author or next(iter(fake.users.values()))
@@ -56,6 +64,8 @@ def add_merge_request(
             assignees=[],
             merged_by=merged_by,
             remove_source_branch=False,
+            merged_at=merged_at,
+            commits={"merge_commit_sha": merge_commit_sha, "squash_commit_sha": squash_commit_sha, "sha": sha},
         )
 
 
@@ -63,7 +73,7 @@ def _project_mrs(fake: FakeGitLab, project: dict[str, Any]) -> list[dict[str, An
     return [m for m in fake.table("merge_requests") if m["project_id"] == project["id"]]
 
 
-def _create(fake, project, author, *, iid, title, description, labels, state, source_branch, target_branch, milestone, assignees, merged_by, remove_source_branch):
+def _create(fake, project, author, *, iid, title, description, labels, state, source_branch, target_branch, milestone, assignees, merged_by, remove_source_branch, merged_at=None, commits=None):
     stamp = now()
     merged = state == "merged"
     mr = {
@@ -77,7 +87,7 @@ def _create(fake, project, author, *, iid, title, description, labels, state, so
         "updated_at": stamp,
         "merged_by": basic(merged_by) if merged and merged_by else None,
         "merge_user": basic(merged_by) if merged and merged_by else None,
-        "merged_at": stamp if merged else None,
+        "merged_at": (merged_at or stamp) if merged else None,
         "closed_by": None,
         "closed_at": stamp if state == "closed" else None,
         "target_branch": target_branch,
@@ -121,6 +131,7 @@ def _create(fake, project, author, *, iid, title, description, labels, state, so
         "has_conflicts": False,
         "blocking_discussions_resolved": True,
     }
+    mr.update(commits or {})
     fake.table("merge_requests").append(mr)
     return mr
 
@@ -170,11 +181,33 @@ def list_merge_requests(fake: FakeGitLab, req: Request) -> Response:
 
 @route("GET", "/projects/<project>/merge_requests/<iid>")
 def get_merge_request(fake: FakeGitLab, req: Request) -> Response:
+    return Response(200, _detail(_find(fake, req)))
+
+
+def _find(fake: FakeGitLab, req: Request) -> dict[str, Any]:
     project = fake.find_project(req.params["project"])
     for mr in _project_mrs(fake, project):
         if str(mr["iid"]) == req.params["iid"]:
-            return Response(200, _detail(mr))
+            return mr
     raise HTTPError(404, "404 Not found")  # an unknown iid, as GitLab words it
+
+
+@route("PUT", "/projects/<project>/merge_requests/<iid>")
+def edit_merge_request(fake: FakeGitLab, req: Request) -> Response:
+    mr = _find(fake, req)
+    for key in ("title", "description"):
+        if req.arg(key) is not None:
+            mr[key] = str(req.arg(key))
+    if req.arg("labels") is not None:
+        mr["labels"] = _labels(req.arg("labels"))
+    removed = set(_labels(req.arg("remove_labels")))
+    mr["labels"] = [label for label in mr["labels"] if label not in removed]
+    mr["labels"] += [label for label in _labels(req.arg("add_labels")) if label not in mr["labels"]]
+    mr["updated_at"] = now()
+    return Response(200, _detail(mr))
+
+
+note_routes("merge_requests", _find, "MergeRequest")
 
 
 @route("POST", "/projects/<project>/merge_requests")
