@@ -6,8 +6,9 @@ changelog entries) and a stable branch, served over file:// with `uploadpack.all
 Then, for each strategy, prints the median wall time and the bytes of pack data received
 (every received pack is kept as is: `transfer.unpackLimit=1`), and their ratios:
 
-- release-tools: what `tagging.release_clone()` does (shallow, blobless, sparse; plus the
-  `ls-remote` calls of its plan)
+- release-tools: what a release clone (`refs.ReleaseClone`) does: shallow, blobless, no
+  checkout, the stable branch fetched, and the files a release reads fetched in one go;
+  plus the `ls-remote` calls of its plan
 - full clone
 - the original's `--depth=100` clone of master, then of the stable branch
 - the floor: a depth-1 clone of just master and the stable branch
@@ -185,14 +186,17 @@ def pack_bytes(repo: Path) -> int:
 
 
 def run_release_tools(url: str, workdir: Path) -> int:
-    from release_tools import tagging
+    from release_tools import refs, tagging
 
     remotes = [("dev", url)]
     with contextlib.redirect_stdout(io.StringIO()):
-        states = tagging.read_remotes(remotes, ("master", STABLE), ["v99.0.0"], "bench")
-        with tagging.release_clone(remotes, STABLE, states, tagging.GITLAB_SPARSE, "bench") as repo:
-            assert repo.read_file("VERSION") and repo.list_files("changelogs/unreleased")
-            return pack_bytes(repo.path)
+        states = refs.read_remotes(refs.RemoteReads(), remotes, "bench", (STABLE,), ["v99.0.0"])
+        with refs.ReleaseClone.open(
+            remotes, states, None, branches=("master", STABLE), view=tagging.GITLAB_VIEW, label="bench"
+        ) as clone:
+            stable = clone.branch(STABLE)
+            assert stable is not None and stable.read("VERSION") and stable.files("changelogs/unreleased")
+            return pack_bytes(clone.repo.path)
 
 
 def run_full(url: str, workdir: Path) -> int:
@@ -243,7 +247,7 @@ def measure(url: str, runs: int) -> dict[str, tuple[float, int]]:
 
 def check_pushes(source: Path) -> list[tuple[str, bool, float, str]]:
     """Prepare and push a release from the release-tools clone to a second remote."""
-    from release_tools import tagging
+    from release_tools import refs, tagging
     from release_tools.errors import ReleaseToolsError
 
     checks = []
@@ -261,20 +265,27 @@ def check_pushes(source: Path) -> list[tuple[str, bool, float, str]]:
             remotes = [("dev", dev.as_uri()), ("gitlab", gitlab.as_uri())]
             start = time.perf_counter()
             try:
-                with contextlib.ExitStack() as clones, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
-                    io.StringIO()
-                ):
-                    states = tagging.read_remotes(remotes, ("master", stable), ["v99.0.0"], "bench")
-                    repo = clones.enter_context(tagging.release_clone(remotes, stable, states, tagging.GITLAB_SPARSE, "bench"))
-                    tagging.bump_version(repo, "VERSION", "99.0.0")
-                    plan = tagging.ProjectPlan("bench", repo, ["dev", "gitlab"], stable_branch=stable, tags={"v99.0.0": stable})
-                    plan.updates = [
-                        tagging.branch_update(repo, stable, states),
-                        tagging.plan_tag(repo, "v99.0.0", repo.head(), states),
-                    ]
-                    tagging.connect(repo, plan, states)
-                    tagging.apply(plan)
-                    tagging.verify(plan)
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    reads = refs.RemoteReads()
+                    states = refs.read_remotes(reads, remotes, "bench", (stable,), ["v99.0.0"])
+                    with refs.ReleaseClone.open(
+                        remotes, states, refs.check_identity(), branches=("master", stable),
+                        view=tagging.GITLAB_VIEW, label="bench",
+                    ) as clone:
+                        master = clone.branch("master")
+                        assert master is not None
+                        draft = clone.branch_or_start(stable, master)
+                        tagging.bump_version(draft, "VERSION", "99.0.0")
+                        planned = clone.tag("v99.0.0", draft, "Version v99.0.0")
+                        clone.write()
+                        updates = [clone.branch_update(draft), clone.tag_update(planned)]
+                        clone.connect(updates)
+                        for step in refs.push_steps(clone.repo, remotes, updates, reads, project="bench", label="bench"):
+                            if step.action is not None:
+                                step.action()
+                                problem = step.check() if step.check else None
+                                if problem:
+                                    raise ReleaseToolsError(problem)
                 fsck = git("fsck", "--connectivity-only", cwd=gitlab)
                 checks.append((name, True, time.perf_counter() - start, fsck.strip() or "remote consistent"))
             except (ReleaseToolsError, SystemExit) as error:

@@ -38,9 +38,9 @@ import datetime
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from .output import result, say
+from .output import say
 from .errors import ChangelogEntryError, one_line, quote, quote_path
 from .version import ASCII_WHITESPACE, Version
 
@@ -271,6 +271,21 @@ def insert(text: str, version: Version, markdown: str) -> str:
 # -- compiling on a repository ---------------------------------------------------------
 
 
+class Branch(Protocol):
+    """A branch being prepared (release_tools.refs.Draft): its files as they are now, and
+    commits added on top."""
+
+    name: str
+
+    def read(self, path: str) -> str | None: ...
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, str | None]: ...
+
+    def files(self, folder: str) -> list[str]: ...
+
+    def commit(self, message: str, changes: dict[str, str | None]) -> bool: ...
+
+
 @dataclass
 class ChangelogUpdate:
     """What compiling one changelog file did."""
@@ -279,22 +294,22 @@ class ChangelogUpdate:
     version: Version
     entries: list[Entry] = field(default_factory=list)
     invalid: list[InvalidEntry] = field(default_factory=list)
-    commits: dict[str, str] = field(default_factory=dict)  # branch -> commit
+    commits: list[str] = field(default_factory=list)  # branches it committed to
     missing: list[str] = field(default_factory=list)  # branches without the file
 
 
-def report(label: str, update: ChangelogUpdate) -> None:
-    """Say what compiling a changelog did; entries it could not release get a result line
-    (`gitlab-ce: 1 changelog entry not released, left in place: ...`), in red."""
+def report(label: str, update: ChangelogUpdate) -> list[str]:
+    """Say what compiling a changelog did; return the lines worth keeping with the plan: the
+    entries it could not release (`gitlab-ce: 1 changelog entry not released, left in place: ...`)."""
     for branch in update.commits:
         say(f"Updated {update.file} on {branch} for {update.version} ({len(update.entries)} entries)")
-    if update.invalid:
-        count = len(update.invalid)
-        result(
-            f"{label}: {count} changelog entr{'y' if count == 1 else 'ies'} not released, left in place: "
-            + ", ".join(quote_path(problem.path) for problem in update.invalid),
-            "red",
-        )
+    if not update.invalid:
+        return []
+    count = len(update.invalid)
+    return [
+        f"{label}: {count} changelog entr{'y' if count == 1 else 'ies'} not released, left in place: "
+        + ", ".join(quote_path(problem.path) for problem in update.invalid)
+    ]
 
 
 def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:
@@ -304,29 +319,28 @@ def files_for(version: Version) -> list[tuple[ChangelogFile, Version]]:
     return [(CE_CHANGELOG, version)]
 
 
-def release(repo, version: Version, stable_branch: str, *, today: datetime.date) -> list[ChangelogUpdate]:
-    """Compile every changelog of `version` on `stable_branch` and `master` of `repo` (a
-    git.Repository), dated by `today` (the settings' clock); checks `stable_branch` out
-    first and leaves it so. Raises GitError."""
-    repo.checkout(stable_branch)
-    return [update(repo, file, file_version, stable_branch, today) for file, file_version in files_for(version)]
+def release(stable: Branch, master: Branch, version: Version, *, today: datetime.date) -> list[ChangelogUpdate]:
+    """Compile every changelog of `version` on the stable branch and on `master`, dated by
+    `today` (the settings' clock). Raises GitError."""
+    return [update(stable, master, file, file_version, today) for file, file_version in files_for(version)]
 
 
 def update(
-    repo,
+    stable: Branch,
+    master: Branch,
     changelog: ChangelogFile,
     version: Version,
-    stable_branch: str,
     today: datetime.date,
     *,
     date: datetime.date | None = None,
 ) -> ChangelogUpdate:
-    """Compile one changelog file: entries are read from the stable branch (checked out by
-    the caller); the section is written, and the released entries removed, on the stable
-    branch then on `master`, one commit each (`Update CHANGELOG.md for 11.1.0`). A branch
-    without the file is reported and left alone, entries included."""
-    paths = [path for folder in changelog.folders for path in repo.list_files(folder) if path.endswith(".yml")]
-    entries, invalid = parse_entries((path, repo.read_file(path) or "") for path in paths)
+    """Compile one changelog file: entries are read from the stable branch; the section is
+    written, and the released entries removed, on the stable branch then on `master`, one
+    commit each (`Update CHANGELOG.md for 11.1.0`). A branch without the file is reported
+    and left alone, entries included."""
+    paths = [path for folder in changelog.folders for path in stable.files(folder) if path.endswith(".yml")]
+    texts = stable.read_many(paths)
+    entries, invalid = parse_entries((path, texts[path] or "") for path in paths)
     outcome = ChangelogUpdate(changelog.path, version, entries, invalid)
     for problem in invalid:
         say(
@@ -337,29 +351,20 @@ def update(
         )
     markdown = generate(version, entries, today, date=date)
 
-    for branch in (stable_branch, "master"):
-        if branch == "master":
-            repo.checkout(branch)
-        text = repo.read_file(changelog.path)
+    for branch in (stable, master):
+        text = branch.read(changelog.path)
         if text is None:
-            outcome.missing.append(branch)
+            outcome.missing.append(branch.name)
             say(
                 f"Cannot perform changelog update for {version} on {changelog.path}: "
-                f"{branch} has no {changelog.path}; its entries are left in place.",
+                f"{branch.name} has no {changelog.path}; its entries are left in place.",
                 "red",
                 err=True,
             )
             continue
-        updated = insert(text, version, markdown)
-        if updated != text:
-            repo.write_file(changelog.path, updated)
-            repo.git("add", "--", changelog.path)
-        present = set()
-        for folder in changelog.folders:
-            present.update(repo.list_files(folder))
-        repo.remove_files([entry.path for entry in entries if entry.path in present])
-        commit = repo.commit(f"Update {changelog.path} for {version}\n\n[ci skip]\n")
-        if commit:
-            outcome.commits[branch] = commit
-    repo.checkout(stable_branch)
+        present = {path for folder in changelog.folders for path in branch.files(folder)}
+        changes: dict[str, str | None] = {changelog.path: insert(text, version, markdown)}
+        changes.update({entry.path: None for entry in entries if entry.path in present})
+        if branch.commit(f"Update {changelog.path} for {version}\n\n[ci skip]\n", changes):
+            outcome.commits.append(branch.name)
     return outcome

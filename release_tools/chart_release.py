@@ -19,10 +19,11 @@ its tag, and `master`'s chart version.
 - when it ships a final GitLab release, `master`'s chart version is raised to this one if
   it is lower (a patch of an older line leaves `master` alone).
 
-Like `tag`, it plans first (every change made in a temporary clone), pushes each remote
-what it lacks in one atomic push, then reads the remotes again. A re-run finds what is
-done and finishes the rest; a dry run stops before pushing. The chart has no `dev`
-remote, so a security release refuses to touch it.
+Like `tag`, it plans first (every change made in a temporary clone, through the ref engine:
+refs.py), then runs the plan: one `git.push` step per remote, pushing what it lacks in one
+atomic push, and the remotes read again. A re-run finds what is done and finishes the
+rest; a dry run shows the plan and pushes nothing. The chart has no `dev` remote, so a
+security release refuses to touch it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from dataclasses import dataclass
 
 from . import changelog
 from .config import Project, Settings
-from .output import say
 from .errors import ConfigurationError, InvalidVersionError, ReleaseStateError, non_ascii_note, quote
 from .git import Repository, list_remote_tags, ls_remote
 from .helm import (
@@ -44,26 +44,25 @@ from .helm import (
     read_chart,
     update_chart,
 )
-from .tagging import (
-    CLONE_OPTIONS,
-    ProjectPlan,
+from .output import say
+from .plan import Plan, execute
+from .refs import (
+    Draft,
+    ReleaseClone,
+    RemoteReads,
     announce_date,
-    branch_update,
-    carry_out,
     check_identity,
-    connect,
-    integrate,
-    plan_tag,
-    prepare_branches,
     project_label,
     project_remotes,
+    push_steps,
     read_remotes,
 )
 from .version import ASCII_WHITESPACE, Version
 
 CHART_FILE = "Chart.yaml"
-#: What a chart release reads and writes besides the top-level files.
-CHART_SPARSE = ("charts", "changelogs")
+#: What a chart release reads (listed, and the contents fetched, in one go); the subcharts'
+#: Chart.yaml files are read once their folder is listed.
+CHART_VIEW = (CHART_FILE, changelog.CE_CHANGELOG.path, "changelogs")
 #: A subchart whose appVersion is the GitLab version itself (not a component's version file).
 GITLAB = "gitlab"
 #: Chart tags are read this many at a time while looking for the base of a patch.
@@ -107,14 +106,13 @@ def tag_chart(
     settings: Settings,
     chart: ChartVersion | None,
     app: Version | None,
-) -> None:
-    """Release the chart (see the module docstring).
+) -> Plan:
+    """Release the chart (see the module docstring); return the plan, run.
 
-    Raises InvalidVersionError when neither version is given, ReleaseStateError when the
-    chart version cannot be derived or a tag points elsewhere, ChartFileError for a
-    missing or unreadable Chart.yaml, ConfigurationError (security release, remotes),
-    GitError/PushError when git or a remote fails. Nothing is pushed before every check
-    has passed.
+    Raises, before anything is pushed: InvalidVersionError when neither version is given,
+    ReleaseStateError when the chart version cannot be derived or a tag points elsewhere,
+    ChartFileError for a missing or unreadable Chart.yaml, ConfigurationError (security
+    release, remotes), GitError when git or a remote cannot be read.
     """
     if chart is None and app is None:
         raise InvalidVersionError(f"{CHART_FORMAT_HELP} (give the chart version, the GitLab version, or both)")
@@ -122,24 +120,39 @@ def tag_chart(
     remotes = chart_remotes(settings, project)
     label = project.path
     say("Chart release", "blue")
-    if settings.dry_run:
-        say("Dry run: nothing will be pushed.", "yellow")
     announce_date(settings)
-    check_identity()
+    who = check_identity()
 
-    master_states = read_remotes(remotes, ("master",), (), label)
+    reads = RemoteReads()
+    known = () if chart is None else ((chart.stable_branch,), (chart.tag,))
+    states = read_remotes(reads, remotes, label, *known)
     name = label.replace("/", "-")
-    with Repository.clone(remotes, branch="master", sparse=CHART_SPARSE, name=name, **CLONE_OPTIONS) as repo:
-        integrate(repo, "master", master_states)
+    plan = Plan(settings.task or "helm.tag_chart", str(chart or app))
+    with ReleaseClone.open(remotes, states, who, view=CHART_VIEW, label=name) as clone:
+        master = clone.branch("master")
+        assert master is not None  # every remote has master (read_remotes)
         if chart is None:
             assert app is not None
-            chart = next_version(repo, remotes[0], app)
+            chart = next_version(clone.repo, master, remotes[0], app)
             say(f"Chart version for GitLab {app}: {chart}")
-        stable = chart.stable_branch
-        states = read_remotes(remotes, ("master", stable), [chart.tag], label)
-        prepare_branches(repo, stable, states)
-        plan = prepare(settings, repo, label, [remote for remote, _ in remotes], chart, app, states)
-        carry_out(settings, plan)
+            plan.subject = str(chart)
+            again = read_remotes(reads, remotes, label, (chart.stable_branch,), (chart.tag,))
+            if any(again[r].branches["master"] != states[r].branches["master"] for r in states):
+                raise ReleaseStateError(
+                    f"{label}: master changed while this run read it; nothing was pushed: run it again"
+                )
+            clone.states.update(again)
+        stable = clone.branch_or_start(chart.stable_branch, master)
+        plan.notes += prepare(settings, clone, stable, master, chart, app)
+        clone.write()
+        updates = [clone.branch_update(stable), clone.branch_update(master)]
+        updates += [clone.tag_update(planned) for planned in clone.tags]
+        clone.connect(updates)
+        plan.notes[:0] = clone.notes
+        plan.steps += push_steps(
+            clone.repo, remotes, updates, reads, project=project.path, label=label, details=clone.commit_lines(updates)
+        )
+        return execute(plan, settings.run)
 
 
 # -- the next chart version --------------------------------------------------------------
@@ -154,7 +167,7 @@ class ChartBase:
     app_version: str
 
 
-def next_version(repo: Repository, remote: tuple[str, str], app: Version) -> ChartVersion:
+def next_version(repo: Repository, master: Draft, remote: tuple[str, str], app: Version) -> ChartVersion:
     """The chart version that ships GitLab `app`, derived from the chart it builds on.
 
     A GitLab patch builds on the newest chart tag shipping the same `X.Y` line; a final
@@ -174,13 +187,13 @@ def next_version(repo: Repository, remote: tuple[str, str], app: Version) -> Cha
     elif line_tag is not None and line_tag.app_version == str(app):
         base = line_tag
     else:
-        base = master_chart(repo)
+        base = master_chart(master)
     say(f"Chart version based on {base.ref}: {base.chart} (appVersion {base.app_version or 'none'})")
     return next_chart_version(base.chart, base.app_version, app)
 
 
-def master_chart(repo: Repository) -> ChartBase:
-    text = repo.read_file(CHART_FILE, ref="refs/heads/master")
+def master_chart(master: Draft) -> ChartBase:
+    text = master.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from master of the chart repository")
     version, app_version = read_chart(text)
@@ -241,45 +254,40 @@ def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 def prepare(
     settings: Settings,
-    repo: Repository,
-    label: str,
-    remotes: list[str],
+    clone: ReleaseClone,
+    stable: Draft,
+    master: Draft,
     chart: ChartVersion,
     app: Version | None,
-    states: Mapping,
-) -> ProjectPlan:
-    """Make the release's commits and tag in the clone (stable branch checked out); push nothing."""
-    stable = chart.stable_branch
-    text = repo.read_file(CHART_FILE)
+) -> list[str]:
+    """Make the release's commits, and plan its tag, in the clone; push nothing. Returns
+    what is worth keeping with the plan (changelog entries it could not release)."""
+    text = stable.read(CHART_FILE)
     if text is None:
-        raise ChartFileError(f"{CHART_FILE} is missing from {stable} of {label}")
+        raise ChartFileError(f"{CHART_FILE} is missing from {stable.name} of {clone.label}")
     _, stable_app_text = read_chart(text)
     shipped = app or _app_version(stable_app_text)
 
-    subcharts = subchart_files(settings, repo)
+    subcharts = subchart_files(settings, stable)
     components = component_versions(settings, app, subcharts) if app else {}
 
+    notes: list[str] = []
     if shipped is None or not shipped.is_rc:
         today = settings.clock.today()
         chart_as_version = Version(chart.major, chart.minor, chart.patch)
-        update = changelog.update(repo, changelog.CE_CHANGELOG, chart_as_version, stable, today, date=today)
-        changelog.report(label, update)
+        update = changelog.update(stable, master, changelog.CE_CHANGELOG, chart_as_version, today, date=today)
+        notes += changelog.report(settings.project("helm").path, update)
 
-    bump_chart(repo, chart, app, subcharts, components, settings.helm.subchart_app_versions)
+    bump_chart(stable, chart, app, subcharts, components, settings.helm.subchart_app_versions)
 
-    plan = ProjectPlan(label, repo, remotes, stable_branch=stable)
     if shipped is not None and shipped.is_rc:
-        say(f"{stable} ships GitLab {shipped}, a release candidate: the chart is not tagged")
+        say(f"{stable.name} ships GitLab {shipped}, a release candidate: the chart is not tagged")
     else:
-        plan.tags[chart.tag] = stable
-        plan.updates.append(plan_tag(repo, chart.tag, repo.head(), states))
+        clone.tag(chart.tag, stable, f"Version {chart.tag}")
 
     if shipped is not None and shipped.is_release:
-        raise_master_version(repo, chart)
-        repo.checkout(stable)
-    plan.updates[:0] = [branch_update(repo, stable, states), branch_update(repo, "master", states)]
-    connect(repo, plan, states)
-    return plan
+        raise_master_version(master, chart)
+    return notes
 
 
 def _app_version(text: str) -> Version | None:
@@ -289,13 +297,13 @@ def _app_version(text: str) -> Version | None:
         return None  # `master`, or nothing: not a GitLab release
 
 
-def subchart_files(settings: Settings, repo: Repository) -> dict[str, str]:
-    """GitLab's subcharts on the checked-out branch: name -> path of its Chart.yaml."""
+def subchart_files(settings: Settings, branch: Draft) -> dict[str, str]:
+    """GitLab's subcharts on `branch`: name -> path of its Chart.yaml."""
     folder = settings.helm.subcharts_dir.strip("/")
     if not folder:
         return {}
     found = {}
-    for path in repo.list_files(folder):
+    for path in branch.files(folder):
         parts = path[len(folder) + 1 :].split("/")
         if len(parts) == 2 and parts[1] == CHART_FILE:
             found[parts[0]] = path
@@ -341,52 +349,43 @@ def component_versions(settings: Settings, app: Version, subcharts: Mapping[str,
 
 
 def bump_chart(
-    repo: Repository,
+    branch: Draft,
     chart: ChartVersion,
     app: Version | None,
     subcharts: Mapping[str, str],
     components: Mapping[str, str],
     sources: Mapping[str, str] | None = None,
-) -> str | None:
-    """Write the versions into Chart.yaml and the subcharts' Chart.yaml files, and commit
-    them as one `Update Chart Version to X.Y.Z` commit (none when nothing changes)."""
-    changed = []
-    text = repo.read_file(CHART_FILE) or ""
-    updated = update_chart(text, chart, app)
-    if updated != text:
-        repo.write_file(CHART_FILE, updated)
-        changed.append(CHART_FILE)
+) -> bool:
+    """Write the versions into Chart.yaml and the subcharts' Chart.yaml files, as one
+    `Update Chart Version to X.Y.Z` commit (none when nothing changes)."""
+    texts = branch.read_many([CHART_FILE, *sorted(subcharts.values())])
+    changes = {CHART_FILE: update_chart(texts[CHART_FILE] or "", chart, app)}
     for name, path in sorted(subcharts.items()):
         source = (sources or {}).get(name)
         value: Version | str | None = None
         if app is not None and source is not None:
             value = app if source == GITLAB else components[source]
-        text = repo.read_file(path) or ""
-        updated = update_chart(text, chart, value)
-        if updated != text:
-            repo.write_file(path, updated)
-            changed.append(path)
+        changes[path] = update_chart(texts[path] or "", chart, value)
+    changed = [path for path, text in changes.items() if text != texts[path]]
     if not changed:
         say(f"{CHART_FILE} already has chart version {chart}" + (f" and GitLab version {app}" if app else ""))
-        return None
+        return False
     for path in changed:
         say(f"Update {path}...")
     message = f"Update Chart Version to {chart}"
     if app is not None:
         message += f"\n\nUpdate Gitlab Version to {app}"
-    return repo.commit(message, changed)
+    return branch.commit(message, {path: changes[path] for path in changed})
 
 
-def raise_master_version(repo: Repository, chart: ChartVersion) -> str | None:
+def raise_master_version(master: Draft, chart: ChartVersion) -> bool:
     """Set master's chart version to `chart` when it is lower (only `version`, never appVersion)."""
-    repo.checkout("master")
-    text = repo.read_file(CHART_FILE)
+    text = master.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from master of the chart repository")
     current = _chart_version(read_chart(text)[0], "master")
     if current >= chart:
         say(f"master's chart version {current} is not lower than {chart}: left alone")
-        return None
+        return False
     say(f"Update {CHART_FILE} on master to chart version {chart}...")
-    repo.write_file(CHART_FILE, update_chart(text, chart))
-    return repo.commit(f"Update Chart Version to {chart}", [CHART_FILE])
+    return master.commit(f"Update Chart Version to {chart}", {CHART_FILE: update_chart(text, chart)})

@@ -12,7 +12,14 @@ tags, cherry-picks). Its rules:
 - `Repository.clone()` is a context manager working in a fresh temporary directory that
   is removed afterwards, also when the block fails or the run is interrupted; a run killed
   outright (SIGKILL) leaves it behind, and the next clone removes it
-  (`remove_stale_clones`).
+  (`remove_stale_clones`);
+- on a terminal, outside CI and without `--json` (`shows_progress`), clones, fetches and
+  pushes show git's own progress on stderr as it comes, and their output is captured all
+  the same for error messages; otherwise they are quiet.
+
+Work can be done without a checkout: `ls_tree` and `read_objects` read files at any
+commit, `write_history` writes commits and annotated tags in one `git fast-import`,
+`merge_trees` and `commit_tree` merge without a working tree (see release_tools/refs.py).
 
 Clones can be shallow (`depth`, or `shallow_exclude`: only the commits a branch has and
 another has not), partial (`filter="blob:none"`) and sparse (`sparse=` a list of directories,
@@ -24,6 +31,7 @@ commits whose parents it does not have ("shallow update not allowed").
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import re
@@ -31,7 +39,9 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -43,20 +53,29 @@ from .errors import GitError, MergeConflictError, PushError
 
 __all__ = [
     "GitError",
+    "Idents",
     "MergeConflictError",
     "MergeResult",
+    "NewCommit",
+    "NewTag",
     "PickResult",
     "PushError",
     "PushedRef",
     "RemoteRefs",
     "Repository",
+    "TreeEntry",
     "environment",
     "identity",
+    "idents",
     "list_remote_tags",
     "ls_remote",
     "redact_url",
     "remove_stale_clones",
 ]
+
+#: Remote names that can be configured with `git clone -c remote.<name>.url=...`; others
+#: (allowed by git, never seen in practice) are added with `git remote add` afterwards.
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 #: The states `git status` gives unmerged paths.
 _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
@@ -169,26 +188,110 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _run(args: Sequence[str], cwd: Path | str, label: str, *, check: bool = True, stdin: str | None = None):
-    """Run `git <args>` in `cwd`, echoing it first; raise GitError on failure when `check`."""
+def _run(
+    args: Sequence[str],
+    cwd: Path | str,
+    label: str,
+    *,
+    check: bool = True,
+    stdin: str | bytes | None = None,
+    binary: bool = False,
+    progress: bool = False,
+):
+    """Run `git <args>` in `cwd`, echoing it first; raise GitError on failure when `check`.
+
+    `binary`: stdin and stdout are bytes. `progress`: git's stderr (its progress meter) is
+    shown on the terminal as it comes, and captured all the same for error reporting.
+    """
     say(redact_url(f"[{label}] git {shlex.join(args)}"), "cyan")
-    completed = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env=_environment(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
+    argv = ["git", *args]
+    if progress:
+        completed = _run_with_progress(argv, cwd)
+    else:
+        completed = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=_environment(),
+            input=stdin,
+            capture_output=True,
+            **({} if binary else {"text": True, "encoding": "utf-8", "errors": "replace"}),
+        )
     if check and completed.returncode != 0:
         raise _error(GitError, args, completed)
     return completed
 
 
+def shows_progress() -> bool:
+    """Whether long clones, fetches and pushes show git's own progress: stderr is a terminal,
+    this is not CI or a chat job, and stdout does not carry JSON."""
+    from .output import json_mode
+
+    environ = _ENVIRON.get()
+    environ = os.environ if environ is None else environ
+    if json_mode() or any(environ.get(name) for name in ("CI", "GITLAB_CI", "CHAT_CHANNEL")):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _quiet_or_progress() -> str:
+    return "--progress" if shows_progress() else "--quiet"
+
+
+def _run_with_progress(argv: Sequence[str], cwd: Path | str) -> subprocess.CompletedProcess:
+    """Run a command whose stderr is copied to ours as it comes (git's progress meter redraws
+    its line with carriage returns), credentials masked, and kept for error messages."""
+    process = subprocess.Popen(
+        list(argv), cwd=cwd, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    captured: list[str] = []
+
+    def copy() -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        for chunk in iter(lambda: process.stderr.read1(4096), b""):  # type: ignore[union-attr]
+            text = decoder.decode(chunk)
+            captured.append(text)
+            pending += text
+            cut = max(pending.rfind("\r"), pending.rfind("\n")) + 1
+            if cut:  # whole lines only: a URL is masked in one piece
+                _show_progress(pending[:cut])
+                pending = pending[cut:]
+        captured.append(decoder.decode(b"", final=True))
+        _show_progress(pending)
+
+    reader = threading.Thread(target=copy, name="git-progress", daemon=True)
+    reader.start()
+    try:
+        stdout = process.stdout.read()  # type: ignore[union-attr]
+        returncode = process.wait()
+    except BaseException:  # interrupted: the command does not outlive the run
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        reader.join(timeout=5)
+    text = stdout.decode("utf-8", errors="replace")
+    return subprocess.CompletedProcess(list(argv), returncode, text, "".join(captured))
+
+
+def _show_progress(text: str) -> None:
+    if not text:
+        return
+    try:
+        sys.stderr.write(redact_url(text))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def _error(kind: type[GitError], args: Sequence[str], completed: subprocess.CompletedProcess, **extra) -> GitError:
-    output = redact_url((completed.stdout or "") + (completed.stderr or "")).strip()
+    def text(value: str | bytes | None) -> str:
+        return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value or ""
+
+    output = redact_url(text(completed.stdout) + text(completed.stderr)).strip()
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     # git's most telling line is its first `fatal:`/`error:` line, else its last line.
     telling = [line for line in lines if line.startswith(("fatal:", "error:"))][:1]
@@ -200,11 +303,38 @@ def _error(kind: type[GitError], args: Sequence[str], completed: subprocess.Comp
 
 def identity() -> tuple[str, str] | None:
     """The name and email git would commit with (config or GIT_AUTHOR_* variables), or None."""
-    completed = _run(["var", "GIT_AUTHOR_IDENT"], tempfile.gettempdir(), "git", check=False)
-    match = re.match(r"(.*?) <(.*?)>", completed.stdout)
-    if completed.returncode != 0 or not match or not match[1].strip():
+    found = idents()
+    if found is None:
         return None
+    match = re.match(r"(.*?) <(.*?)>", found.author)
+    assert match is not None  # idents() checked it
     return match[1].strip(), match[2]
+
+
+@dataclass(frozen=True)
+class Idents:
+    """Who commits: git's author and committer lines (`Name <email> 1532100600 +0000`), as
+    `git var` gives them from the configuration and the GIT_AUTHOR_*/GIT_COMMITTER_* variables."""
+
+    author: str
+    committer: str
+
+    @property
+    def name(self) -> str:
+        return self.author.split(" <", 1)[0].strip()
+
+
+def idents() -> Idents | None:
+    """Whom git commits as now, or None when it does not know (no name or email)."""
+    lines = []
+    for variable in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        completed = _run(["var", variable], tempfile.gettempdir(), "git", check=False)
+        line = completed.stdout.strip()
+        match = re.match(r"(.*?) <(.*?)> \d+ [+-]\d{4}$", line)
+        if completed.returncode != 0 or not match or not match[1].strip():
+            return None
+        lines.append(line)
+    return Idents(*lines)
 
 
 @dataclass(frozen=True)
@@ -273,6 +403,48 @@ class PushedRef:
 
 
 @dataclass(frozen=True)
+class TreeEntry:
+    """A file in a tree: its mode (`100644`, `100755`, `120000`) and its blob."""
+
+    mode: str
+    object: str
+
+
+@dataclass(frozen=True)
+class NewCommit:
+    """A commit `write_history` makes: on `ref`, after `parent` (an object name, or the index
+    of an earlier commit of the same call), with `changes`: path -> (mode, content), or None
+    to delete the file."""
+
+    ref: str
+    parent: str | int
+    message: str
+    changes: Mapping[str, tuple[str, bytes] | None]
+
+
+@dataclass(frozen=True)
+class NewTag:
+    """An annotated tag `write_history` makes, on an object name or an index of its commits."""
+
+    name: str
+    target: str | int
+    message: str
+
+
+def _message(text: str) -> bytes:
+    """A commit or tag message as `git commit` stores it: ending in exactly one newline."""
+    return (text.rstrip("\n") + "\n").encode("utf-8")
+
+
+def _fast_import_path(path: str) -> bytes:
+    """A path as `git fast-import` reads it: C-style quoted when it needs to be."""
+    if not any(character in path for character in '"\\\n') and not path.startswith(" "):
+        return path.encode("utf-8")
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'.encode("utf-8")
+
+
+@dataclass(frozen=True)
 class MergeResult:
     """What `Repository.merge` did: `up_to_date`, `merged` or `conflicts` (with the files)."""
 
@@ -324,6 +496,7 @@ class Repository:
         filter: str | None = None,
         sparse: Sequence[str] | None = None,
         tags: bool = True,
+        checkout: bool = True,
         name: str | None = None,
         parent: Path | str | None = None,
         shallow_exclude: str | None = None,
@@ -333,8 +506,9 @@ class Repository:
         `branch` clones just that branch; `depth`, `filter` and `tags=False` make the clone
         shallow, partial and tagless; `shallow_exclude` (a branch of the remote) leaves out
         every commit that branch has; `sparse` checks out only the top-level files and the
-        listed directories. The directory is removed when the block ends, however it ends.
-        Raises GitError when the clone fails.
+        listed directories; `checkout=False` checks out nothing (work done with explicit
+        refs and objects, see `write_history`). The directory is removed when the block
+        ends, however it ends. Raises GitError when the clone fails.
         """
         if not remotes:
             raise GitError("nothing to clone: the project has no remote")
@@ -345,7 +519,15 @@ class Repository:
         try:
             _write_owner(workdir)
             path = workdir / name
-            args = ["clone", "--quiet", "--origin", canonical]
+            args = ["clone", _quiet_or_progress(), "--origin", canonical]
+            # The other remotes are configured as the clone starts (one command, not one each).
+            later = [(remote, remote_url) for remote, remote_url in remotes[1:] if not _REMOTE_NAME.fullmatch(remote)]
+            for remote, remote_url in remotes[1:]:
+                if _REMOTE_NAME.fullmatch(remote):
+                    args += ["-c", f"remote.{remote}.url={remote_url}"]
+                    args += ["-c", f"remote.{remote}.fetch=+refs/heads/*:refs/remotes/{remote}/*"]
+            if not checkout:
+                args.append("--no-checkout")
             if branch is not None:
                 args += ["--branch", branch, "--single-branch"]
             if depth is not None:
@@ -358,10 +540,10 @@ class Repository:
                 args.append("--no-tags")
             if sparse is not None:
                 args.append("--sparse")
-            _run([*args, "--", url, str(path)], workdir, name)
+            _run([*args, "--", url, str(path)], workdir, name, progress=args[1] == "--progress")
             repo = cls(path, remotes, name)
             repo._filter = filter
-            for remote, remote_url in remotes[1:]:
+            for remote, remote_url in later:
                 repo.git("remote", "add", "--", remote, remote_url)
             if sparse:
                 repo.git("sparse-checkout", "set", "--cone", "--", *sparse)
@@ -486,7 +668,7 @@ class Repository:
 
         A partial clone fetches with its own filter. Raises GitError.
         """
-        args = ["fetch", "--quiet"]
+        args = ["fetch", _quiet_or_progress()]
         args.append("--tags" if tags else "--no-tags")
         if depth is not None:
             args.append(f"--depth={depth}")
@@ -498,7 +680,7 @@ class Repository:
             args.append("--unshallow")
         if self._filter:
             args.append(f"--filter={self._filter}")
-        self.git(*args, "--", remote, *refspecs)
+        _run([*args, "--", remote, *refspecs], self.path, self.name, progress=args[1] == "--progress")
 
     def fetch_objects(self, remote: str, objects: Iterable[str]) -> None:
         """Fetch objects (e.g. blobs a partial clone lacks) by name from `remote`.
@@ -515,16 +697,122 @@ class Repository:
             args.append(f"--filter={self._filter}")
         self.git(*args, "--stdin", "--", remote, stdin="\n".join(names) + "\n")
 
+    def ref_values(self, *patterns: str) -> dict[str, str]:
+        """Full ref name -> object name, of every ref matching `patterns` (`refs/remotes/`,
+        `refs/tags/v1.0`), in one `git for-each-ref`."""
+        output = self.git("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
+        return {ref: name for name, _, ref in (line.partition(" ") for line in output.splitlines()) if ref}
+
+    def ls_tree(self, revision: str, paths: Sequence[str] = ()) -> dict[str, TreeEntry]:
+        """The files at `revision` under `paths` (files or folders, at any depth): path ->
+        TreeEntry. Trees are always in the clone, blobless or not, so this fetches nothing."""
+        output = self.git("ls-tree", "-r", "-z", "--end-of-options", revision, "--", *paths)
+        entries = {}
+        for record in output.split("\0"):
+            meta, _, path = record.partition("\t")
+            parts = meta.split(" ")
+            if path and len(parts) == 3 and parts[1] == "blob":
+                entries[path] = TreeEntry(parts[0], parts[2])
+        return entries
+
+    def read_objects(self, names: Iterable[str]) -> dict[str, bytes]:
+        """The contents of objects, by name, in one `git cat-file --batch`. A partial clone
+        fetches those it lacks one by one: fetch them first (`fetch_objects`) when they are
+        many. Raises GitError when one does not exist."""
+        names = list(dict.fromkeys(names))
+        if not names:
+            return {}
+        request = "\n".join(names).encode() + b"\n"
+        output = _run(["cat-file", "--batch"], self.path, self.name, stdin=request, binary=True).stdout
+        found: dict[str, bytes] = {}
+        position = 0
+        for name in names:
+            end = output.index(b"\n", position)
+            header = output[position:end].decode("utf-8", errors="replace").split(" ")
+            if len(header) != 3:
+                raise GitError(f"git cat-file failed: {name} is not in {self.name}")
+            size = int(header[2])
+            found[name] = output[end + 1 : end + 1 + size]
+            position = end + 1 + size + 1
+        return found
+
+    def write_history(
+        self, commits: Sequence[NewCommit], tags: Sequence[NewTag], who: Idents
+    ) -> tuple[list[str], list[str]]:
+        """Write `commits` (in order; each on its ref, its parent an object name or the index
+        of an earlier commit) and annotated `tags`, without a checkout, in one `git
+        fast-import`; return the commits' and the tags' object names. Refs are set as given,
+        whatever they pointed to. Raises GitError.
+        """
+        stream = bytearray()
+
+        def data(text: bytes) -> None:
+            stream.extend(b"data %d\n" % len(text) + text + b"\n")
+
+        def point(target: str | int) -> bytes:
+            return f":{target + 1}".encode() if isinstance(target, int) else target.encode()
+
+        for index, commit in enumerate(commits):
+            stream.extend(f"commit {commit.ref}\nmark :{index + 1}\n".encode())
+            stream.extend(f"author {who.author}\ncommitter {who.committer}\n".encode())
+            data(_message(commit.message))
+            stream.extend(b"from " + point(commit.parent) + b"\n")
+            for path, change in commit.changes.items():
+                if change is None:
+                    stream.extend(b"D " + _fast_import_path(path) + b"\n")
+                else:
+                    mode, content = change
+                    stream.extend(f"M {mode} inline ".encode() + _fast_import_path(path) + b"\n")
+                    data(content)
+        for index, tag in enumerate(tags, start=len(commits)):
+            stream.extend(f"tag {tag.name}\nmark :{index + 1}\nfrom ".encode() + point(tag.target) + b"\n")
+            stream.extend(f"tagger {who.committer}\n".encode())
+            data(_message(tag.message))
+        stream.extend(b"done\n")
+        marks = self.path / ".git" / "release-tools-marks"
+        _run(
+            ["fast-import", "--quiet", "--done", "--force", "--date-format=raw", f"--export-marks={marks}"],
+            self.path,
+            self.name,
+            stdin=bytes(stream),
+            binary=True,
+        )
+        names = dict(line.split(" ", 1) for line in marks.read_text(encoding="ascii").splitlines())
+        marks.unlink()
+        written = [names[f":{index + 1}"].strip() for index in range(len(commits) + len(tags))]
+        return written[: len(commits)], written[len(commits) :]
+
+    def merge_trees(self, ours: str, theirs: str) -> tuple[str, list[str]]:
+        """Merge two commits without a working tree (`git merge-tree --write-tree`): the merged
+        tree, and the paths that conflict (empty when it merged cleanly)."""
+        completed = self._try("merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs)
+        if completed.returncode not in (0, 1):
+            raise _error(GitError, ["merge-tree"], completed)
+        lines = [line for line in completed.stdout.split("\n") if line]
+        return lines[0], lines[1:] if completed.returncode == 1 else []
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        """A new commit of `tree` with `parents` (`git commit-tree`); no ref moves."""
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.git(*args, "-F", "-", stdin=_message(message).decode("utf-8")).strip()
+
     def changed_blobs(self, old: str, new: str) -> list[str]:
         """The blobs `new` has at the paths that differ from `old` (added or modified files)."""
+        return [after for _, after in self.changed_files(old, new).values() if after]
+
+    def changed_files(self, old: str, new: str) -> dict[str, tuple[str, str]]:
+        """path -> (blob in `old`, blob in `new`) of every file that differs ("" where absent);
+        submodules left out."""
         output = self.git("diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", old, new, "--")
-        blobs = []
-        for entry in output.split("\0"):
-            if entry.startswith(":"):
-                parts = entry[1:].split(" ")
-                if len(parts) >= 5 and parts[1] != "160000" and set(parts[3]) != {"0"}:
-                    blobs.append(parts[3])
-        return blobs
+        records = output.split("\0")
+        changed = {}
+        for meta, path in zip(records[::2], records[1::2]):
+            parts = meta.lstrip(":").split(" ")
+            if len(parts) >= 5 and "160000" not in parts[:2]:
+                changed[path] = tuple("" if set(blob) == {"0"} else blob for blob in parts[2:4])
+        return changed  # type: ignore[return-value]
 
     def fetch_branch(self, remote: str, branch: str, *, depth: int | None = None) -> str:
         """Fetch `branch` from `remote` into `refs/remotes/<remote>/<branch>`; return its tip."""
@@ -538,12 +826,15 @@ class Repository:
         Raises PushError naming the refused refs and git's reason (hook output included).
         """
         args = ["push", "--porcelain"]
+        progress = shows_progress()
+        if progress:
+            args.append("--progress")
         if atomic:
             args.append("--atomic")
         if force:
             args.append("--force")
         args += ["--", remote, *refspecs]
-        completed = self._try(*args)
+        completed = _run(args, self.path, self.name, check=False, progress=progress)
         pushed = _parse_porcelain(completed.stdout)
         refused = [ref for ref in pushed if ref.flag == "!"]
         if completed.returncode != 0 or refused:

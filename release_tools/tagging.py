@@ -1,27 +1,28 @@
-"""Tagging a release on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab; syncing `master`.
+"""Tagging a release of gitlab-ee, gitlab-ce and omnibus-gitlab on every remote; syncing `master`.
 
-`tag()` does, for EE then CE (each skippable), what the original's `rake tag` did:
+This module knows only what is particular to EE, CE and omnibus; reading remotes, the
+release clone, branches brought in line, tags and pushes are the ref engine's (refs.py).
+
+`tag()` plans, for EE then CE (each skippable), what the original's `rake tag` did:
 
 - gitlab: create `X-Y-stable[-ee]` from `master` when missing, compile the changelog
   (not for RCs), bump `VERSION`, tag `vX.Y.Z[-ee]` (annotated, `Version <tag>`); a final
   CE `X.Y.0` also moves `master` to `X.(Y+1).0-pre` and tags `vX.(Y+1).0.pre`;
 - omnibus: copy the component version files and `VERSION` from the gitlab stable branch
-  just tagged, update the OpenShift template (final CE releases newer than the one it
+  just prepared, update the OpenShift template (final CE releases newer than the one it
   names), tag `X.Y.Z+[rcN.]<ce|ee>.0`;
-- push the stable branch, `master` and the tags to every remote, one atomic push per remote;
-- post the Slack tag notification; a failure is reported and the next edition goes on.
+- push the stable branch, `master` and the tags to every remote: one `git.push` step per
+  (project, remote), one atomic push each;
+- announce each edition on Slack (`SLACK_TAG_URL`): a `slack.post` step whose failure is
+  a warning, skipped when the URL is not set, done when the edition's tags were on every
+  remote before this run.
 
-It plans first and applies afterwards. Planning reads every remote (`git ls-remote`),
-clones (shallow, blobless and sparse: see `CLONE_OPTIONS`), brings `master` and the
-stable branch up to date with every remote, and makes the release's commits and tags
-locally, for every edition, before a single push. Then:
-
-- a tag that already exists on the commit this run would tag is reported and left alone;
-  one that points elsewhere stops the run before anything is pushed;
-- a ref a remote already has is not pushed again, so running the same command after a
-  failure (a refused push, a dropped connection) finishes the release;
-- a dry run stops after planning and prints the pushes it would make;
-- after pushing, every remote is read again to confirm it has what was pushed.
+Everything is prepared before the plan runs: every remote read once, every project
+cloned (shallow, blobless, nothing checked out) and its commits and tags made, for every
+edition. A tag that already exists on the commit this run would tag is reused; one that
+points elsewhere stops the run before anything is pushed. A ref a remote already has is
+not pushed again, so running the same command after a failure finishes the release. A
+dry run shows the plan and stops; after pushing, every remote is read again.
 
 Differences from the original, on purpose: no shell strings, push results checked,
 temporary clones removed on every path, re-runs safe, Slack failures isolated, commit
@@ -37,207 +38,226 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import changelog
 from .config import Project, Settings
-from .output import result, say
-from .errors import (
-    ConfigurationError,
-    GitError,
-    Interrupted,
-    PushError,
-    ReleaseStateError,
-    SlackError,
-    VersionFileError,
+from .errors import ConfigurationError, VersionFileError
+from .git import Idents
+from .output import say
+from .plan import Failure, Plan, Report, Step, Target, execute
+from .refs import (
+    Draft,
+    PlannedTag,
+    RefUpdate,
+    ReleaseClone,
+    RemoteReads,
+    announce_date,
+    check_identity,
+    project_label,
+    project_remotes,
+    push_steps,
+    read_remotes,
 )
-from .git import RemoteRefs, Repository, identity, ls_remote
 from .version import OmnibusVersion, Version
 
-#: How every release clone is made: the needed branches only, one commit deep, without file
-#: contents except those of the sparse checkout. History is deepened only when remotes differ.
-#: `benchmarks/clone.py` compares it with the alternatives.
-CLONE_OPTIONS = {"depth": 1, "filter": "blob:none", "tags": False}
-
-GITLAB_SPARSE = changelog.ENTRY_FOLDERS
-OMNIBUS_SPARSE = ("docker",)
+COMPONENT_FILES = ("GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "GITLAB_PAGES_VERSION", "GITALY_SERVER_VERSION")
 OPENSHIFT_TEMPLATE = "docker/openshift-template.json"
+
+#: What a release reads of each project (listed, and the contents fetched, in one go).
+GITLAB_VIEW = ("VERSION", changelog.CE_CHANGELOG.path, changelog.EE_CHANGELOG.path, *COMPONENT_FILES,
+               *changelog.ENTRY_FOLDERS)
+OMNIBUS_VIEW = ("VERSION", *COMPONENT_FILES, OPENSHIFT_TEMPLATE)
 
 EDITIONS = (("ee", "EE"), ("ce", "CE"))
 
 
-# -- plans ------------------------------------------------------------------------------
-
-
 @dataclass
-class RefUpdate:
-    """One ref a project's remotes should end up with."""
-
-    ref: str  # refs/heads/11-1-stable, refs/tags/v11.1.0
-    new: str  # the commit (branch) or tag object to push
-    old: dict[str, str | None]  # remote -> what it has now (None: absent); == new when done
-
-    @property
-    def name(self) -> str:
-        return self.ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
-
-    @property
-    def is_tag(self) -> bool:
-        return self.ref.startswith("refs/tags/")
-
-    def is_done(self, remote: str) -> bool:
-        return self.old.get(remote) == self.new
-
-
-@dataclass
-class ProjectPlan:
-    """What one project's remotes need: ref updates, made from a prepared local clone."""
+class ProjectRelease:
+    """One project's part of an edition's release: the branches and tags its remotes should
+    end up with (turned into ref updates once the clone is written)."""
 
     label: str  # gitlab-ee, omnibus-gitlab
-    repo: Repository
-    remotes: list[str]
+    project: Project
+    clone: ReleaseClone
+    branches: list[Draft] = field(default_factory=list)
+    #: Branches pushed as the remotes have them, only to a remote that lacks that (omnibus's
+    #: master for EE: behind, or diverged and merged here).
+    as_found: list[Draft] = field(default_factory=list)
+    tags: list[PlannedTag] = field(default_factory=list)
     updates: list[RefUpdate] = field(default_factory=list)
-    tags: dict[str, str] = field(default_factory=dict)  # tag -> the branch whose commit it marks
-    stable_branch: str = ""
-    pushed: list[str] = field(default_factory=list)  # remotes this run pushed to
-    tagged: list[str] = field(default_factory=list)  # remotes this run pushed a tag to
-    in_flight: str | None = None  # the remote being pushed to right now
 
-    def pending(self, remote: str) -> list[RefUpdate]:
-        return [update for update in self.updates if not update.is_done(remote)]
+    def plan_updates(self) -> None:
+        clone = self.clone
+        updates = [clone.branch_update(branch) for branch in self.branches]
+        for branch in self.as_found:
+            found = {remote: clone.states[remote].branches.get(branch.name) for remote, _ in clone.remotes}
+            update = RefUpdate(branch.ref, branch.base, found)
+            if any(not update.is_done(remote) for remote, _ in clone.remotes):
+                updates.append(update)
+        updates += [clone.tag_update(planned) for planned in self.tags]
+        clone.connect(updates)
+        self.updates = updates
 
-    def refspecs(self, remote: str) -> list[str]:
-        return [f"{update.new}:{update.ref}" for update in self.pending(remote)]
+    def steps(self, reads: RemoteReads) -> list[Step]:
+        return push_steps(
+            self.clone.repo,
+            self.clone.remotes,
+            self.updates,
+            reads,
+            project=self.project.path,
+            label=self.label,
+            details=self.clone.commit_lines(self.updates),
+        )
 
 
 @dataclass
-class EditionPlan:
-    """One edition's release: its gitlab project, then omnibus."""
+class Edition:
+    """EE or CE: its version, its gitlab project, its omnibus."""
 
+    key: str  # ee, ce
     label: str  # EE, CE
     version: Version
-    projects: list[ProjectPlan] = field(default_factory=list)
+    gitlab: ProjectRelease | None = None
+    omnibus: ProjectRelease | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def projects(self) -> list[ProjectRelease]:
+        return [project for project in (self.gitlab, self.omnibus) if project is not None]
 
 
 # -- the tag task ---------------------------------------------------------------------
 
 
-def tag(settings: Settings, version: Version, requester: str | None = None) -> None:
-    """Release `version`: EE, then CE, each with its omnibus, on every remote (see module).
+def tag(settings: Settings, version: Version, requester: str | None = None) -> Plan:
+    """Release `version`: EE, then CE, each with its omnibus, on every remote (see module);
+    return the plan, run.
 
-    Raises ReleaseStateError (nothing pushed) when a tag points elsewhere or branches
-    diverged beyond a clean merge, GitError/PushError when git or a remote fails,
+    Raises, before anything is pushed: ReleaseStateError when a tag points elsewhere or
+    branches diverged beyond a clean merge, GitError when git or a remote cannot be read,
     VersionFileError for a missing component version file, ConfigurationError for a
     project without a usable remote.
     """
     if settings.security:
         say("Security release: using only the dev remotes!", "red")
         say()
-    if settings.dry_run:
-        say("Dry run: nothing will be pushed and nothing posted.", "yellow")
     announce_date(settings)
-    check_identity()
+    who = check_identity()
+    editions = []
+    for key, label in EDITIONS:
+        if key in settings.skip:
+            say(f"Skipping release for {label}", "yellow")
+            continue
+        editions.append(Edition(key, label, version.to_ee() if key == "ee" else version.to_ce()))
+    if "omnibus" in settings.skip:
+        for edition in editions:
+            say(f"Skipping omnibus-gitlab for {edition.label}", "yellow")
 
-    plans: list[EditionPlan] = []
-    try:
-        _tag(settings, version, requester, plans)
-    except Interrupted as stop:
-        stop.progress = describe_interruption([project for plan in plans for project in plan.projects])
-        raise
-
-
-def _tag(settings: Settings, version: Version, requester: str | None, plans: list[EditionPlan]) -> None:
-    """`tag()`, filling `plans` in as it goes, so that an interrupted run can say how far it got."""
+    plan = Plan(settings.task or "tag", str(version), security=settings.security)
+    reads = RemoteReads()
     with contextlib.ExitStack() as clones:
-        omnibus_clone: list[Repository] = []  # one clone serves both editions (see prepare_omnibus)
-        for key, label in EDITIONS:
-            if key in settings.skip:
-                say(f"Skipping release for {label}", "yellow")
-                continue
-            edition_version = version.to_ee() if key == "ee" else version.to_ce()
-            say(f"{label} release", "blue")
-            plan = EditionPlan(label, edition_version)
-            plans.append(plan)
-            gitlab = prepare_gitlab(clones, settings, key, edition_version)
-            plan.projects.append(gitlab)
-            if "omnibus" in settings.skip:
-                say(f"Skipping omnibus-gitlab for {label}", "yellow")
-            else:
-                plan.projects.append(prepare_omnibus(clones, settings, edition_version, gitlab, omnibus_clone))
-
-        for plan in plans:
-            for project in plan.projects:
-                show(project)
-        if settings.dry_run:
-            for plan in plans:
-                for project in plan.projects:
-                    result(describe_dry_run(project))
-            return
-
-        for plan in plans:
-            for project in plan.projects:
-                apply(project)
-                verify(project)
-                result(describe_outcome(project))
-            # Announced when this run tagged something, not when it only brought a branch
-            # up to date (a re-run after a remote's master moved on).
-            if any(project.tagged for project in plan.projects):
-                notify(settings, plan.version, requester)
+        prepare(settings, editions, clones, who, reads)
+        for edition in editions:
+            for project in edition.projects:
+                plan.steps += project.steps(reads)
+                plan.notes += [note for note in project.clone.notes if note not in plan.notes]
+            plan.add(announcement(settings, edition, requester or who.name))
+        for edition in editions:
+            plan.notes += edition.notes
+        return execute(plan, settings.run)
 
 
-def notify(settings: Settings, version: Version, requester: str | None) -> None:
-    """Post the Slack tag message when SLACK_TAG_URL is set; report a failure, never raise it."""
-    url = settings.secret("SLACK_TAG_URL")
-    if not url:
-        return
-    from . import slack
+def prepare(
+    settings: Settings, editions: Sequence[Edition], clones: contextlib.ExitStack, who: Idents, reads: RemoteReads
+) -> None:
+    """Read every remote once, clone each project once, and make every edition's commits
+    and tags in the clones; nothing is pushed."""
+    with_omnibus = "omnibus" not in settings.skip and editions
+    # One read per remote, for every ref of every edition.
+    gitlab_states = {}
+    for edition in editions:
+        project = settings.project(edition.key)
+        tags = [edition.version.tag()] + ([_pre_tag(edition.version)] if _next_pre(edition.version) else [])
+        gitlab_states[edition.key] = read_remotes(
+            reads, project_remotes(settings, project), project_label(project), [edition.version.stable_branch()], tags
+        )
+    if with_omnibus:
+        omnibus_project = settings.project("omnibus")
+        omnibus_remotes = project_remotes(settings, omnibus_project)
+        stables = [edition.version.to_omnibus(ee=edition.version.ee).stable_branch() for edition in editions]
+        omnibus_tags = [edition.version.to_omnibus(ee=edition.version.ee).tag for edition in editions]
+        omnibus_states = read_remotes(reads, omnibus_remotes, project_label(omnibus_project), stables, omnibus_tags)
 
-    who = requester or (identity() or ("release-tools",))[0]
-    try:
-        slack.notify_tag(url, who, str(version))
-    except SlackError as error:
-        result(f"Slack notification for {version} failed: {error}", "red", err=True)
-    else:
-        say(f"Slack notified: {slack.tag_message(who, str(version))}")
+    for edition in editions:
+        project = settings.project(edition.key)
+        label = project_label(project)
+        say(f"{edition.label} release", "blue")
+        say("Prepare repository...")
+        clone = clones.enter_context(
+            ReleaseClone.open(
+                project_remotes(settings, project),
+                gitlab_states[edition.key],
+                who,
+                branches=("master", edition.version.stable_branch()),
+                view=GITLAB_VIEW,
+                label=label,
+            )
+        )
+        edition.gitlab = ProjectRelease(label, project, clone)
+        prepare_gitlab(settings, edition, edition.gitlab)
+
+    # Both editions share omnibus's `master`, so they share one clone: otherwise each would
+    # merge diverged remotes into a commit of its own, and the second push of master would
+    # be refused.
+    if with_omnibus:
+        label = project_label(omnibus_project)
+        omnibus = clones.enter_context(
+            ReleaseClone.open(
+                omnibus_remotes, omnibus_states, who, branches=("master", *stables), view=OMNIBUS_VIEW, label=label
+            )
+        )
+        master = omnibus.branch("master")
+        assert master is not None
+        for stable in stables:  # every branch first: their files are then fetched together
+            omnibus.branch_or_start(stable, master)
+        for edition in editions:
+            say(f"{label} for {edition.label}", "blue")
+            edition.omnibus = ProjectRelease(label, omnibus_project, omnibus)
+            prepare_omnibus(edition, edition.omnibus)
+
+    written: list[ReleaseClone] = []
+    for edition in editions:
+        for project in edition.projects:
+            if project.clone not in written:
+                project.clone.write()
+                written.append(project.clone)
+    for edition in editions:
+        for project in edition.projects:
+            project.plan_updates()
 
 
 # -- gitlab ---------------------------------------------------------------------------
 
 
-def prepare_gitlab(clones: contextlib.ExitStack, settings: Settings, key: str, version: Version) -> ProjectPlan:
-    """Clone gitlab-ce/ee and make the release's commits and tags locally; push nothing."""
-    project = settings.project(key)
-    remotes = project_remotes(settings, project)
-    stable = version.stable_branch()
-    tag_name = version.tag()
-    pre = _next_pre(version) if key == "ce" else None
-    tags = [tag_name] + ([f"{pre.tag()}.pre"] if pre else [])
-    label = project_label(project)
-
-    states = read_remotes(remotes, ("master", stable), tags, label)
-    say("Prepare repository...")
-    repo = clones.enter_context(release_clone(remotes, stable, states, GITLAB_SPARSE, label))
-
+def prepare_gitlab(settings: Settings, edition: Edition, release: ProjectRelease) -> None:
+    """The release's commits and tags on the gitlab project's stable branch and master."""
+    version, clone = edition.version, release.clone
+    master = clone.branch("master")
+    assert master is not None  # every remote has master (read_remotes)
+    stable = clone.branch_or_start(version.stable_branch(), master)
     if not version.is_rc:
-        for update in changelog.release(repo, version, stable, today=settings.clock.today()):
-            changelog.report(label, update)
-    bump_version(repo, "VERSION", str(version))
-
-    marks = {tag_name: stable, **({tags[1]: "master"} if pre else {})}
-    plan = ProjectPlan(label, repo, [name for name, _ in remotes], tags=marks, stable_branch=stable)
-    plan.updates.append(plan_tag(repo, tag_name, repo.head(), states))
-
+        for update in changelog.release(stable, master, version, today=settings.clock.today()):
+            edition.notes += changelog.report(clone.label, update)
+    bump_version(stable, "VERSION", str(version))
+    release.branches = [stable, master]
+    release.tags.append(clone.tag(version.tag(), stable, f"Version {version.tag()}"))
+    pre = _next_pre(version)
     if pre is not None:
-        repo.checkout("master")
-        pre_text = f"{pre.major}.{pre.minor}.0-pre"
-        bumped = bump_version(repo, "VERSION", pre_text)
-        plan.updates.append(plan_tag(repo, tags[1], repo.head(), states, created_now=bumped))
-        repo.checkout(stable)
-
-    plan.updates[:0] = [branch_update(repo, stable, states), branch_update(repo, "master", states)]
-    connect(repo, plan, states)
-    return plan
+        bumped = bump_version(master, "VERSION", f"{pre.major}.{pre.minor}.0-pre")
+        # Not bumped now: an earlier run did, and master may have moved on since; its tag stands.
+        release.tags.append(clone.tag(_pre_tag(version), master, f"Version {_pre_tag(version)}", any_commit=not bumped))
 
 
 def _next_pre(version: Version) -> Version | None:
@@ -245,6 +265,12 @@ def _next_pre(version: Version) -> Version | None:
     if version.ee or version.is_rc or version.patch != 0:
         return None
     return Version(version.major, version.minor + 1, 0)
+
+
+def _pre_tag(version: Version) -> str:
+    pre = _next_pre(version)
+    assert pre is not None
+    return f"{pre.tag()}.pre"
 
 
 # -- omnibus --------------------------------------------------------------------------
@@ -260,58 +286,35 @@ def component_files(version: Version) -> list[str]:
     return [*files, "VERSION"]
 
 
-def prepare_omnibus(
-    clones: contextlib.ExitStack,
-    settings: Settings,
-    version: Version,
-    gitlab: ProjectPlan,
-    shared: list[Repository] | None = None,
-) -> ProjectPlan:
-    """Clone omnibus-gitlab and make its release commits and tag locally; push nothing.
-
-    Both editions share `master`, so they share one clone through `shared` (a list holding
-    it once made): otherwise each would merge diverged remotes into a commit of its own,
-    and the second edition's push of `master` would be refused.
-    """
+def prepare_omnibus(edition: Edition, release: ProjectRelease) -> None:
+    """The edition's omnibus commits (component versions, the OpenShift template) and tag."""
+    version, clone = edition.version, release.clone
+    assert edition.gitlab is not None
     omnibus = version.to_omnibus(ee=version.ee)
-    project = settings.project("omnibus")
-    remotes = project_remotes(settings, project)
-    stable = omnibus.stable_branch()
-    label = project_label(project)
+    master = clone.branch("master")
+    assert master is not None
+    stable = clone.branch_or_start(omnibus.stable_branch(), master)
+    gitlab = edition.gitlab.branches[0]
 
-    states = read_remotes(remotes, ("master", stable), [omnibus.tag], label)
-    if shared:
-        repo = shared[0]
-        prepare_branches(repo, stable, states)
-    else:
-        repo = clones.enter_context(release_clone(remotes, stable, states, OMNIBUS_SPARSE, label))
-        if shared is not None:
-            shared.append(repo)
-
-    source = f"refs/heads/{gitlab.stable_branch}"
-    for file in component_files(version):
-        value = gitlab.repo.read_file(file, ref=source)
+    files = component_files(version)
+    values = gitlab.read_many(files)
+    for file in files:
+        value = values[file]
         if value is None:
-            raise VersionFileError(f"{file} is missing from {gitlab.label} {gitlab.stable_branch}")
-        if repo.read_file(file) is None:
-            raise VersionFileError(f"{file} is missing from {label} {stable}")
-        bump_version(repo, file, value.strip())
+            raise VersionFileError(f"{file} is missing from {edition.gitlab.label} {gitlab.name}")
+        if stable.read(file) is None:
+            raise VersionFileError(f"{file} is missing from {clone.label} {stable.name}")
+        bump_version(stable, file, value.strip())
 
     updates_template = not version.ee and not version.is_rc
     if updates_template:
-        update_openshift_template(repo, omnibus, stable)
-
-    plan = ProjectPlan(label, repo, [name for name, _ in remotes], tags={omnibus.tag: stable}, stable_branch=stable)
-    plan.updates.append(plan_tag(repo, omnibus.tag, repo.head(), states))
-
+        update_openshift_template(stable, omnibus)
+    release.tags.append(clone.tag(omnibus.tag, stable, f"Version {omnibus.tag}"))
     if updates_template:
-        repo.checkout("master")
-        update_openshift_template(repo, omnibus, "master")
-        repo.checkout(stable)
-
-    plan.updates[:0] = [branch_update(repo, stable, states), branch_update(repo, "master", states)]
-    connect(repo, plan, states)
-    return plan
+        update_openshift_template(master, omnibus)
+        release.branches = [stable, master]
+    else:
+        release.branches, release.as_found = [stable], [master]
 
 
 _TEMPLATE_IMAGE = re.compile(r"gitlab/gitlab-ce:(\d+\.\d+\.\d+)-ce\.\d+")
@@ -335,382 +338,73 @@ def openshift_template(text: str, omnibus: OmnibusVersion) -> str | None:
     return _TEMPLATE_VERSION.sub(f"gitlab-{omnibus.version.to_patch()}", text)
 
 
-def update_openshift_template(repo: Repository, omnibus: OmnibusVersion, branch: str) -> None:
-    """Point the OpenShift template of the checked-out `branch` at this release, if newer.
+def update_openshift_template(branch: Draft, omnibus: OmnibusVersion) -> None:
+    """Point the OpenShift template of `branch` at this release, if newer.
 
     A missing or unrecognisable template is reported and skipped: it is not worth
     stopping a release for.
     """
-    text = repo.read_file(OPENSHIFT_TEMPLATE)
+    text = branch.read(OPENSHIFT_TEMPLATE)
     if text is None:
-        say(f"{OPENSHIFT_TEMPLATE} does not exist on {branch}: OpenShift template not updated", "red", err=True)
+        say(f"{OPENSHIFT_TEMPLATE} does not exist on {branch.name}: OpenShift template not updated", "red", err=True)
         return
     try:
         updated = openshift_template(text, omnibus)
     except ValueError as error:
-        say(f"{OPENSHIFT_TEMPLATE} on {branch} not updated: {error}", "red", err=True)
+        say(f"{OPENSHIFT_TEMPLATE} on {branch.name} not updated: {error}", "red", err=True)
         return
     if updated is None:
         return
     say(f"Update {OPENSHIFT_TEMPLATE} to {omnibus.docker}...")
-    repo.write_file(OPENSHIFT_TEMPLATE, updated)
-    repo.commit(f"Update {OPENSHIFT_TEMPLATE} to {omnibus.docker}", [OPENSHIFT_TEMPLATE])
+    branch.commit(f"Update {OPENSHIFT_TEMPLATE} to {omnibus.docker}", {OPENSHIFT_TEMPLATE: updated})
+
+
+# -- Slack ------------------------------------------------------------------------------
+
+
+def announcement(settings: Settings, edition: Edition, who: str) -> Step:
+    """The edition's Slack post: skipped without SLACK_TAG_URL, already done when its tags
+    were on every remote before this run (a re-run that only brought a branch up to date
+    announces nothing)."""
+    from . import slack
+
+    text = slack.tag_message(who, str(edition.version))
+    tagged = all(
+        update.is_done(remote)
+        for project in edition.projects
+        for update in project.updates
+        if update.is_tag
+        for remote, _ in project.clone.remotes
+    )
+    url = settings.secret("SLACK_TAG_URL")
+
+    def post() -> Report:
+        slack.notify_tag(url, who, str(edition.version))
+        return Report(f"posted: {text}")
+
+    return Step(
+        "slack.post",
+        f"announce {edition.version} on Slack",
+        Target(),
+        action=post,
+        done=tagged,
+        skip="" if url or tagged else "SLACK_TAG_URL is not set",
+        details=(text,),
+        result="its tags were on every remote before this run" if tagged else "",
+        on_failure=Failure.WARN,
+    )
 
 
 # -- shared steps ---------------------------------------------------------------------
 
 
-def announce_date(settings: Settings) -> None:
-    """Say so when the dates this run writes are not today's (release_tools.date, SOURCE_DATE_EPOCH)."""
-    note = settings.clock.note()
-    if note:
-        say(note, "yellow")
-
-
-def check_identity() -> None:
-    """Raise GitError unless git knows whom to commit as: better now than after cloning."""
-    if identity() is None:
-        raise GitError(
-            "git does not know who you are: set user.name and user.email "
-            "(git config --global) or GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL and GIT_COMMITTER_NAME/GIT_COMMITTER_EMAIL"
-        )
-
-
-def bump_version(repo: Repository, file: str, value: str) -> bool:
-    """Write `value` to `file` and commit `Update <file> to <value>`, unless it holds it already."""
-    current = repo.read_file(file)
+def bump_version(branch: Draft, file: str, value: str) -> bool:
+    """Commit `Update <file> to <value>` on `branch`, unless the file holds it already."""
+    current = branch.read(file)
     if current is not None and current.strip() == value:
         return False
     say(f"Update {file} to {value}...")
-    repo.write_file(file, value + "\n")
-    return repo.commit(f"Update {file} to {value}", [file]) is not None
-
-
-def project_remotes(settings: Settings, project: Project) -> tuple[tuple[str, str], ...]:
-    remotes = project.remotes_for(settings.security)
-    if not remotes:
-        if settings.security:
-            raise ConfigurationError(
-                f"release_tools.projects.{project.key}.remotes has no `dev` remote, the only one a security release uses"
-            )
-        raise ConfigurationError(f"release_tools.projects.{project.key}.remotes is empty")
-    return remotes
-
-
-def project_label(project: Project) -> str:
-    return project.path.rstrip("/").split("/")[-1]
-
-
-def read_remotes(
-    remotes: Sequence[tuple[str, str]], branches: Iterable[str], tags: Iterable[str], label: str
-) -> dict[str, RemoteRefs]:
-    """What each remote has of `branches` and `tags`; every remote must have `master`."""
-    branches, tags = list(branches), list(tags)
-    states = {name: ls_remote(url, branches=branches, tags=tags, label=label) for name, url in remotes}
-    for name, refs in states.items():
-        if "master" in branches and "master" not in refs.branches:
-            raise ReleaseStateError(f"{label}: remote {name} has no master branch; check its URL in the configuration")
-    return states
-
-
-def integrate(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> str | None:
-    """Make the local `branch` contain `branch` of every remote that has it; return its tip,
-    or None when neither a remote nor the clone has it.
-
-    A remote behind the others is simply fast-forwarded by the push later; one ahead is
-    taken; two that diverged are merged (as the original's pull from every remote did),
-    and a conflict raises ReleaseStateError before anything is pushed.
-    """
-    tips = [(remote, refs.branches[branch]) for remote, refs in states.items() if branch in refs.branches]
-    local = repo.rev_parse(f"refs/heads/{branch}")
-    if not tips:
-        return local
-    # Fetch each distinct tip once: remotes in sync (the usual case) cost no extra fetch.
-    fetched = {repo.rev_parse(f"refs/remotes/{remote}/{branch}") for remote, _ in tips}
-    for remote, sha in tips:
-        if sha not in fetched:
-            repo.fetch_branch(remote, branch, depth=1)
-            fetched.add(sha)
-
-    # Start from what the clone has (its own commits included), else the first remote's tip.
-    if local:
-        leader = next((remote for remote, sha in tips if sha == local), "this clone")
-        current = local
-    else:
-        leader, current = tips[0]
-    for remote, sha in tips:
-        if sha == current:
-            continue
-        base = repo.merge_base(current, sha, deepen=True)
-        if base is None:
-            raise ReleaseStateError(
-                f"{repo.name}: {branch} on {remote} shares no history with {branch} on {leader}; nothing was pushed"
-            )
-        if base == sha:
-            say(f"{branch}: {remote} is behind {leader}; it will be fast-forwarded")
-        elif base == current:
-            say(f"{branch}: {remote} is ahead of {leader}; its commits are taken")
-            current, leader = sha, remote
-        else:
-            say(f"{branch}: {remote} and {leader} have diverged; merging them", "yellow")
-            repo.set_branch(branch, current)
-            repo.checkout(branch)
-            merged = repo.merge(sha, message=f"Merge branch '{branch}' of {remote}")
-            if merged.status == "conflicts":
-                repo.git("merge", "--abort")
-                raise ReleaseStateError(
-                    f"{repo.name}: {branch} differs between {leader} and {remote} and they conflict "
-                    f"({', '.join(merged.conflicts)}); reconcile them by hand, then run again. Nothing was pushed"
-                )
-            current = repo.head()
-    repo.set_branch(branch, current)
-    return current
-
-
-@contextlib.contextmanager
-def release_clone(
-    remotes: Sequence[tuple[str, str]],
-    stable: str,
-    states: dict[str, RemoteRefs],
-    sparse: Sequence[str],
-    label: str,
-) -> Iterator[Repository]:
-    """A temporary clone for a release: `master` and `stable` as every remote has them
-    (`stable` created from `master` when no remote has it), `stable` checked out."""
-    with Repository.clone(remotes, branch="master", sparse=sparse, name=label, **CLONE_OPTIONS) as repo:
-        prepare_branches(repo, stable, states)
-        yield repo
-
-
-def prepare_branches(repo: Repository, stable: str, states: dict[str, RemoteRefs]) -> None:
-    """Bring `master` and `stable` up to date with every remote; check `stable` out."""
-    integrate(repo, "master", states)
-    if integrate(repo, stable, states) is None:
-        say(f"Create branch {stable} from master")
-        repo.checkout(stable, start="master")
-    else:
-        repo.checkout(stable)
-
-
-def branch_update(repo: Repository, branch: str, states: dict[str, RemoteRefs]) -> RefUpdate:
-    return RefUpdate(
-        f"refs/heads/{branch}",
-        repo.git("rev-parse", "--verify", f"refs/heads/{branch}").strip(),
-        {remote: refs.branches.get(branch) for remote, refs in states.items()},
-    )
-
-
-def plan_tag(
-    repo: Repository, name: str, target: str, states: dict[str, RemoteRefs], *, created_now: bool = True
-) -> RefUpdate:
-    """The tag `name` on `target`: reused from a remote that has it there, else created.
-
-    Raises ReleaseStateError when a remote has it on another commit. With
-    `created_now=False` (the commit it marks was made by an earlier run), any existing
-    copy is accepted.
-    """
-    holders = {remote: refs for remote, refs in states.items() if name in refs.tags}
-    elsewhere = {
-        remote: refs.tag_commits[name]
-        for remote, refs in holders.items()
-        if refs.tag_commits[name] != target and created_now
-    }
-    if elsewhere:
-        remote, commit = next(iter(elsewhere.items()))
-        raise ReleaseStateError(
-            f"{repo.name}: tag {name} already exists on {remote} and points to {commit[:12]}, not to "
-            f"{target[:12]} which this release would tag. Nothing was pushed. If the existing tag is wrong, "
-            f"delete it on {remote} and run again."
-        )
-    if holders:
-        source = next(iter(holders))
-        repo.fetch(source, f"+refs/tags/{name}:refs/tags/{name}")
-        new = holders[source].tags[name]
-        say(f"Tag {name} already exists on {', '.join(holders)}; not created again")
-    else:
-        say(f"Create git tag {name}...")
-        new = repo.tag(name, f"Version {name}", target)
-    # A remote holding the tag on the right commit is done, whatever its tag object.
-    return RefUpdate(f"refs/tags/{name}", new, {r: (new if r in holders else None) for r in states})
-
-
-def connect(repo: Repository, plan: ProjectPlan, states: dict[str, RemoteRefs]) -> None:
-    """Deepen the shallow clone until every branch a remote lacks meets that remote's master:
-    a remote refuses commits whose parents it does not have."""
-    for update in plan.updates:
-        if update.is_tag:
-            continue
-        for remote in plan.remotes:
-            if update.old.get(remote) is None:
-                repo.merge_base(update.new, states[remote].branches["master"], deepen=True)
-
-
-# -- applying -------------------------------------------------------------------------
-
-
-def show(plan: ProjectPlan) -> None:
-    """Print the commits this release adds to each branch, then what each remote lacks."""
-    canonical = plan.remotes[0]
-    for update in plan.updates:
-        if update.is_tag:
-            continue
-        base = update.old.get(canonical) or next((sha for sha in update.old.values() if sha), None)
-        if base is None or base == update.new:
-            continue
-        for line in plan.repo.log(f"{base}..{update.new}", format="%h %s"):
-            say(f"    {update.name}: {line}")
-    for remote in plan.remotes:
-        pending = plan.pending(remote)
-        say(f"[{plan.label}] {remote} needs: {_describe(pending, remote)}" if pending else f"[{plan.label}] {remote} is up to date")
-
-
-def _describe(updates: Sequence[RefUpdate], remote: str) -> str:
-    parts = []
-    for update in updates:
-        if update.is_tag:
-            parts.append(f"tag {update.name}")
-        elif update.old.get(remote) is None:
-            parts.append(f"{update.name} (new branch)")
-        else:
-            parts.append(update.name)
-    return ", ".join(parts)
-
-
-def _tags(plan: ProjectPlan) -> str:
-    """`v11.1.0 (11-1-stable)`; a plan without tags (a release candidate chart) names its branches."""
-    if not plan.tags:
-        branches = [update for update in plan.updates if not update.is_tag]
-        changed = [u for u in branches if any(not u.is_done(remote) for remote in plan.remotes)]
-        return ", ".join(update.name for update in changed or branches)
-    return ", ".join(f"{tag} ({branch})" for tag, branch in plan.tags.items())
-
-
-def describe_dry_run(plan: ProjectPlan) -> str:
-    """The outcome line of a dry run: what each remote would be sent."""
-    pending = {remote: plan.pending(remote) for remote in plan.remotes if plan.pending(remote)}
-    if not pending:
-        return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; nothing would be pushed"
-    groups: dict[str, list[str]] = {}
-    for remote, updates in pending.items():
-        groups.setdefault(_describe(updates, remote), []).append(remote)
-    return f"{plan.label}: would push " + "; ".join(
-        f"{what} to {', '.join(remotes)}" for what, remotes in groups.items()
-    )
-
-
-def describe_outcome(plan: ProjectPlan) -> str:
-    """The outcome line of a real run: the tags, and the remotes this run brought them to."""
-    if not plan.pushed:
-        return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; nothing to push"
-    if plan.tags and not plan.tagged:
-        branches = "; ".join(
-            f"{_describe(plan.pending(remote), remote)} pushed to {remote}" for remote in plan.pushed
-        )
-        return f"{plan.label}: {_tags(plan)} already on {', '.join(plan.remotes)}; {branches}"
-    reached = plan.tagged if plan.tags else plan.pushed
-    text = f"{plan.label}: {_tags(plan)} pushed to {', '.join(reached)}"
-    before = [remote for remote in plan.remotes if remote not in reached]
-    if before:
-        text += f"; {', '.join(before)} already had {'it' if len(plan.tags) == 1 else 'them'}"
-    return text
-
-
-def describe_interruption(plans: Sequence[ProjectPlan]) -> str:
-    """What an interrupted run had pushed, which push it cut off, and what it did not push:
-    `pushed gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev; the push of gitlab-ee
-    to gitlab was cut off ...; not pushed: omnibus-gitlab 11.1.0+ee.0 to dev, gitlab`."""
-    done: list[str] = []
-    cut: list[str] = []
-    left: list[str] = []
-    for plan in plans:
-        groups: dict[str, list[str]] = {}
-        for remote in plan.pushed:
-            groups.setdefault(_describe(plan.pending(remote), remote), []).append(remote)
-        done += [f"{plan.label} {what} to {', '.join(remotes)}" for what, remotes in groups.items()]
-        if plan.in_flight:
-            cut.append(f"{plan.label} to {plan.in_flight}")
-        rest = [r for r in plan.remotes if r not in plan.pushed and r != plan.in_flight and plan.pending(r)]
-        if rest:
-            names = list(plan.tags) or [update.name for update in plan.updates if not update.is_tag]
-            left.append(f"{plan.label} {', '.join(names)} to {', '.join(rest)}")
-    if not (done or cut):
-        return "nothing was pushed"
-    text = "pushed " + "; ".join(done) if done else "nothing was pushed"
-    if cut:
-        text += f"; the push of {', '.join(cut)} was cut off and may or may not have arrived"
-    if left:
-        text += f"; not pushed: {'; '.join(left)}"
-    return text + ". Nothing more was pushed; run the same command again to finish"
-
-
-def carry_out(settings: Settings, plan: ProjectPlan, outcome: Callable[[], str] | None = None) -> None:
-    """Run one project's plan: show it; in a dry run, print what would be pushed; otherwise
-    push it, read the remotes back, and print the outcome line (`describe_outcome` unless
-    `outcome` says otherwise)."""
-    show(plan)
-    if settings.dry_run:
-        result(describe_dry_run(plan))
-        return
-    try:
-        apply(plan)
-    except Interrupted as stop:
-        stop.progress = describe_interruption([plan])
-        raise
-    verify(plan)
-    result(outcome() if outcome else describe_outcome(plan))
-
-
-def apply(plan: ProjectPlan) -> None:
-    """Push each remote what it lacks, in one atomic push per remote, canonical first.
-
-    Raises PushError at the first refusal; what reached other remotes stays, and running
-    the same command again finishes the job.
-    """
-    for remote in plan.remotes:
-        refspecs = plan.refspecs(remote)
-        if not refspecs:
-            continue
-        what = _describe(plan.pending(remote), remote)
-        say(f"Push {what} to {remote}...")
-        plan.in_flight = remote  # until git answers, the push may or may not arrive
-        try:
-            push_with_history(plan.repo, remote, refspecs)
-        except PushError as error:
-            plan.in_flight = None
-            say(f"✗ {plan.label} → {remote}: {what}", "red")
-            done = f" ({', '.join(plan.pushed)} already updated)" if plan.pushed else ""
-            raise PushError(
-                f"{plan.label}: {error}{done}. Run the same command again to finish the release.", error.output
-            ) from None
-        say(f"✓ {plan.label} → {remote}: {what}", "green")
-        plan.in_flight = None
-        plan.pushed.append(remote)
-        if any(update.is_tag for update in plan.pending(remote)):
-            plan.tagged.append(remote)
-
-
-def push_with_history(repo: Repository, remote: str, refspecs: Sequence[str]) -> None:
-    """Push atomically; a remote missing history beyond a shallow clone's boundary makes the
-    clone fetch all of it, once, and push again. Raises PushError."""
-    try:
-        repo.push(remote, refspecs)
-    except PushError as error:
-        if "shallow update not allowed" not in error.output or not repo.is_shallow():
-            raise
-        repo.deepen(None)
-        repo.push(remote, refspecs)
-
-
-def verify(plan: ProjectPlan) -> None:
-    """Read every remote again; raise GitError unless each has what the plan pushed."""
-    for remote in plan.remotes:
-        branches = [u.name for u in plan.updates if not u.is_tag]
-        tags = [u.name for u in plan.updates if u.is_tag]
-        refs = plan.repo.ls_remote(remote, branches=branches, tags=tags)
-        for update in plan.updates:
-            have = refs.tags.get(update.name) if update.is_tag else refs.branches.get(update.name)
-            if have is None or (have != update.new and not (update.is_tag and update.is_done(remote))):
-                raise GitError(f"{plan.label}: {remote} does not have {update.name} at {update.new[:12]} after the push")
+    return branch.commit(f"Update {file} to {value}", {file: value + "\n"})
 
 
 # -- sync -----------------------------------------------------------------------------
@@ -719,11 +413,12 @@ def verify(plan: ProjectPlan) -> None:
 SYNC_PROJECTS = (("ee", "EE"), ("ce", "CE"), ("omnibus", "Omnibus GitLab"))
 
 
-def sync(settings: Settings) -> None:
-    """Make `master` identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab.
+def sync(settings: Settings) -> Plan:
+    """Make `master` identical on every remote of gitlab-ee, gitlab-ce and omnibus-gitlab;
+    return the plan, run.
 
-    Remotes behind are fast-forwarded; diverged ones are merged (a conflict stops that
-    project before anything is pushed). Raises ReleaseStateError, GitError or PushError;
+    Remotes behind are fast-forwarded; diverged ones are merged (a conflict stops the run
+    before anything is pushed). Raises ReleaseStateError or GitError while planning;
     ConfigurationError in security mode, before any git command.
     """
     if settings.security:
@@ -733,29 +428,37 @@ def sync(settings: Settings) -> None:
             "sync makes master the same on the dev and the public remotes, and a security release uses only "
             "the dev remotes, so sync does not run in security mode: unset SECURITY (or release_tools.security)"
         )
-    if settings.dry_run:
-        say("Dry run: nothing will be pushed.", "yellow")
-    for key, label in SYNC_PROJECTS:
-        if key in settings.skip:
-            say(f"Skipping sync for {label}", "yellow")
-            continue
-        sync_project(settings, settings.project(key))
+    plan = Plan(settings.task or "sync", "master")
+    reads = RemoteReads()
+    with contextlib.ExitStack() as clones:
+        for key, label in SYNC_PROJECTS:
+            if key in settings.skip:
+                say(f"Skipping sync for {label}", "yellow")
+                continue
+            plan.steps += sync_steps(settings, settings.project(key), reads, clones, plan)
+        return execute(plan, settings.run)
 
 
-def sync_project(settings: Settings, project: Project) -> None:
+def sync_steps(
+    settings: Settings, project: Project, reads: RemoteReads, clones: contextlib.ExitStack, plan: Plan
+) -> list[Step]:
+    """One push step per remote of the project, each done when the remote has master as every remote has it."""
     remotes = project_remotes(settings, project)
     label = project_label(project)
     if len(remotes) < 2:
-        result(f"{label}: only {remotes[0][0]} is configured; nothing to sync")
-        return
-    states = read_remotes(remotes, ("master",), (), label)
+        plan.notes.append(f"{label}: only {remotes[0][0]} is configured; nothing to sync")
+        return []
+    states = read_remotes(reads, remotes, label)
     tips = {remote: refs.branches["master"] for remote, refs in states.items()}
     if len(set(tips.values())) == 1:
-        result(f"{label}: master is identical on {', '.join(tips)} ({next(iter(tips.values()))[:12]})")
-        return
-    with Repository.clone(remotes, branch="master", sparse=(), name=label, **CLONE_OPTIONS) as repo:
-        master = integrate(repo, "master", states)
-        assert master is not None  # every remote has master (read_remotes)
-        plan = ProjectPlan(label, repo, list(tips), [RefUpdate("refs/heads/master", master, dict(tips))])
-        connect(repo, plan, states)
-        carry_out(settings, plan, lambda: f"{label}: master {master[:12]} pushed to {', '.join(plan.pushed)}")
+        tip = next(iter(tips.values()))
+        plan.notes.append(f"{label}: master is identical on {', '.join(tips)} ({tip[:12]})")
+        return push_steps(None, remotes, [RefUpdate("refs/heads/master", tip, dict(tips))], reads,
+                          project=project.path, label=label)
+    clone = clones.enter_context(ReleaseClone.open(remotes, states, None, label=label))
+    master = clone.branch("master")
+    assert master is not None  # every remote has master (read_remotes)
+    update = clone.branch_update(master)
+    clone.connect([update])
+    plan.notes += clone.notes
+    return push_steps(clone.repo, remotes, [update], reads, project=project.path, label=label)

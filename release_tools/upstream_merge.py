@@ -14,15 +14,18 @@ One run:
    when that name belongs to a member of EE, and picks the member with the most conflicts
    to answer for the merge request (ties: alphabetical; none: one of the configured
    fallback users, rotating by the day of the year);
-5. pushes the branch, opens the merge request (`CE upstream - <UTC date and time>`, label
-   `CE upstream`, the current milestone, assigned, source branch removed when merged),
-   and tells Slack (`SLACK_UPSTREAM_MERGE_URL`) how it went.
+5. runs a plan of three steps: push the branch (`git.push`, through the ref engine:
+   refs.py), open the merge request (`CE upstream - <UTC date and time>`, label `CE
+   upstream`, the current milestone, assigned, source branch removed when merged), and
+   tell Slack (`SLACK_UPSTREAM_MERGE_URL`) about it (`slack.post`); a failed push or merge
+   request is told to Slack too. A run that stops at 1. or 2. is a plan as well: the open
+   merge request (already done) or nothing to merge, and the Slack message saying so.
 
 It refuses to run in security mode (SECURITY): it would push to the public EE and open a
 public merge request.
 
-A dry run does all the local work and the reads, prints the merge request, and pushes,
-creates and posts nothing. Slack problems are warnings on stderr and never fail the run.
+A dry run does all the local work and the reads, shows the plan with the merge request,
+and pushes, creates and posts nothing. Slack problems are warnings and never fail the run.
 The date and time in its names, the fallback rotation and the current milestone follow
 the settings' clock (`release_tools.date`, SOURCE_DATE_EPOCH; see clock.py).
 """
@@ -33,16 +36,17 @@ import datetime
 import re
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings
-from .output import result, say
-from .errors import ConfigurationError, GitError, GitLabError, ReleaseStateError, SlackError
-from .git import Repository
 from .clock import wall
-from .tagging import announce_date, check_identity, push_with_history
+from .config import Settings
+from .errors import ConfigurationError, GitError, ReleaseStateError, ReleaseToolsError, SlackError
+from .git import Repository
+from .output import say, warn
+from .plan import Failure, Plan, Report, Step, Target, execute
+from .refs import RefUpdate, RemoteReads, announce_date, check_identity, push_steps
 
 #: The CE master lands here, never on a local branch of EE.
 UPSTREAM = "upstream"
@@ -158,48 +162,68 @@ def mention(username: str | None, author: str, no_mention: bool) -> str:
 
 
 class Notifier:
-    """Posts to SLACK_UPSTREAM_MERGE_URL; a dry run, a missing URL or a failure never stop the run."""
+    """Slack for one run (SLACK_UPSTREAM_MERGE_URL): posts are plan steps, and a failed push
+    or merge request is told too; a missing URL or a failure never stops the run."""
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.secret("SLACK_UPSTREAM_MERGE_URL")
         self.dry_run = settings.dry_run
-        self.warned = False
+        if not self.url and not self.dry_run:
+            warn("SLACK_UPSTREAM_MERGE_URL is not set: Slack is not told about this upstream merge")
 
-    def post(self, text: str) -> None:
-        if self.dry_run:
-            say(f"Slack (not posted: dry run): {text}")
-            return
-        if not self.url:
-            if not self.warned:
-                say(
-                    "SLACK_UPSTREAM_MERGE_URL is not set: Slack is not told about this upstream merge",
-                    "yellow",
-                    err=True,
-                )
-                self.warned = True
-            return
+    def step(self, summary: str, text: Callable[[], str] | str) -> Step:
+        """A Slack post (its text may be known only once earlier steps ran)."""
+
+        def post() -> Report:
+            message = text() if callable(text) else text
+            self._post(message)
+            return Report(f"posted: {message}")
+
+        return Step(
+            "slack.post",
+            summary,
+            Target(),
+            action=post,
+            skip="" if self.url else "SLACK_UPSTREAM_MERGE_URL is not set",
+            details=(text,) if isinstance(text, str) else (),
+            on_failure=Failure.WARN,
+        )
+
+    def _post(self, text: str) -> None:
         from . import slack
 
-        try:
-            slack.post(self.url, text, variable="SLACK_UPSTREAM_MERGE_URL")
-        except SlackError as error:
-            result(f"Slack notification failed: {error}", "red", err=True)
-        else:
-            say(f"Slack notified: {text}")
+        slack.post(self.url, text, variable="SLACK_UPSTREAM_MERGE_URL")
+
+    def telling_failures(self, action: Callable[[], Any], job_url: str) -> Callable[[], Any]:
+        """`action`, whose failure Slack hears of (best effort) before it is reported."""
+
+        def run() -> Any:
+            try:
+                return action()
+            except ReleaseToolsError:
+                if self.url:
+                    try:
+                        self._post(_slack().upstream_failed_message(job_url))
+                    except SlackError as error:
+                        warn(f"Slack notification failed: {error}")
+                raise
+
+        return run
 
 
 # -- the task ---------------------------------------------------------------------------------
 
 
-def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> None:
-    """Merge CE `master` into a new EE branch and open its merge request (see the module).
+def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> Plan:
+    """Merge CE `master` into a new EE branch and open its merge request (see the module);
+    return the plan, run.
 
     Its branch name, title, fallback assignee and milestone follow the settings' clock
     (`release_tools.date`, SOURCE_DATE_EPOCH); the age of an open one, the real clock.
 
-    Raises ConfigurationError (remotes, token, security mode), GitError/PushError when git
-    or the push fails, ReleaseStateError when the two masters share no history, GitLabError
-    when GitLab refuses a request. Every check and every read happen before the push.
+    Raises, before anything is pushed or created: ConfigurationError (remotes, token,
+    security mode), GitError when git fails, ReleaseStateError when the two masters share
+    no history, GitLabError when GitLab refuses a read.
     """
     if settings.security:
         # It pushes to EE and opens a merge request on the production instance: exactly what
@@ -212,15 +236,14 @@ def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> None:
     ee, ce = settings.project("ee"), settings.project("ce")
     ee_url, ce_url = _remote_url(settings, "ee"), _remote_url(settings, "ce")
     label = settings.labels["upstream_merge"]
-    notifier = Notifier(settings)
     settings.token("production")  # needed before anything: the guard and the merge request
     if gitlab is None:
         from .gitlab import GitLab
 
         gitlab = GitLab(settings, "production")
-    if settings.dry_run:
-        say("Dry run: nothing will be pushed, created or posted.", "yellow")
     announce_date(settings)
+    plan = Plan(settings.task or "upstream_merge", f"{ce.path} master into {ee.path}")
+    notifier = Notifier(settings)
 
     if settings.force:
         say("--force: not looking for an open upstream merge request", "yellow")
@@ -228,12 +251,22 @@ def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> None:
         pending = gitlab.list_merge_requests(ee.path, labels=(label,), state="opened", target_branch="master")
         if pending:
             newest = pending[0]
-            result("--> An upstream merge request already exists.", "red")
-            result(f"    {newest.web_url}")
+            plan.notes.append(f"An upstream merge request already exists: {newest.web_url}")
+            plan.add(
+                Step(
+                    "merge_request.create",
+                    f"open an upstream merge request in {ee.path}",
+                    Target(project=ee.path, instance="production", merge_request=f"!{newest.iid}"),
+                    done=True,
+                    result=newest.web_url,
+                    urls=(newest.web_url,),
+                )
+            )
             real_now = wall()
             age = time_ago(_parse_time(newest.created_at) or real_now, real_now)
-            notifier.post(_slack().upstream_pending_message(newest.web_url, f"{ee.path}!{newest.iid}", age))
-            return
+            text = _slack().upstream_pending_message(newest.web_url, f"{ee.path}!{newest.iid}", age)
+            plan.add(notifier.step("tell Slack that it is still pending", text))
+            return execute(plan, settings.run)
     check_identity()
 
     remotes = [(ORIGIN, ee_url), (UPSTREAM, ce_url)]
@@ -246,9 +279,9 @@ def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> None:
         if base is None:
             raise ReleaseStateError(f"{ee.path} master and {ce.path} master share no history: check their remotes")
         if base == ce_tip:
-            result("--> EE is already up-to-date with CE. No merge request was created.", "green")
-            notifier.post(_slack().upstream_up_to_date_message())
-            return
+            plan.notes.append("EE is already up-to-date with CE. No merge request was created.")
+            plan.add(notifier.step("tell Slack that EE is up to date", _slack().upstream_up_to_date_message()))
+            return execute(plan, settings.run)
 
         daily = branch_name(now)
         taken = repo.ls_remote(ORIGIN, branches=[daily, branch_name(now, [daily])]).branches
@@ -275,45 +308,64 @@ def upstream_merge(settings: Settings, *, gitlab: Any | None = None) -> None:
         mr_title = title(now)
         assignee = _assignee(gitlab, responsible, member_ids, settings)
         milestone = gitlab.current_milestone(ee.path, settings.milestone_group, now.date())
-
         _show(merged, conflicts)
-        if settings.dry_run:
-            result(f'--> Merge request "{mr_title}" would be created from {branch} ({_conflicts_text(conflicts)}).')
-            say()
-            say(f"# {mr_title}")
-            say()
-            say(description)
-            return
 
-        say(f"Push {branch} to {ORIGIN} ({ee.path})...")
-        try:
-            push_with_history(repo, ORIGIN, [f"{merged.commit}:refs/heads/{branch}"])
-        except GitError:
-            notifier.post(_slack().upstream_failed_message(settings.job_url))
-            raise
+        remote = settings.upstream_merge.remote
+        reads = RemoteReads()
+        reads.want(ee_url, [branch])
+        update = RefUpdate(f"refs/heads/{branch}", merged.commit, {ORIGIN: None})
+        [push] = push_steps(repo, [(ORIGIN, ee_url)], [update], reads, project=ee.path, label=ee.path)
+        push.summary = f"push {branch} to {remote} ({ee.path})"
+        push.target = Target(project=ee.path, remote=remote, refs=(update.ref,))
+        push.action = notifier.telling_failures(push.action, settings.job_url)
+        plan.add(push)
 
-    try:
-        created = gitlab.create_merge_request(
-            ee.path,
-            title=mr_title,
-            description=description,
-            source_branch=branch,
-            target_branch="master",
-            labels=(label,),
-            milestone_id=milestone.id if milestone else None,
-            assignee_id=assignee,
+        created: list[Any] = []
+
+        def create() -> Report:
+            mr = gitlab.create_merge_request(
+                ee.path,
+                title=mr_title,
+                description=description,
+                source_branch=branch,
+                target_branch="master",
+                labels=(label,),
+                milestone_id=milestone.id if milestone else None,
+                assignee_id=assignee,
+            )
+            created.append(mr)
+            return Report(mr.web_url, (mr.web_url,))
+
+        def check() -> str | None:
+            found = gitlab.find_merge_requests(ee.path, source_branch=branch, target_branch="master", state="opened")
+            return None if found else f"no open merge request from {branch} in {ee.path}"
+
+        plan.add(
+            Step(
+                "merge_request.create",
+                f'open the merge request "{mr_title}" from {branch} into master in {ee.path}',
+                Target(project=ee.path, instance="production", refs=(branch,), merge_request=mr_title),
+                action=notifier.telling_failures(create, settings.job_url),
+                check=check,
+                details=(_conflicts_text(conflicts) + (f"; assigned to {responsible}" if responsible else ""),),
+                preview=f"# {mr_title}\n\n{description}",
+            )
         )
-    except GitLabError:
-        result(f'--> Merge request "{mr_title}" not created.', "yellow")
-        notifier.post(_slack().upstream_failed_message(settings.job_url))
-        raise
-    result(f'--> Merge request "{mr_title}" created.', "green")
-    result(f"    {created.web_url}")
-    notifier.post(_slack().upstream_created_message(created.web_url, f"{ee.path}!{created.iid}", len(conflicts)))
+        plan.add(
+            notifier.step(
+                "tell Slack about the merge request",
+                lambda: _slack().upstream_created_message(
+                    created[0].web_url, f"{ee.path}!{created[0].iid}", len(conflicts)
+                ),
+            )
+        )
+        return execute(plan, settings.run)
 
 
 def merge(repo: Repository, branch: str, base: str, ce_tip: str) -> Merge:
-    """Merge `ce_tip` into a new `branch` from EE master; commit conflicts as they are."""
+    """Merge `ce_tip` into a new `branch` from EE master; commit conflicts as they are.
+
+    The one function of this task that checks a branch out (and leaves the clone on it)."""
     # The clone fetches missing blobs from EE on demand; CE's new ones must come from CE.
     repo.fetch_objects(UPSTREAM, repo.changed_blobs(base, ce_tip))
     repo.checkout(branch, start="master")

@@ -3,22 +3,16 @@ checks (a release pushed from the release-tools clone to a second remote) pass."
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.usefixtures("git_identity")
+from tests.benchmark_support import load_benchmark
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "clone.py"
+pytestmark = pytest.mark.usefixtures("git_identity")
 
 
 @pytest.fixture(scope="module")
 def clone_benchmark():
-    spec = importlib.util.spec_from_file_location("clone_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("clone")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import yaml
 
 from release_tools import chart_release
 from release_tools.clock import Clock
-from release_tools.output import collect_results
 from release_tools.errors import ConfigurationError, InvalidVersionError, ReleaseStateError
 from release_tools.helm import ChartVersion
 from release_tools.version import Version
@@ -21,14 +20,14 @@ TODAY = datetime.date(2018, 7, 25)
 
 
 def release(settings, chart, app):
-    """Run the chart release; return its result() lines."""
-    with collect_results() as lines:
-        chart_release.tag_chart(
-            settings.with_changes(clock=Clock(day=TODAY, source="the test")),
-            ChartVersion.parse(chart) if chart else None,
-            Version.parse(app) if app else None,
-        )
-    return lines
+    """Run the chart release; return (summary, state) of each step of its plan."""
+    plan = chart_release.tag_chart(
+        settings.with_changes(clock=Clock(day=TODAY, source="the test")),
+        ChartVersion.parse(chart) if chart else None,
+        Version.parse(app) if app else None,
+    )
+    assert plan.task == "helm.tag_chart" and plan.exit_status == 0
+    return [(step.summary, step.state.value) for step in plan.steps]
 
 
 def chart(remote, ref, path="Chart.yaml"):
@@ -114,7 +113,7 @@ def test_release_candidate_gets_a_stable_branch_and_no_tag(release_settings, rem
     assert "v0.4.0" not in helm.tags()
     assert helm.sha("master") == master  # no changelog for an RC, no version bump
     assert "changelogs/unreleased/registry-storage.yml" in helm.files("0-4-stable", "changelogs")
-    assert lines == ["charts/gitlab: 0-4-stable pushed to gitlab"]
+    assert lines == [("push charts/gitlab 0-4-stable (new branch) to gitlab", "done")]
 
 
 def test_final_release_tags_compiles_the_changelog_and_raises_master(release_settings, remotes, helm, tmp_path):
@@ -138,7 +137,7 @@ def test_final_release_tags_compiles_the_changelog_and_raises_master(release_set
     assert chart(helm, "master") == ("0.4.0", "master")
     assert subchart(helm, "master", "unicorn") == ("0.2.0", "master")
     assert helm.show("master", "CHANGELOG.md").startswith("# GitLab chart changelog\n\n## 0.4.0 (2018-07-25)")
-    assert lines == ["charts/gitlab: v0.4.0 (0-4-stable) pushed to gitlab"]
+    assert lines == [("push charts/gitlab 0-4-stable (new branch), master, tag v0.4.0 to gitlab", "done")]
 
 
 def test_patch_of_the_newest_line_increments_its_last_tag_and_raises_master(release_settings, remotes, helm, tmp_path):
@@ -203,7 +202,7 @@ def test_rerun_pushes_nothing_and_derives_the_same_version(release_settings, rem
 
     lines = release(release_settings(), "", "11.2.0")
 
-    assert lines == ["charts/gitlab: v0.4.0 (0-4-stable) already on gitlab; nothing to push"]
+    assert lines == [("push charts/gitlab 0-4-stable, master, tag v0.4.0 to gitlab", "already_done")]
     assert helm.digest() == after_first
 
 
@@ -216,7 +215,7 @@ def test_dry_run_prepares_everything_and_pushes_nothing(release_settings, remote
 
     lines = release(release_settings(dry_run=True), "", "11.1.2")
 
-    assert lines == ["charts/gitlab: would push 0-3-stable, master, tag v0.3.2 to gitlab"]
+    assert lines == [("push charts/gitlab 0-3-stable, master, tag v0.3.2 to gitlab", "to_do")]
     assert "0-3-stable: " in capsys.readouterr().out and helm.digest() == before
 
 

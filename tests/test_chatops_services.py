@@ -17,13 +17,19 @@ def test_tag_through_chat_tags_ee_and_ce_on_every_remote_and_replies_with_the_ou
     for project, tag in (("ee", "v11.1.0-ee"), ("ce", "v11.1.0"), ("omnibus", "11.1.0+ee.0"), ("omnibus", "11.1.0+ce.0")):
         for remote in ("dev", "gitlab"):
             assert tag in remotes(project, remote).tags(), f"{tag} missing on {project}/{remote}"
-    pushed = [line for line in result.reply if " pushed to " in line]
+    # The reply is the plan's outcome: a line per step, and how it ended.
+    pushed = [line.split(": ")[0] for line in result.reply if line.startswith("✓ push ")]
     assert pushed == [
-        "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
-        "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.0+ce.0 (11-1-stable) pushed to dev, gitlab",
+        f"✓ push {what} to {remote}"
+        for what in (
+            "gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee",
+            "omnibus-gitlab 11-1-stable-ee, tag 11.1.0+ee.0",
+            "gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre",
+            "omnibus-gitlab 11-1-stable, master, tag 11.1.0+ce.0",
+        )
+        for remote in ("dev", "gitlab")
     ]
+    assert result.reply[-1] == "Done: 8 done, 2 skipped."
     assert "git " not in "\n".join(result.reply)  # git chatter stays in the log
 
 
@@ -35,7 +41,8 @@ def test_tag_from_the_security_channel_pushes_to_dev_only(chat_job, remotes):
     assert result.returncode == 0, result.output
     assert "v11.1.0-ee" in remotes("ee", "dev").tags()
     assert {project: remotes(project, "gitlab").digest() for project in public} == public
-    assert "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev" in result.reply
+    assert any(line.startswith("✓ push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev: ") for line in result.reply)
+    assert not any(" to gitlab" in line for line in result.reply)
 
 
 def test_tag_dry_run_through_chat_pushes_nothing_and_replies_with_the_pushes_it_would_make(chat_job, remotes):
@@ -45,8 +52,9 @@ def test_tag_dry_run_through_chat_pushes_nothing_and_replies_with_the_pushes_it_
 
     assert result.returncode == 0, result.output
     assert remotes.digests() == before
-    assert "gitlab-ee: would push 11-1-stable-ee, master, tag v11.1.0-ee to dev, gitlab" in result.reply
-    assert "gitlab-ce: would push 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev, gitlab" in result.reply
+    assert "· push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to gitlab" in result.reply
+    assert "· push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev" in result.reply
+    assert result.reply[-1] == "Dry run: 8 steps would be carried out; nothing was changed."  # Slack: no URL
 
 
 def test_publish_through_chat_plays_the_release_jobs_and_replies_with_them(chat_job, fake_dev):
@@ -114,8 +122,9 @@ def test_slack_failures_of_a_chat_tag_are_warnings_on_stderr_and_the_tag_failure
 
     assert result.returncode == 0, result.output
     refused = "Slack refused the message (500 Internal Server Error)"
-    tag_warning = f"Slack notification for 11.1.1-ee failed: {refused}: check SLACK_TAG_URL"
+    tag_warning = f"✗ announce 11.1.1-ee on Slack: {refused}: check SLACK_TAG_URL"
     assert tag_warning in result.reply  # the outcome chat hears
-    assert f"{tag_warning}\n" in result.stderr and "Slack notification" not in result.log
+    assert result.reply[-1] == "Done: 2 done, 1 failed."  # a warning: the run goes on, exit status 0
+    assert f"{tag_warning}\n" in result.stderr
     assert f"Warning: {refused}: check SLACK_CHATOPS_URL\n" in result.stderr  # the announcement of a long run
     assert "late results cannot reach chat" in result.stderr and "late results cannot reach chat" not in result.stdout

@@ -42,7 +42,8 @@ def test_chart_release_with_the_legacy_test_switch_pushes_nothing(invoke, config
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Chart release\n")
-    assert "charts/gitlab: would push 0-3-stable, master, tag v0.3.2 to gitlab\n" in result.stdout
+    assert "\nPlan for helm.tag_chart 0.3.2:\n  · push charts/gitlab 0-3-stable, master, tag v0.3.2 to gitlab\n" in result.stdout
+    assert result.stdout.endswith("Dry run: 1 step would be carried out; nothing was changed.\n")
     assert remotes.digests() == before
 
 
@@ -50,7 +51,8 @@ def test_chart_release_tags_the_chart(invoke, config, remotes):
     result = invoke("-f", config, "helm.tag_chart", "0.3.2", "")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("charts/gitlab: v0.3.2 (0-3-stable) pushed to gitlab\n")
+    assert "\n✓ push charts/gitlab 0-3-stable, master, tag v0.3.2 to gitlab: " in result.stdout
+    assert result.stdout.endswith("Read back 1 change.\nDone: 1 done.\n")
     assert "v0.3.2" in remotes("helm", "gitlab").tags()
 
 
@@ -71,3 +73,47 @@ def test_chart_changelog_is_dated_by_source_date_epoch(invoke, config, remotes):
     assert result.returncode == 0, result.stderr
     for branch in ("0-3-stable", "master"):
         assert "\n## 0.3.2 (2018-07-20)\n" in remotes("helm", "gitlab").show(branch, "CHANGELOG.md")
+
+
+# -- the plan as JSON, a failure mid-plan, the re-run ---------------------------------------------
+
+
+STEP = "push charts/gitlab 0-3-stable, master, tag v0.3.2 to gitlab"
+
+
+def test_json_of_a_dry_run_a_real_run_and_a_rerun(invoke, config, remotes):
+    helm = remotes("helm", "gitlab")
+    before = helm.digest()
+
+    dry = json.loads(invoke("-f", config, "helm.tag_chart", "--json", "--dry-run", "0.3.2", "").stdout)
+    assert helm.digest() == before
+    first = json.loads(invoke("-f", config, "helm.tag_chart", "--json", "0.3.2", "").stdout)
+    after_first = helm.digest()
+    second = json.loads(invoke("-f", config, "helm.tag_chart", "--json", "0.3.2", "").stdout)
+
+    def steps(document):
+        return [(step["kind"], step["summary"], step["state"]) for step in document["steps"]]
+
+    assert (dry["task"], dry["status"], steps(dry)) == ("helm.tag_chart", "dry_run", [("git.push", STEP, "to_do")])
+    assert dry["steps"][0]["target"] == {
+        "project": "charts/gitlab",
+        "remote": "gitlab",
+        "refs": ["refs/heads/0-3-stable", "refs/heads/master", "refs/tags/v0.3.2"],
+    }
+    assert (first["status"], steps(first)) == ("done", [("git.push", STEP, "done")])
+    assert (second["status"], steps(second)) == ("nothing_to_do", [("git.push", STEP, "already_done")])
+    assert helm.digest() == after_first and "v0.3.2" in helm.tags()
+
+
+def test_a_refused_push_is_the_failed_step_in_text_and_json(invoke, config, remotes):
+    remotes("helm", "gitlab").refuse_next_push("pushes are frozen")
+
+    text = invoke("-f", config, "helm.tag_chart", "0.3.2", "")
+    remotes("helm", "gitlab").refuse_next_push("pushes are frozen")
+    document = json.loads(invoke("-f", config, "helm.tag_chart", "--json", "0.3.2", "").stdout)
+
+    assert text.returncode == 1
+    assert f"\n✗ {STEP}: git push to gitlab failed: refs/heads/0-3-stable [remote rejected]" in text.stdout
+    assert text.stdout.endswith("Failed: 1 failed.\n")
+    assert (document["status"], document["exit_status"], document["steps"][0]["state"]) == ("failed", 1, "failed")
+    assert "v0.3.2" not in remotes("helm", "gitlab").tags()

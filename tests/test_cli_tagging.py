@@ -31,8 +31,11 @@ def test_tag_releases_every_edition_and_announces_it_without_leaking_the_webhook
     result = invoke("-f", config, "tag", "11.1.0", env={"SLACK_TAG_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    assert "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab\n" in result.stdout
-    assert "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab\n" in result.stdout
+    for remote in ("dev", "gitlab"):
+        assert f"\n✓ push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to {remote}: " in result.stdout
+        assert f"\n✓ push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to {remote}: " in result.stdout
+    assert "\n✓ announce 11.1.0-ee on Slack: posted: _Rita Release_ tagged `11.1.0-ee`\n" in result.stdout
+    assert result.stdout.endswith("Read back 8 changes.\nDone: 10 done.\n")
     assert [p["text"] for p in slack.posts] == ["_Rita Release_ tagged `11.1.0-ee`", "_Rita Release_ tagged `11.1.0`"]
     assert WEBHOOK_PATH not in result.output and "canary-slack-secret" not in result.output
     assert "v11.1.0" in remotes("ce", "gitlab").tags()
@@ -44,7 +47,9 @@ def test_release_alias_dry_run_changes_nothing(invoke, config, remotes, slack):
     result = invoke("-f", config, "release", "11.1.0", env={"TEST": "true", "SLACK_TAG_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    assert "gitlab-ce: would push 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev, gitlab\n" in result.stdout
+    for remote in ("dev", "gitlab"):
+        assert f"\n  · push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to {remote}\n" in result.stdout
+    assert result.stdout.endswith("Dry run: 10 steps would be carried out; nothing was changed.\n")
     assert remotes.digests() == before and slack.posts == []
 
 
@@ -82,15 +87,22 @@ def test_environment_configuration_and_legacy_skip_switches(invoke, remotes):
     assert "v11.1.1-ee" in remotes("ee", "gitlab").tags()
 
 
-def test_a_refused_push_exits_1_with_a_one_line_error_and_gits_reason(invoke, config, remotes):
+def test_a_refused_push_exits_1_naming_the_failed_step_gits_reason_and_what_was_not_reached(invoke, config, remotes):
     remotes("ce", "gitlab").refuse_next_push("branch is protected")
 
-    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee", "--skip-omnibus")
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee")
 
     assert result.returncode == 1
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: gitlab-ce: git push to gitlab failed: refs/heads/11-1-stable [remote rejected]")
-    assert last.endswith("(dev already updated). Run the same command again to finish the release.")
+    assert "\n✓ push gitlab-ce 11-1-stable, master, tag v11.1.1 to dev: " in result.stdout
+    assert (
+        "\n✗ push gitlab-ce 11-1-stable, master, tag v11.1.1 to gitlab: "
+        "git push to gitlab failed: refs/heads/11-1-stable [remote rejected] (pre-receive hook declined); "
+    ) in result.stdout
+    assert result.stdout.endswith(
+        "Not reached: push omnibus-gitlab 11-1-stable, master, tag 11.1.1+ce.0 to dev; "
+        "push omnibus-gitlab 11-1-stable, master, tag 11.1.1+ce.0 to gitlab\n"
+        "Failed: 1 done, 1 skipped, 1 failed, 2 not reached.\n"
+    )
     assert "GL-HOOK-ERR: branch is protected" in result.stderr  # what the remote said
 
 
@@ -101,7 +113,7 @@ def test_sync_dry_run(invoke, config, remotes, tmp_path):
     result = invoke("-f", config, "sync", "--dry-run", "--skip-ee", "--skip-omnibus")
 
     assert result.returncode == 0, result.stderr
-    assert "gitlab-ce: would push master to dev\n" in result.stdout
+    assert "\n  · push gitlab-ce master to dev\n  ✓ push gitlab-ce master to gitlab: already done\n" in result.stdout
     assert remotes.digests() == before
 
 
@@ -177,6 +189,158 @@ def test_a_failed_slack_post_is_a_warning_on_stderr_and_the_release_goes_on(invo
     result = invoke("-f", config, "tag", "11.1.1", "--skip-omnibus", env={"SLACK_TAG_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    warning = "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL\n"
-    assert warning in result.stderr and "Slack notification" not in result.stdout
+    warning = "✗ announce 11.1.1-ee on Slack: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL\n"
+    assert warning in result.stderr
+    assert result.stdout.endswith("Done: 5 done, 1 failed.\n")  # a warning: the exit status is 0
     assert "v11.1.1" in remotes("ce", "gitlab").tags()
+
+
+# -- git's own progress, on a terminal only ----------------------------------------------------
+
+
+@pytest.fixture
+def on_terminal(tmp_path, config, fake_gitlab, fake_dev):
+    """Run `invoke -f CONFIG ARGS` with stdin, stdout and stderr on a pseudo-terminal."""
+    import os
+
+    from tests.repos import GIT_ENV
+    from tests.test_boundary import run_on_terminal
+
+    home = tmp_path / "terminal-home"
+    home.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8", **GIT_ENV}
+
+    def run(*args: str, extra: dict[str, str] | None = None) -> tuple[int, str]:
+        return run_on_terminal(["-f", config, *args], None, {**env, **(extra or {})})
+
+    return run
+
+
+#: What git's progress meters say while cloning and pushing.
+CLONE_PROGRESS, PUSH_PROGRESS = "Receiving objects:", "Writing objects:"
+
+
+def test_on_a_terminal_clones_and_pushes_show_gits_progress(on_terminal, remotes):
+    status, printed = on_terminal("tag", "11.1.1", "--skip-ee", "--skip-omnibus", "--yes")
+
+    assert status == 0, printed
+    assert CLONE_PROGRESS in printed and PUSH_PROGRESS in printed
+    assert "v11.1.1" in remotes("ce", "gitlab").tags()
+
+
+def test_with_progress_on_a_terminal_a_refused_push_still_names_gits_reason(on_terminal, remotes):
+    remotes("ce", "gitlab").refuse_next_push("branch is protected")
+
+    status, printed = on_terminal("tag", "11.1.1", "--skip-ee", "--skip-omnibus", "--yes")
+
+    assert status == 1
+    assert PUSH_PROGRESS in printed
+    assert "✗ push gitlab-ce 11-1-stable, master, tag v11.1.1 to gitlab: git push to gitlab failed: " in printed
+    assert "GL-HOOK-ERR: branch is protected" in printed
+
+
+@pytest.mark.parametrize("how", [{"extra": {"CI": "true"}}, {"args": ("--json",)}], ids=["CI", "--json"])
+def test_in_ci_and_with_json_git_stays_quiet_even_on_a_terminal(on_terminal, remotes, how):
+    status, printed = on_terminal("tag", "11.1.1", "--skip-ee", "--skip-omnibus", "--yes", *how.get("args", ()),
+                                  extra=how.get("extra"))
+
+    assert status == 0, printed
+    assert CLONE_PROGRESS not in printed and PUSH_PROGRESS not in printed
+    assert "v11.1.1" in remotes("ce", "gitlab").tags()
+
+
+def test_without_a_terminal_git_stays_quiet(invoke, config, remotes):
+    result = invoke("-f", config, "tag", "11.1.1", "--skip-ee", "--skip-omnibus")
+
+    assert result.returncode == 0, result.stderr
+    assert CLONE_PROGRESS not in result.output and PUSH_PROGRESS not in result.output
+
+
+# -- the plan as JSON, failures mid-plan, re-runs, invoke's own dry run --------------------------
+
+
+def kinds_and_states(document):
+    return [(step["kind"], step["summary"], step["state"]) for step in document["steps"]]
+
+
+def test_json_of_a_dry_run_lists_every_step_and_pushes_nothing(invoke, config, remotes):
+    before = remotes.digests()
+
+    result = invoke("-f", config, "tag", "--dry-run", "--json", "11.1.0")
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["task"], document["subject"], document["status"], document["dry_run"]) == ("tag", "11.1.0", "dry_run", True)
+    steps = kinds_and_states(document)
+    assert len(steps) == 10 and steps[0] == ("git.push", "push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev", "to_do")
+    assert steps[4] == ("slack.post", "announce 11.1.0-ee on Slack", "skipped")
+    assert document["steps"][6]["target"] == {
+        "project": "gitlab-org/gitlab-ce",
+        "remote": "gitlab",
+        "refs": ["refs/heads/11-1-stable", "refs/heads/master", "refs/tags/v11.1.0", "refs/tags/v11.2.0.pre"],
+    }
+    assert "Plan for tag 11.1.0:" in result.stderr  # progress goes to stderr
+    assert remotes.digests() == before
+
+
+def test_json_of_a_real_run_then_a_rerun_that_finds_every_step_done_and_changes_nothing(invoke, config, remotes, slack):
+    env = {"SLACK_TAG_URL": slack.url}
+
+    first = json.loads(invoke("-f", config, "tag", "--json", "11.1.0", env=env).stdout)
+    after_first, posts = remotes.digests(), len(slack.posts)
+    second = json.loads(invoke("-f", config, "tag", "--json", "11.1.0", env=env).stdout)
+
+    assert (first["status"], first["exit_status"]) == ("done", 0)
+    assert {step["state"] for step in first["steps"]} == {"done"} and posts == 2
+    assert all(step["result"] for step in first["steps"])
+    assert (second["status"], second["exit_status"]) == ("nothing_to_do", 0)
+    assert {step["state"] for step in second["steps"]} == {"already_done"}
+    assert [s["summary"] for s in second["steps"]] == [s["summary"] for s in first["steps"]]
+    assert remotes.digests() == after_first and len(slack.posts) == posts  # nothing changed, nothing posted
+
+
+def test_a_push_refused_mid_plan_is_the_failed_step_in_json_and_the_rest_not_reached(invoke, config, remotes):
+    remotes("omnibus", "gitlab").refuse_next_push("pushes are frozen")
+
+    result = invoke("-f", config, "tag", "--json", "11.1.0")
+
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert (document["status"], document["exit_status"]) == ("failed", 1)
+    states = [(step["summary"], step["state"]) for step in document["steps"]]
+    assert [state for _, state in states] == ["done", "done", "done", "failed"] + ["skipped"] + ["not_reached"] * 4 + ["skipped"]
+    assert states[3][0] == "push omnibus-gitlab 11-1-stable-ee, tag 11.1.0+ee.0 to gitlab"
+    assert document["steps"][3]["reason"].startswith("git push to gitlab failed: refs/heads/11-1-stable-ee [remote rejected]")
+    assert "✗ push omnibus-gitlab 11-1-stable-ee, tag 11.1.0+ee.0 to gitlab: git push to gitlab failed" in result.stderr
+    assert "Not reached: push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev; " in result.stderr
+    assert "v11.1.0" not in remotes("ce", "dev").tags() and "11.1.0+ee.0" in remotes("omnibus", "dev").tags()
+
+
+@pytest.mark.parametrize("flag", ["-R", "--dry"])
+def test_invokes_own_dry_run_of_tag_pushes_nothing(invoke, config, remotes, slack, flag):
+    before = remotes.digests()
+
+    result = invoke(flag, "-f", config, "tag", "11.1.0", env={"SLACK_TAG_URL": slack.url})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("Dry run: 10 steps would be carried out; nothing was changed.\n")
+    assert remotes.digests() == before and slack.posts == []
+
+
+def test_json_of_sync_and_of_its_rerun(invoke, config, remotes, tmp_path):
+    remotes("ee", "dev").commit("master", {"x.rb": "x\n"}, "Ahead on dev", tmp_path)
+    before = remotes.digests()
+
+    dry = json.loads(invoke("-f", config, "sync", "--dry-run", "--json").stdout)
+    assert remotes.digests() == before
+    first = json.loads(invoke("-f", config, "sync", "--json").stdout)
+    after_first = remotes.digests()
+    second = json.loads(invoke("-f", config, "sync", "--json").stdout)
+
+    pending = ("git.push", "push gitlab-ee master to gitlab")
+    assert (dry["status"], kinds_and_states(dry)[1]) == ("dry_run", (*pending, "to_do"))
+    assert (first["status"], kinds_and_states(first)[1]) == ("done", (*pending, "done"))
+    assert [state for _, _, state in kinds_and_states(first)] == ["already_done", "done"] + ["already_done"] * 4
+    assert second["status"] == "nothing_to_do" and {s["state"] for s in second["steps"]} == {"already_done"}
+    assert remotes.digests() == after_first
+    assert remotes("ee", "gitlab").sha("master") == remotes("ee", "dev").sha("master")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -45,11 +46,15 @@ def test_pending_merge_request_stops_the_job_and_force_goes_on(invoke, upstream,
     forced = invoke("-f", config, "upstream_merge", env={"FORCE": "yes"})
 
     assert stopped.returncode == 0, stopped.stderr
-    assert stopped.stdout.endswith(f"--> An upstream merge request already exists.\n    {mr['web_url']}\n")
+    assert f"\n  An upstream merge request already exists: {mr['web_url']}\n" in stopped.stdout
+    assert f"\n  ✓ open an upstream merge request in {EE}: already done; {mr['web_url']}\n" in stopped.stdout
+    assert stopped.stdout.endswith("Nothing to do: every step is done already.\n")
     assert forced.returncode == 0, forced.stderr
     assert "SLACK_UPSTREAM_MERGE_URL is not set" in forced.stderr
     created = fake_gitlab.table("merge_requests")[-1]
-    assert forced.stdout.endswith(f'--> Merge request "{created["title"]}" created.\n    {created["web_url"]}\n')
+    assert f'\n✓ open the merge request "{created["title"]}" from ' in forced.stdout
+    assert f" into master in {EE}: {created['web_url']}\n" in forced.stdout
+    assert forced.stdout.endswith("Done: 2 done, 1 skipped.\n")
     assert created["source_branch"] in ee.branches()
 
 
@@ -125,6 +130,57 @@ def test_a_failed_slack_post_is_a_warning_on_stderr(invoke, upstream, fake_gitla
     result = invoke("-f", config, "upstream_merge", env={"SLACK_UPSTREAM_MERGE_URL": slack.url})
 
     assert result.returncode == 0, result.stderr
-    assert "Slack notification failed: Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL\n" in result.stderr
-    assert "Slack notification" not in result.stdout
+    warning = "✗ tell Slack about the merge request: Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL\n"
+    assert warning in result.stderr
+    assert result.stdout.endswith("Done: 2 done, 1 failed.\n")  # a warning: the exit status is 0
     assert len(fake_gitlab.table("merge_requests")) == 1
+
+
+# -- the plan as JSON, a failure mid-plan, the re-run ---------------------------------------------
+
+
+def steps(document):
+    return [(step["kind"], step["state"]) for step in document["steps"]]
+
+
+def test_json_of_a_dry_run_a_real_run_and_a_rerun(invoke, upstream, fake_gitlab):
+    config, ee = upstream
+    before = ee.digest()
+
+    dry = json.loads(invoke("-f", config, "upstream_merge", "--json", "--dry-run").stdout)
+    assert ee.digest() == before and fake_gitlab.mutations() == []
+    first = json.loads(invoke("-f", config, "upstream_merge", "--json").stdout)
+    after_first, mutations = ee.digest(), len(fake_gitlab.mutations())
+    second = json.loads(invoke("-f", config, "upstream_merge", "--json").stdout)
+
+    assert (dry["status"], steps(dry)) == (
+        "dry_run", [("git.push", "to_do"), ("merge_request.create", "to_do"), ("slack.post", "skipped")]
+    )
+    assert dry["steps"][0]["target"]["refs"] == [f"refs/heads/{dry['steps'][1]['target']['refs'][0]}"]
+    [created] = fake_gitlab.table("merge_requests")
+    assert (first["status"], steps(first)) == (
+        "done", [("git.push", "done"), ("merge_request.create", "done"), ("slack.post", "skipped")]
+    )
+    assert first["steps"][1]["urls"] == [created["web_url"]]
+    # The open merge request is what the task makes: the re-run finds it and changes nothing.
+    assert (second["status"], steps(second)) == ("nothing_to_do", [("merge_request.create", "already_done"), ("slack.post", "skipped")])
+    assert second["steps"][0]["urls"] == [created["web_url"]]
+    assert ee.digest() == after_first and len(fake_gitlab.mutations()) == mutations
+
+
+def test_a_refused_push_fails_the_plan_before_the_merge_request_and_slack_hears_of_it(invoke, upstream, fake_gitlab, slack):
+    config, ee = upstream
+    ee.refuse_next_push("pushes are frozen")
+
+    result = invoke("-f", config, "upstream_merge", "--json", env={"SLACK_UPSTREAM_MERGE_URL": slack.url})
+
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert (document["status"], steps(document)) == (
+        "failed", [("git.push", "failed"), ("merge_request.create", "not_reached"), ("slack.post", "not_reached")]
+    )
+    assert document["steps"][0]["reason"].startswith("git push to origin failed: ")
+    assert fake_gitlab.mutations() == [] and fake_gitlab.table("merge_requests") == []
+    assert [p["text"] for p in slack.posts] == [
+        "The latest upstream merge MR could not be created! Please have a look at the job log. :boom:"
+    ]

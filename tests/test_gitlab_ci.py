@@ -266,5 +266,5 @@ def test_tag_job_dry_run(checkout, chat_job, remotes):
     run = emulate(checkout, "tag", variables=variables, env={**env, **remotes.env(), **GIT_ENV})
 
     assert run.returncode == 0, run.output
-    assert "gitlab-ee: would push 11-1-stable-ee, master, tag v11.1.0-ee to dev, gitlab" in run.reply("tag")
+    assert "· push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to gitlab" in run.reply("tag")
     assert remotes.digests() == before

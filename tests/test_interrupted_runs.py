@@ -25,12 +25,19 @@ from release_tools.git import OWNER_FILE, remove_stale_clones
 from tests.chatops_support import ChatResult
 from tests.repos import GIT_ENV
 
-#: What `tag 11.1.0` has done when it is held in the push of EE to `gitlab`.
+def _pushes(project: str, refs: str) -> str:
+    return f"push {project} {refs} to dev; push {project} {refs} to gitlab"
+
+
+#: What `tag 11.1.0` has done when it is held in the push of EE to `gitlab`, as the plan's
+#: executor says it (the Slack steps are skipped: no SLACK_TAG_URL).
 PROGRESS = (
-    "pushed gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev; "
-    "the push of gitlab-ee to gitlab was cut off and may or may not have arrived; "
-    "not pushed: omnibus-gitlab 11.1.0+ee.0 to dev, gitlab; gitlab-ce v11.1.0, v11.2.0.pre to dev, gitlab; "
-    "omnibus-gitlab 11.1.0+ce.0 to dev, gitlab. Nothing more was pushed; run the same command again to finish"
+    "done: push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to dev. "
+    "cut off, may or may not have taken effect: push gitlab-ee 11-1-stable-ee, master, tag v11.1.0-ee to gitlab. "
+    f"not done: {_pushes('omnibus-gitlab', '11-1-stable-ee, tag 11.1.0+ee.0')}; "
+    f"{_pushes('gitlab-ce', '11-1-stable, master, tag v11.1.0, tag v11.2.0.pre')}; "
+    f"{_pushes('omnibus-gitlab', '11-1-stable, master, tag 11.1.0+ce.0')}. "
+    "Run the same command again to finish"
 )
 
 
@@ -129,7 +136,10 @@ def test_sigterm_while_preparing_says_nothing_was_pushed(invoke, config, remotes
             pass
 
     assert process.returncode == 143
-    assert stderr.strip().splitlines()[-1] == "Error: interrupted by SIGTERM: nothing was pushed"
+    # Stopped while planning: the plan never ran, so nothing was pushed.
+    assert stderr.strip().splitlines()[-1] == (
+        "Error: interrupted by SIGTERM: nothing more was pushed, created or posted; what was done is printed above"
+    )
     assert clones(tmpdir_of_run) == []
     assert remotes.digests() == before
 

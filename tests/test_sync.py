@@ -1,4 +1,5 @@
-"""`sync`: master made identical on every remote of each project, on real bare remotes."""
+"""`sync`: master made identical on every remote of each project, on real bare remotes: one
+push step per (project, remote), already done where the remote has master as all have it."""
 
 from __future__ import annotations
 
@@ -7,23 +8,36 @@ from dataclasses import replace
 import pytest
 
 from release_tools import tagging
-from release_tools.output import collect_results
 from release_tools.errors import ConfigurationError, ReleaseStateError
+from release_tools.plan import Status
 
 
 def sync(settings):
-    with collect_results() as lines:
-        tagging.sync(settings)
-    return lines
+    """Run sync; return its plan, run."""
+    return tagging.sync(settings)
+
+
+def steps(plan):
+    return [(step.summary, step.state.value) for step in plan.steps]
+
+
+def every_master(state, but=None):
+    found = [
+        (f"push {project} master to {remote}", state)
+        for project in ("gitlab-ee", "gitlab-ce", "omnibus-gitlab")
+        for remote in ("dev", "gitlab")
+    ]
+    return [(summary, (but or {}).get(summary, state)) for summary, state in found]
 
 
 def test_identical_remotes_need_no_clone_and_no_push(remotes, release_settings, capsys):
     before = remotes.digests()
 
-    lines = sync(release_settings())
+    plan = sync(release_settings())
 
     assert remotes.digests() == before
-    assert [line.split(" (")[0] for line in lines] == [
+    assert plan.status is Status.NOTHING_TO_DO and steps(plan) == every_master("already_done")
+    assert [note.split(" (")[0] for note in plan.notes] == [
         "gitlab-ee: master is identical on dev, gitlab",
         "gitlab-ce: master is identical on dev, gitlab",
         "omnibus-gitlab: master is identical on dev, gitlab",
@@ -35,10 +49,11 @@ def test_a_remote_behind_is_fast_forwarded_to_the_one_ahead(remotes, release_set
     gitlab = remotes("ce", "gitlab")
     tip = gitlab.commit("master", {"new.rb": "x\n"}, "Merged on gitlab.com", tmp_path)
 
-    lines = sync(release_settings())
+    plan = sync(release_settings())
 
     assert remotes("ce", "dev").sha("master") == tip == gitlab.sha("master")
-    assert f"gitlab-ce: master {tip[:12]} pushed to dev" in lines
+    assert steps(plan) == every_master("already_done", but={"push gitlab-ce master to dev": "done"})
+    assert "gitlab-ce: master: gitlab is ahead of dev; its commits are taken" in plan.notes
 
 
 def test_diverged_remotes_are_merged_and_both_get_the_merge(remotes, release_settings, tmp_path):
@@ -69,10 +84,11 @@ def test_dry_run_and_skips_push_nothing(remotes, release_settings, tmp_path, cap
         remotes(project, "gitlab").commit("master", {"new.rb": "x\n"}, "Ahead", tmp_path)
     before = remotes.digests()
 
-    lines = sync(release_settings({"TEST": "1", "OG": "false"}, skip=("ee",)))
+    plan = sync(release_settings({"TEST": "1", "OG": "false"}, skip=("ee",)))
 
     assert remotes.digests() == before
-    assert lines == ["gitlab-ce: would push master to dev"]
+    assert plan.status is Status.DRY_RUN
+    assert steps(plan) == [("push gitlab-ce master to dev", "to_do"), ("push gitlab-ce master to gitlab", "already_done")]
     out = capsys.readouterr().out
     assert "Skipping sync for EE" in out and "Skipping sync for Omnibus GitLab" in out
 
@@ -93,6 +109,6 @@ def test_a_project_with_one_remote_has_nothing_to_sync(remotes, release_settings
     ce = settings.project("ce")
     only_dev = settings.with_changes(projects={**settings.projects, "ce": replace(ce, remotes=ce.remotes[:1])})
 
-    lines = sync(only_dev.with_changes(skip=frozenset({"ee", "omnibus"})))
+    plan = sync(only_dev.with_changes(skip=frozenset({"ee", "omnibus"})))
 
-    assert lines == ["gitlab-ce: only dev is configured; nothing to sync"]
+    assert (plan.steps, plan.notes) == ([], ["gitlab-ce: only dev is configured; nothing to sync"])

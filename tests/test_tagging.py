@@ -1,5 +1,6 @@
 """Tagging releases on real bare remotes: branches, tags and where they point, file contents
-and commit messages on every remote, Slack posts, dry runs, security, skips, re-runs."""
+and commit messages on every remote, the plan's steps and their states, Slack posts, dry
+runs, security, skips, re-runs."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 from release_tools import tagging
 from release_tools.changelog import release_date
 from release_tools.config import Settings
-from release_tools.output import collect_results
-from release_tools.errors import GitError, PushError, ReleaseStateError, VersionFileError
+from release_tools.errors import GitError, ReleaseStateError, VersionFileError
+from release_tools.plan import State, Status
 from release_tools.version import Version
 from tests.repos import GIT_ENV, Remotes
 from tests.slack_receiver import SlackReceiver
@@ -23,10 +24,28 @@ V = Version.parse
 
 
 def release(settings, version, requester=None):
-    """Run the tag service; return its result() lines."""
-    with collect_results() as lines:
-        tagging.tag(settings, V(version), requester)
-    return lines
+    """Run the tag service; return its plan, run."""
+    return tagging.tag(settings, V(version), requester)
+
+
+def steps(plan):
+    """(summary, state) of every step."""
+    return [(step.summary, step.state.value) for step in plan.steps]
+
+
+def pushes(project, refs, state, remotes=("dev", "gitlab")):
+    return [(f"push {project} {refs} to {remote}", state) for remote in remotes]
+
+
+#: The monthly release 11.1.0 of both editions, step by step.
+MONTHLY = [
+    *pushes("gitlab-ee", "11-1-stable-ee, master, tag v11.1.0-ee", "done"),
+    *pushes("omnibus-gitlab", "11-1-stable-ee, tag 11.1.0+ee.0", "done"),
+    ("announce 11.1.0-ee on Slack", "done"),
+    *pushes("gitlab-ce", "11-1-stable, master, tag v11.1.0, tag v11.2.0.pre", "done"),
+    *pushes("omnibus-gitlab", "11-1-stable, master, tag 11.1.0+ce.0", "done"),
+    ("announce 11.1.0 on Slack", "done"),
+]
 
 
 def refs(remote):
@@ -120,7 +139,7 @@ def test_openshift_template_without_an_image_is_an_error():
 @dataclass
 class Monthly:
     remotes: Remotes
-    lines: list[str]
+    plan: object
     posts: list[dict]
 
 
@@ -131,8 +150,8 @@ def monthly(remotes_template, tmp_path_factory):
             patch.setenv(name, value)
         remotes = Remotes.copy_of(remotes_template, tmp_path_factory.mktemp("monthly") / "remotes")
         tree = {**remotes.tree(), "env_file": ""}
-        lines = release(Settings.from_mapping(tree, {"SLACK_TAG_URL": slack.url}), "11.1.0")
-        yield Monthly(remotes, lines, list(slack.posts))
+        plan = release(Settings.from_mapping(tree, {"SLACK_TAG_URL": slack.url}), "11.1.0")
+        yield Monthly(remotes, plan, list(slack.posts))
 
 
 def test_monthly_release_tags_ce_with_version_changelog_and_next_pre_release(monthly):
@@ -244,14 +263,22 @@ def test_monthly_release_tags_omnibus_with_component_versions_and_openshift_temp
     assert tags["11.1.0+ee.0"].message == "Version 11.1.0+ee.0"
 
 
-def test_monthly_release_reports_outcomes_and_the_entry_it_could_not_release(monthly):
-    assert monthly.lines == [
+def test_monthly_release_is_one_plan_of_pushes_and_announcements_and_notes_the_entry_it_could_not_release(monthly):
+    plan = monthly.plan
+
+    assert (plan.task, plan.subject, plan.status, plan.exit_status) == ("tag", "11.1.0", Status.DONE, 0)
+    assert steps(plan) == MONTHLY
+    assert {step.kind for step in plan.steps} == {"git.push", "slack.post"}
+    first = plan.steps[0]
+    assert (first.target.project, first.target.remote, first.target.refs) == (
+        "gitlab-org/gitlab-ee",
+        "dev",
+        ("refs/heads/11-1-stable-ee", "refs/heads/master", "refs/tags/v11.1.0-ee"),
+    )
+    assert "tag v11.1.0-ee [new tag]" in first.result
+    assert plan.notes == [
         "gitlab-ee: 1 changelog entry not released, left in place: 'changelogs/unreleased/broken.yml'",
         "gitlab-ce: 1 changelog entry not released, left in place: 'changelogs/unreleased/broken.yml'",
-        "gitlab-ee: v11.1.0-ee (11-1-stable-ee) pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
-        "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.0+ce.0 (11-1-stable) pushed to dev, gitlab",
     ]
 
 
@@ -311,7 +338,7 @@ def test_patch_of_an_older_minor_goes_in_its_place_and_leaves_the_newer_template
 def test_ee_only_release_leaves_ce_untouched(remotes, release_settings, slack):
     ce_before = {name: remotes("ce", name).digest() for name in ("dev", "gitlab")}
 
-    lines = release(release_settings({"SLACK_TAG_URL": slack.url}, skip=("ce",)), "11.1.1")
+    plan = release(release_settings({"SLACK_TAG_URL": slack.url}, skip=("ce",)), "11.1.1")
 
     assert {name: remotes("ce", name).digest() for name in ("dev", "gitlab")} == ce_before
     ee = remotes("ee", "gitlab")
@@ -319,9 +346,10 @@ def test_ee_only_release_leaves_ce_untouched(remotes, release_settings, slack):
     assert ee.show("11-1-stable-ee", "VERSION") == "11.1.1-ee\n"
     assert "11.1.1+ee.0" in remotes("omnibus", "gitlab").tags() and "11.1.1+ce.0" not in remotes("omnibus", "gitlab").tags()
     assert slack.posts == [{"text": "_Rita Release_ tagged `11.1.1-ee`"}]
-    assert lines[-2:] == [
-        "gitlab-ee: v11.1.1-ee (11-1-stable-ee) pushed to dev, gitlab",
-        "omnibus-gitlab: 11.1.1+ee.0 (11-1-stable-ee) pushed to dev, gitlab",
+    assert steps(plan) == [
+        *pushes("gitlab-ee", "11-1-stable-ee, master, tag v11.1.1-ee", "done"),
+        *pushes("omnibus-gitlab", "11-1-stable-ee, tag 11.1.1+ee.0", "done"),
+        ("announce 11.1.1-ee on Slack", "done"),
     ]
 
 
@@ -337,31 +365,31 @@ def test_ce_false_and_og_false_switches_skip_ce_and_omnibus(remotes, release_set
 def test_security_release_pushes_to_dev_only_and_public_remotes_stay_byte_for_byte(remotes, release_settings, capsys):
     public = {p: remotes(p, "gitlab").digest() for p in ("ce", "ee", "omnibus")}
 
-    lines = release(release_settings(security=True), "11.1.1")
+    plan = release(release_settings(security=True), "11.1.1")
 
     assert {p: remotes(p, "gitlab").digest() for p in public} == public
     for project, tag in (("ce", "v11.1.1"), ("ee", "v11.1.1-ee"), ("omnibus", "11.1.1+ce.0")):
         assert tag in remotes(project, "dev").tags()
-    assert "Security release: using only the dev remotes!" in capsys.readouterr().out
-    assert all(line.endswith("pushed to dev") for line in lines if "pushed" in line)
-    assert not any("gitlab.git" in line for line in lines)
+    out = capsys.readouterr().out
+    assert "Security release: using only the dev remotes!" in out
+    assert plan.security and "Plan for tag 11.1.1 (security release: dev only):" in out
+    assert {step.target.remote for step in plan.steps if step.kind == "git.push"} == {"dev"}
+    assert "gitlab.git" not in out
 
 
 def test_dry_run_changes_no_remote_and_posts_nothing(remotes, release_settings, slack, capsys):
     before = remotes.digests()
 
-    lines = release(release_settings({"TEST": "true", "SLACK_TAG_URL": slack.url}), "11.1.0")
+    plan = release(release_settings({"TEST": "true", "SLACK_TAG_URL": slack.url}), "11.1.0")
 
     assert remotes.digests() == before
     assert slack.posts == []
-    assert lines[-4:] == [
-        "gitlab-ee: would push 11-1-stable-ee, master, tag v11.1.0-ee to dev, gitlab",
-        "omnibus-gitlab: would push 11-1-stable-ee, tag 11.1.0+ee.0 to dev, gitlab",
-        "gitlab-ce: would push 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev, gitlab",
-        "omnibus-gitlab: would push 11-1-stable, master, tag 11.1.0+ce.0 to dev, gitlab",
-    ]
+    assert plan.status is Status.DRY_RUN
+    assert steps(plan) == [(summary, "to_do") for summary, _ in MONTHLY]
     out = capsys.readouterr().out
     assert "    11-1-stable: " in out and "Update CHANGELOG.md for 11.1.0" in out  # the commits it would push
+    assert "  · push gitlab-ce 11-1-stable, master, tag v11.1.0, tag v11.2.0.pre to dev\n" in out
+    assert out.endswith("Dry run: 10 steps would be carried out; nothing was changed.\n")
     assert "git push" not in out
 
 
@@ -372,15 +400,11 @@ def test_rerun_finds_everything_done_and_changes_nothing(monthly, git_identity, 
     before = monthly.remotes.digests()
     settings = Settings.from_mapping({**monthly.remotes.tree(), "env_file": ""}, {"SLACK_TAG_URL": slack.url})
 
-    lines = release(settings, "11.1.0")
+    plan = release(settings, "11.1.0")
 
     assert monthly.remotes.digests() == before
-    assert lines[-4:] == [
-        "gitlab-ee: v11.1.0-ee (11-1-stable-ee) already on dev, gitlab; nothing to push",
-        "omnibus-gitlab: 11.1.0+ee.0 (11-1-stable-ee) already on dev, gitlab; nothing to push",
-        "gitlab-ce: v11.1.0 (11-1-stable), v11.2.0.pre (master) already on dev, gitlab; nothing to push",
-        "omnibus-gitlab: 11.1.0+ce.0 (11-1-stable) already on dev, gitlab; nothing to push",
-    ]
+    assert plan.status is Status.NOTHING_TO_DO
+    assert steps(plan) == [(summary, "already_done") for summary, _ in MONTHLY]
     assert slack.posts == []  # nothing was tagged this time
 
 
@@ -391,13 +415,16 @@ def test_rerun_that_only_brings_a_master_up_to_date_says_so_and_announces_nothin
     release(settings, "11.1.1")
     tip = remotes("omnibus", "dev").commit("master", {"later.rb": "x\n"}, "A later change on dev", tmp_path)
 
-    lines = release(settings, "11.1.1")
+    plan = release(settings, "11.1.1")
 
     assert remotes("omnibus", "gitlab").sha("master") == tip
-    assert lines[-2:] == [
-        "gitlab-ce: v11.1.1 (11-1-stable) already on dev, gitlab; nothing to push",
-        "omnibus-gitlab: 11.1.1+ce.0 (11-1-stable) already on dev, gitlab; master pushed to gitlab",
+    assert steps(plan) == [
+        *pushes("gitlab-ce", "11-1-stable, master, tag v11.1.1", "already_done"),
+        ("push omnibus-gitlab 11-1-stable, master, tag 11.1.1+ce.0 to dev", "already_done"),
+        ("push omnibus-gitlab master to gitlab", "done"),
+        ("announce 11.1.1 on Slack", "already_done"),
     ]
+    assert "omnibus-gitlab: master: gitlab is behind dev; it will be fast-forwarded" in plan.notes
     assert [post["text"] for post in slack.posts] == ["_Rita Release_ tagged `11.1.1`"]  # the first run's only
 
 
@@ -405,14 +432,22 @@ def test_a_run_stopped_by_a_refused_push_finishes_when_run_again(remotes, releas
     settings = release_settings({"SLACK_TAG_URL": slack.url}, skip=("omnibus",))
     remotes("ee", "gitlab").refuse_next_push("protected branch hook declined")
 
-    with pytest.raises(PushError, match=r"^gitlab-ee: git push to gitlab failed: .*\(dev already updated\)\. Run the same"):
-        release(settings, "11.1.1")
+    stopped = release(settings, "11.1.1")
 
+    assert (stopped.status, stopped.exit_status) == (Status.FAILED, 1)
+    assert steps(stopped) == [
+        ("push gitlab-ee 11-1-stable-ee, master, tag v11.1.1-ee to dev", "done"),
+        ("push gitlab-ee 11-1-stable-ee, master, tag v11.1.1-ee to gitlab", "failed"),
+        ("announce 11.1.1-ee on Slack", "not_reached"),
+        *pushes("gitlab-ce", "11-1-stable, master, tag v11.1.1", "not_reached"),
+        ("announce 11.1.1 on Slack", "not_reached"),
+    ]
+    assert stopped.steps[1].reason.startswith("git push to gitlab failed: refs/heads/11-1-stable-ee [remote rejected]")
     assert "v11.1.1-ee" in remotes("ee", "dev").tags() and "v11.1.1-ee" not in remotes("ee", "gitlab").tags()
     assert "v11.1.1" not in remotes("ce", "dev").tags()  # the run stopped there
     assert slack.posts == []
 
-    lines = release(settings, "11.1.1")
+    plan = release(settings, "11.1.1")
 
     assert_remotes_agree(remotes, "ce", "ee")
     ee = remotes("ee", "gitlab")
@@ -423,7 +458,11 @@ def test_a_run_stopped_by_a_refused_push_finishes_when_run_again(remotes, releas
         "Update CHANGELOG-EE.md for 11.1.1-ee",
         "Update VERSION to 11.1.0-rc8-ee",
     ]
-    assert "gitlab-ee: v11.1.1-ee (11-1-stable-ee) pushed to gitlab; dev already had it" in lines
+    assert steps(plan)[:3] == [
+        ("push gitlab-ee 11-1-stable-ee, master, tag v11.1.1-ee to dev", "already_done"),
+        ("push gitlab-ee 11-1-stable-ee, master, tag v11.1.1-ee to gitlab", "done"),
+        ("announce 11.1.1-ee on Slack", "done"),
+    ]
     assert [post["text"] for post in slack.posts] == ["_Rita Release_ tagged `11.1.1-ee`", "_Rita Release_ tagged `11.1.1`"]
 
 
@@ -432,7 +471,7 @@ def test_a_tag_pointing_elsewhere_stops_the_run_before_any_push(remotes, release
     gitlab.git("tag", "-a", "-m", "Version v11.1.1", "v11.1.1", "v11.1.0-rc8^{commit}")
     before = remotes.digests()
 
-    with pytest.raises(ReleaseStateError, match=r"^gitlab-ce: tag v11.1.1 already exists on gitlab and points to [0-9a-f]{12}, not to [0-9a-f]{12} which this release would tag\. Nothing was pushed"):
+    with pytest.raises(ReleaseStateError, match=r"^gitlab-ce: tag v11.1.1 already exists on gitlab and points to [0-9a-f]{12}, not to the new commit on 11-1-stable that this release would tag\. Nothing was pushed"):
         release(release_settings(skip=("omnibus",)), "11.1.1")
 
     assert remotes.digests() == before  # EE, planned first, was not pushed either
@@ -526,12 +565,17 @@ def test_a_release_names_itself_in_every_image_of_the_openshift_template(remotes
 def test_a_failed_slack_post_is_reported_and_the_next_edition_is_still_tagged(remotes, release_settings, slack):
     slack.fail(500)
 
-    lines = release(release_settings({"SLACK_TAG_URL": slack.url}, skip=("omnibus",)), "11.1.1", requester="jane")
+    plan = release(release_settings({"SLACK_TAG_URL": slack.url}, skip=("omnibus",)), "11.1.1", requester="jane")
 
     assert "v11.1.1" in remotes("ce", "gitlab").tags()
-    assert "Slack notification for 11.1.1-ee failed: Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL" in lines
+    [ee_post, ce_post] = [step for step in plan.steps if step.kind == "slack.post"]
+    assert (ee_post.state, ee_post.reason) == (
+        State.FAILED,
+        "Slack refused the message (500 Internal Server Error): check SLACK_TAG_URL",
+    )
+    assert ce_post.state is State.DONE and (plan.status, plan.exit_status) == (Status.DONE, 0)
     assert slack.posts == [{"text": "_jane_ tagged `11.1.1`"}]
-    assert not any("canary-slack-secret" in line for line in lines)
+    assert "canary-slack-secret" not in str(plan.to_json())
 
 
 def test_a_missing_changelog_is_reported_and_the_release_goes_on(remotes, release_settings, tmp_path, capsys):

@@ -13,9 +13,9 @@ import pytest
 from release_tools import upstream_merge as um
 from release_tools.clock import Clock
 from release_tools.config import Settings
-from release_tools.output import collect_results
-from release_tools.errors import ConfigurationError, GitLabError, ReleaseStateError
+from release_tools.errors import ConfigurationError, ReleaseStateError
 from release_tools.gitlab import User
+from release_tools.plan import Status
 from tests.conftest import PRODUCTION_TOKEN
 from tests.fake_gitlab import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
 from tests.repos import GIT_ENV, UPSTREAM_CONFLICTS, BareRemote
@@ -55,10 +55,20 @@ def make_settings(fake, root: Path, environ=None, **flags) -> Settings:
 
 
 def run(settings, now=NOW):
-    """Run the upstream merge as if it were `now`; return its result() lines."""
-    with collect_results() as lines:
-        um.upstream_merge(settings.with_changes(clock=Clock(moment=now, source="the test")))
-    return lines
+    """Run the upstream merge as if it were `now`; return its plan, run."""
+    return um.upstream_merge(settings.with_changes(clock=Clock(moment=now, source="the test")))
+
+
+def steps(plan):
+    return [(step.kind, step.summary, step.state.value) for step in plan.steps]
+
+
+PUSH = ("git.push", "push ce-to-ee-2018-07-20 to gitlab (gitlab-org/gitlab-ee)")
+OPEN = (
+    "merge_request.create",
+    'open the merge request "CE upstream - 2018-07-20 15:30 UTC" from ce-to-ee-2018-07-20 into master in gitlab-org/gitlab-ee',
+)
+TELL = ("slack.post", "tell Slack about the merge request")
 
 
 @dataclass
@@ -157,7 +167,7 @@ def test_time_ago_names_the_largest_unit(seconds, text):
 @dataclass
 class Conflicted:
     world: World
-    lines: list[str]
+    plan: object
     ee_master: str
     ce_master: str
 
@@ -173,8 +183,8 @@ def conflicted(upstream_template, tmp_path_factory):
             seed(fake)
             world = World(fake, slack, root, BareRemote(root / "ce.git"), BareRemote(root / "ee.git"))
             ee_master, ce_master = world.ee.sha("master"), world.ce.sha("master")
-            lines = run(world.settings())
-            yield Conflicted(world, lines, ee_master, ce_master)
+            plan = run(world.settings())
+            yield Conflicted(world, plan, ee_master, ce_master)
 
 
 def test_conflicted_merge_is_pushed_as_a_merge_commit_with_the_markers_in(conflicted):
@@ -217,10 +227,15 @@ def test_conflicted_merge_request_names_the_last_author_of_each_file(conflicted)
     assert "{{" not in mr["description"] and "@Sam" not in mr["description"]
 
 
-def test_conflicted_merge_reports_and_announces_the_merge_request(conflicted):
+def test_conflicted_merge_is_a_plan_that_pushes_opens_and_announces_the_merge_request(conflicted):
     url = f"{conflicted.world.fake.url}/{EE}/merge_requests/1"
+    plan = conflicted.plan
 
-    assert conflicted.lines == ['--> Merge request "CE upstream - 2018-07-20 15:30 UTC" created.', f"    {url}"]
+    assert (plan.status, plan.exit_status) == (Status.DONE, 0)
+    assert steps(plan) == [(*PUSH, "done"), (*OPEN, "done"), (*TELL, "done")]
+    push, opened, _ = plan.steps
+    assert (push.target.project, push.target.remote, push.target.refs) == (EE, "gitlab", ("refs/heads/ce-to-ee-2018-07-20",))
+    assert (opened.result, opened.urls) == (url, (url,))
     assert [p["text"] for p in conflicted.world.slack.posts] == [
         f"Created a new merge request <{url}|{EE}!1> with 4 conflicts! :warning:"
     ]
@@ -274,9 +289,10 @@ def test_up_to_date_ee_creates_nothing(world):
     world.ee.git("update-ref", "refs/heads/master", "refs/heads/contains-ce")
     before = world.ee.digest()
 
-    lines = run(world.settings())
+    plan = run(world.settings())
 
-    assert lines == ["--> EE is already up-to-date with CE. No merge request was created."]
+    assert plan.notes == ["EE is already up-to-date with CE. No merge request was created."]
+    assert steps(plan) == [("slack.post", "tell Slack that EE is up to date", "done")]
     assert world.ee.digest() == before and world.fake.mutations() == []
     assert [p["text"] for p in world.slack.posts] == [
         "EE is already up-to-date with CE. No merge request was created. :tada:"
@@ -303,9 +319,14 @@ def test_open_upstream_merge_request_stops_the_run_and_slack_hears_its_real_age(
     mr = pending_merge_request(world)
     before = world.ee.digest()
 
-    lines = run(world.settings())
+    plan = run(world.settings())
 
-    assert lines == ["--> An upstream merge request already exists.", f"    {mr['web_url']}"]
+    assert plan.notes == [f"An upstream merge request already exists: {mr['web_url']}"]
+    assert steps(plan) == [
+        ("merge_request.create", f"open an upstream merge request in {EE}", "already_done"),
+        ("slack.post", "tell Slack that it is still pending", "done"),
+    ]
+    assert plan.steps[0].urls == (mr["web_url"],)
     assert world.ee.digest() == before and world.fake.mutations() == []
     assert [p["text"] for p in world.slack.posts] == [
         f"Tried to create a new merge request but <{mr['web_url']}|{EE}!{mr['iid']}> from 2 hours ago is still pending! :hourglass:"
@@ -327,12 +348,12 @@ def test_forced_run_opens_another_merge_request_on_a_branch_of_its_own(world):
 def test_dry_run_merges_locally_and_pushes_creates_and_posts_nothing(world, capsys):
     before = world.ee.digest()
 
-    lines = run(world.settings(dry_run=True))
+    plan = run(world.settings(dry_run=True))
 
-    assert lines == [
-        '--> Merge request "CE upstream - 2018-07-20 15:30 UTC" would be created from ce-to-ee-2018-07-20 (4 conflicts).'
-    ]
+    assert plan.status is Status.DRY_RUN
+    assert steps(plan) == [(*PUSH, "to_do"), (*OPEN, "to_do"), (*TELL, "to_do")]
     out = capsys.readouterr().out
+    assert "      4 conflicts; assigned to carl\n" in out
     assert "# CE upstream - 2018-07-20 15:30 UTC\n\n`master` of gitlab-org/gitlab-ce merged into" in out
     assert "- [ ] @carl [(`UU`) `lib/gitlab.rb`]" in out
     assert world.ee.digest() == before and world.fake.mutations() == [] and world.slack.posts == []
@@ -341,29 +362,32 @@ def test_dry_run_merges_locally_and_pushes_creates_and_posts_nothing(world, caps
 def test_slack_problems_never_stop_the_merge_request(world):
     world.slack.fail(500)
 
-    lines = run(world.settings())
+    plan = run(world.settings())
 
-    assert lines[0].endswith("created.")
-    assert lines[-1].startswith("Slack notification failed: Slack refused the message (500")
-    assert lines[-1].endswith(": check SLACK_UPSTREAM_MERGE_URL")
+    assert steps(plan) == [(*PUSH, "done"), (*OPEN, "done"), (*TELL, "failed")]
+    assert plan.steps[-1].reason == "Slack refused the message (500 Internal Server Error): check SLACK_UPSTREAM_MERGE_URL"
+    assert (plan.status, plan.exit_status) == (Status.DONE, 0)
     assert len(world.fake.table("merge_requests")) == 1
 
 
 def test_missing_slack_url_warns_once_and_the_merge_request_is_created(world, capsys):
     settings = make_settings(world.fake, world.root)
 
-    run(settings)
+    plan = run(settings)
 
     assert capsys.readouterr().err.count("SLACK_UPSTREAM_MERGE_URL is not set") == 1
+    assert steps(plan)[-1] == (*TELL, "skipped") and plan.steps[-1].reason == "SLACK_UPSTREAM_MERGE_URL is not set"
     assert len(world.fake.table("merge_requests")) == 1
 
 
 def test_refused_merge_request_is_announced_and_fails_the_run(world):
     world.fake.fail(400, method="POST", path="/merge_requests")
 
-    with pytest.raises(GitLabError, match="while creating merge request 'CE upstream - 2018-07-20 15:30 UTC'"):
-        run(world.settings(environ={"CI_JOB_URL": "https://gitlab.com/gitlab-org/release-tools/-/jobs/42"}))
+    plan = run(world.settings(environ={"CI_JOB_URL": "https://gitlab.com/gitlab-org/release-tools/-/jobs/42"}))
 
+    assert (plan.status, plan.exit_status) == (Status.FAILED, 1)
+    assert steps(plan) == [(*PUSH, "done"), (*OPEN, "failed"), (*TELL, "not_reached")]
+    assert "while creating merge request 'CE upstream - 2018-07-20 15:30 UTC'" in plan.steps[1].reason
     assert "ce-to-ee-2018-07-20" in world.ee.branches()  # pushed before the request failed
     assert [p["text"] for p in world.slack.posts] == [
         "The latest upstream merge MR could not be created! "
