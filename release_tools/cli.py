@@ -55,6 +55,7 @@ SHORT_FLAGS = {
 }
 
 JSON_HELP = "print one JSON document (the plan and its outcome) on stdout; progress goes to stderr"
+READ_JSON_HELP = "print one JSON document (what was read) on stdout; progress goes to stderr"
 YES_HELP = "do not ask before changing anything (a terminal outside CI asks first)"
 
 
@@ -101,7 +102,7 @@ class ReleaseTask(Task):
         #: The name with its collection (`release_managers.sync`), set by `qualify()`.
         self.qualified_name = ""
         super().__init__(*args, **kwargs)
-        self.help = {**self.help, "json": JSON_HELP, **({"yes": YES_HELP} if mutating else {})}
+        self.help = {**self.help, "json": JSON_HELP if mutating else READ_JSON_HELP, **({"yes": YES_HELP} if mutating else {})}
 
     def argspec(self, body: Any) -> inspect.Signature:
         """The body's own arguments, then `--json` and (for a task that changes something) `--yes`."""

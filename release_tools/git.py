@@ -287,15 +287,22 @@ def _show_progress(text: str) -> None:
         pass
 
 
+_UNREADABLE_REMOTE = "fatal: Could not read from remote repository."
+
+
 def _error(kind: type[GitError], args: Sequence[str], completed: subprocess.CompletedProcess, **extra) -> GitError:
     def text(value: str | bytes | None) -> str:
         return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value or ""
 
     output = redact_url(text(completed.stdout) + text(completed.stderr)).strip()
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    # git's most telling line is its first `fatal:`/`error:` line, else its last line.
+    # git's most telling line is its first `fatal:`/`error:` line, else its last line; when
+    # that line only says the remote could not be read, the transport's line before it says
+    # why (`ssh: Could not resolve hostname gitlab.com: ...`).
     telling = [line for line in lines if line.startswith(("fatal:", "error:"))][:1]
     reason = (telling or lines or [f"exit status {completed.returncode}"])[-1]
+    if reason == _UNREADABLE_REMOTE and lines.index(reason) > 0:
+        reason = lines[lines.index(reason) - 1]
     if output:
         say("\n".join("    " + line for line in output.splitlines()), err=True)
     return kind(f"git {args[0]} failed: {reason}", output, **extra)

@@ -160,6 +160,19 @@ def test_read_file_at_a_ref_and_missing_files(remotes):
             repo.read_file("VERSION", ref="no-such-ref")
 
 
+def test_an_unreadable_remote_is_explained_by_the_transports_own_line(tmp_path, monkeypatch):
+    # A real git whose ssh cannot resolve the host; git then only adds that it could not read.
+    ssh = tmp_path / "ssh"
+    ssh.write_text("#!/bin/sh\necho 'ssh: Could not resolve hostname gitlab.invalid: Name or service not known' >&2\nexit 255\n")
+    ssh.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(ssh))
+
+    with pytest.raises(GitError) as raised:
+        git.ls_remote("git@gitlab.invalid:gitlab-org/gitlab-ce.git", branches=["master"])
+
+    assert str(raised.value) == "git ls-remote failed: ssh: Could not resolve hostname gitlab.invalid: Name or service not known"
+
+
 def test_ls_remote_reads_branches_and_where_tags_point(remotes):
     dev = remotes("ce", "dev")
 
