@@ -170,3 +170,33 @@ def test_a_standard_input_that_is_not_a_terminal_is_never_asked(invoke, fake_git
 
     assert result.returncode == 0 and "[y/N]" not in result.output
     assert len(fake_gitlab.table("issues")) == 1
+
+
+@pytest.mark.parametrize(
+    "task, version, title",
+    [
+        ("monthly_issue", "11.1.0", "Release 11.1"),
+        ("release_issue", "11.1.0", "Release 11.1"),
+        ("release_issue", "11.1.0-rc2", "Release 11.1.0-rc2"),
+        ("patch_issue", "11.1.2", "Release 11.1.2"),
+        ("security_patch_issue", "11.1.2", "Release 11.1.2"),
+    ],
+)
+def test_every_issue_task_in_json_dry_real_and_again(invoke, fake_gitlab, task, version, title):
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+
+    dry = json.loads(invoke(task, "--dry-run", "--json", version).stdout)
+    assert fake_gitlab.mutations() == []
+    real = json.loads(invoke(task, "--json", version).stdout)
+    again = json.loads(invoke(task, "--json", version).stdout)
+
+    [issue] = fake_gitlab.table("issues")
+    assert (issue["title"], issue["confidential"]) == (title, task == "security_patch_issue")
+    assert [(d["task"], d["status"], [s["state"] for s in d["steps"]]) for d in (dry, real, again)] == [
+        (task, "dry_run", ["to_do"]),
+        (task, "done", ["done"]),
+        (task, "nothing_to_do", ["already_done"]),
+    ]
+    assert all(d["steps"][0]["kind"] == "issue.create" and d["steps"][0]["target"]["issue"] == title for d in (dry, real, again))
+    assert real["steps"][0]["urls"] == again["steps"][0]["urls"] == [issue["web_url"]]
+    assert len(fake_gitlab.mutations()) == 1

@@ -316,6 +316,19 @@ def test_a_push_refused_mid_plan_is_the_failed_step_in_json_and_the_rest_not_rea
     assert "v11.1.0" not in remotes("ce", "dev").tags() and "11.1.0+ee.0" in remotes("omnibus", "dev").tags()
 
 
+def test_json_of_tag_security_targets_only_dev_and_its_real_run_leaves_the_public_remotes_as_they_were(invoke, config, remotes):
+    public = {name: digest for name, digest in remotes.digests().items() if name.endswith("/gitlab")}
+
+    dry = json.loads(invoke("-f", config, "tag_security", "--dry-run", "--json", "11.1.1").stdout)
+    real = json.loads(invoke("-f", config, "tag_security", "--json", "11.1.1").stdout)
+
+    pushes = [step for document in (dry, real) for step in document["steps"] if step["kind"] == "git.push"]
+    assert (dry["security"], real["security"], real["status"]) == (True, True, "done")
+    assert len(pushes) == 2 * 4 and {step["target"]["remote"] for step in pushes} == {"dev"}  # EE, CE, omnibus twice
+    assert "v11.1.1" in remotes("ce", "dev").tags()
+    assert {name: digest for name, digest in remotes.digests().items() if name.endswith("/gitlab")} == public
+
+
 @pytest.mark.parametrize("flag", ["-R", "--dry"])
 def test_invokes_own_dry_run_of_tag_pushes_nothing(invoke, config, remotes, slack, flag):
     before = remotes.digests()
