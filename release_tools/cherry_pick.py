@@ -148,11 +148,6 @@ def check_version(version: Version) -> None:
         )
 
 
-def pick_label(settings: Settings, version: Version) -> str:
-    """`Pick into 11.1`: `release_tools.labels.pick_into` for this minor."""
-    return str(settings.labels["pick_into"]).replace("{minor}", version.minor_name)
-
-
 def picked_label(settings: Settings, version: Version) -> str:
     """The label a picked merge request gets instead, or "" (keep the label)."""
     return settings.cherry_pick.picked_label.replace("{minor}", version.minor_name)
@@ -223,7 +218,7 @@ def find_candidates(gitlab: Any, settings: Settings, edition: Edition) -> list[C
     """The merged merge requests labelled for this minor, oldest merge first (GitLab
     cannot sort by merge time everywhere, so it is done here); with a picked label, also
     those that carry it instead (listed when on the branch, never picked)."""
-    label = pick_label(settings, edition.version)
+    label = settings.pick_label(edition.version.minor_name)
     found = {mr.iid: Candidate(mr) for mr in gitlab.list_merge_requests(edition.project, labels=(label,), state="merged")}
     relabel = picked_label(settings, edition.version)
     if relabel:
@@ -596,7 +591,7 @@ def add_steps(plan: Any, settings: Settings, gitlab: Any, edition: Edition, comm
     from .plan import Failure, Step, Target
 
     instance = "dev" if settings.security else "production"
-    label, relabel = pick_label(settings, edition.version), picked_label(settings, edition.version)
+    label, relabel = settings.pick_label(edition.version.minor_name), picked_label(settings, edition.version)
     counts = {outcome: sum(1 for c in edition.candidates if c.outcome is outcome) for outcome in Outcome}
     plan.notes.append(
         f"{edition.label}: {len(edition.candidates)} merged merge request(s) labelled {quote(label)}: "

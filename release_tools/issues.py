@@ -80,7 +80,7 @@ def release_context(settings: Settings, version: Version) -> dict[str, Any]:
         "previous_tag_ee": previous_tag_ee or "",
         "omnibus_ce": str(version.to_omnibus(ee=False)),
         "omnibus_ee": str(version.to_omnibus(ee=True)),
-        "pick_label": f"Pick into {version.minor_name}",
+        "pick_label": settings.pick_label(version.minor_name),
         "channel": f"#f_release_{version.major}_{version.minor}",
         "projects": project_links(settings),
     }

@@ -87,7 +87,7 @@ def preparation_merge_requests(settings: Settings, version: Version) -> list[Pre
 def describe(settings: Settings, spec: PreparationMergeRequest, instance_url: str, release_issue_url: str) -> str:
     from .templates import render
 
-    pick_label = f"Pick into {spec.milestone}"
+    pick_label = settings.pick_label(spec.milestone)
     return render(
         settings.templates_dir,
         TEMPLATE,

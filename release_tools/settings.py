@@ -522,6 +522,11 @@ class Settings:
         output layer to mask."""
         return self._masked
 
+    def pick_label(self, minor: str) -> str:
+        """`Pick into 11.1`: the label `release_tools.labels.pick_into` names for a minor
+        version, the one the preparation, `cherry_pick` and `status` all look for."""
+        return str(self.labels["pick_into"]).replace("{minor}", minor)
+
     def project(self, key: str) -> Project:
         try:
             return self.projects[key]

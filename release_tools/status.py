@@ -430,6 +430,11 @@ class Context:
     def public_only(self) -> bool:
         return self.reader.public_only
 
+    @property
+    def pick_label(self) -> str:
+        """`Pick into 11.1`, as `cherry_pick` looks for it."""
+        return self.settings.pick_label(self.version.minor_name)
+
 
 def _read_phase(name: str, context: Context) -> Phase:
     phase = Phase(name)
@@ -535,10 +540,6 @@ def next_issue(context: Context, phase: Phase) -> Next:
 _PICKED_FROM = re.compile(r"^\(cherry picked from commit (?P<sha>[0-9a-f]{40}|[0-9a-f]{64})\)\s*$", re.M)
 
 
-def pick_label(version: Version) -> str:
-    return f"Pick into {version.minor_name}"
-
-
 def read_preparation(context: Context, phase: Phase) -> None:
     from . import preparation
 
@@ -570,7 +571,7 @@ def read_preparation(context: Context, phase: Phase) -> None:
         branches = [spec.source_branch if mr is not None and mr.state == "opened" else spec.target_branch
                     for spec, mr in zip(specs, found)]
         results = context.reader.side_by_side(
-            [lambda spec=spec, branch=branch: pending_picks(gitlab, spec.project, branch, pick_label(context.version))
+            [lambda spec=spec, branch=branch: pending_picks(gitlab, spec.project, branch, context.pick_label)
              for spec, branch in zip(specs, branches)]
         )
         for spec, branch, result in zip(specs, branches, results):
@@ -584,7 +585,7 @@ def read_preparation(context: Context, phase: Phase) -> None:
                 shown = ", ".join(f"!{mr.iid}" for mr in result[:10]) + (f" and {len(result) - 10} more" if len(result) > 10 else "")
                 phase.facts.append(
                     f"{len(result)} merged {'merge request' if len(result) == 1 else 'merge requests'} labelled "
-                    f"{pick_label(context.version)} not on {spec.project} {branch} yet: {shown}"
+                    f"{context.pick_label} not on {spec.project} {branch} yet: {shown}"
                 )
     phase.data["pending_picks"] = pending
     if phase.state is State.PROBLEM:
@@ -647,7 +648,7 @@ def next_preparation(context: Context, phase: Phase) -> Next:
             chat_command(context, "patch_merge_request", version),
         )
     if phase.data.get("pending_picks"):
-        return Next("preparation", f"pick the merge requests labelled {pick_label(context.version)}",
+        return Next("preparation", f"pick the merge requests labelled {context.pick_label}",
                     command(context, "cherry_pick", version), chat_command(context, "cherry_pick", version),
                     urls=[pick["url"] for pick in phase.data["pending_picks"]])
     opened = [request["url"] for request in requests if request["state"] == "opened"]

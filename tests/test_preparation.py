@@ -16,6 +16,7 @@ from release_tools.preparation import (
     plan_preparation_merge_requests,
     preparation_merge_request,
 )
+from release_tools.settings import Settings
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
 from tests.fake_gitlab import add_branch, add_commit, add_issue, add_merge_request, add_milestone, add_project
@@ -352,6 +353,18 @@ def test_the_template_renders_every_version_form_cleanly(settings, text):
     assert "{{" not in body and "{%" not in body and "\n\n\n" not in body
     assert body.endswith("\n") and f"`{spec.target_branch}`" in body and f"`{spec.source_branch}`" in body
     assert f"ships in {text}." in body and f'/unlabel ~"Pick into {spec.milestone}"' in body
+
+
+def test_the_description_names_the_configured_pick_label(tree, environ):
+    from release_tools.preparation import describe
+
+    settings = Settings.from_mapping({**tree, "labels": {**tree.get("labels", {}), "pick_into": "backport-{minor}"}}, environ)
+    spec = preparation_merge_request(settings, Version.parse("11.1.2"))
+
+    body = describe(settings, spec, "https://gitlab.example", "https://gitlab.example/issues/1")
+
+    assert '/unlabel ~"backport-11.1"' in body and "label_name%5B%5D=backport-11.1&" in body
+    assert "Pick into" not in body
 
 
 @pytest.fixture

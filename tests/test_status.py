@@ -156,8 +156,9 @@ def world(remotes, fake_gitlab, fake_dev, tmp_path):
 
 @pytest.fixture
 def status_settings(tree, remotes, environ):
-    def make(security: bool = False, environ_changes: dict[str, str] | None = None) -> Settings:
-        return Settings.from_mapping({**tree, **remotes.tree()}, {**environ, **(environ_changes or {})}, security=security)
+    def make(security: bool = False, environ_changes: dict[str, str] | None = None, pick_into: str | None = None) -> Settings:
+        labels = {"labels": {**tree.get("labels", {}), "pick_into": pick_into}} if pick_into else {}
+        return Settings.from_mapping({**tree, **remotes.tree(), **labels}, {**environ, **(environ_changes or {})}, security=security)
 
     return make
 
@@ -350,9 +351,11 @@ def test_a_failed_release_job_is_a_problem_and_the_next_step_points_at_it(world,
     )
 
 
+@pytest.mark.parametrize("pick_into, label", [(None, "Pick into 10.8"), ("backport-{minor}", "backport-10.8")])
 def test_picks_not_on_the_preparation_branch_are_found_by_their_commits_not_by_the_label(
-    world, status_settings, remotes, fake_gitlab, tmp_path
+    world, status_settings, remotes, fake_gitlab, tmp_path, pick_into, label
 ):
+    # The label is the one cherry_pick looks for: `release_tools.labels.pick_into`.
     ce = remotes("ce", "gitlab")
     picked = ce.commit("master", {"app/a.rb": "# a\n"}, "Merge branch 'a' into 'master'\n\nSee merge request gitlab-org/gitlab-ce!3001", tmp_path)
     ce.commit("master", {"app/b.rb": "# b\n"}, "Merge branch 'b' into 'master'\n\nSee merge request gitlab-org/gitlab-ce!3002", tmp_path)
@@ -361,19 +364,22 @@ def test_picks_not_on_the_preparation_branch_are_found_by_their_commits_not_by_t
     world.mirror()
     world.release_issue("10.8.7")
     world.preparation([PATCH_PREPARATION[0]], state="opened")
-    label = ["Pick into 10.8"]
-    add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix a", iid=3001, labels=label, merge_commit_sha=picked)
-    missing = add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix b", iid=3002, labels=label,
+    labels = [label]
+    add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix a", iid=3001, labels=labels, merge_commit_sha=picked)
+    missing = add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix b", iid=3002, labels=labels,
                                 merge_commit_sha=ce.sha("master"))
     # Merged before 10-8-stable was cut: its merge commit is on the branch.
-    add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix c", iid=3003, labels=label,
+    add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix c", iid=3003, labels=labels,
                       merge_commit_sha=ce.sha("10-8-stable~2"))
+    # Labelled otherwise: not a pick of this release.
+    add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix d", iid=3004, labels=["Pick into 10.9"],
+                      merge_commit_sha=ce.sha("master"))
 
-    found = read(status_settings(), "10.8.7")
+    found = read(status_settings(pick_into=pick_into), "10.8.7")
 
     preparation = phase_of(found, "preparation")
     assert [(pick["iid"], pick["branch"]) for pick in preparation.data["pending_picks"]] == [(3002, "10-8-stable-patch-7")]
-    assert "1 merged merge request labelled Pick into 10.8 not on gitlab-org/gitlab-ce 10-8-stable-patch-7 yet: !3002" in preparation.facts
+    assert f"1 merged merge request labelled {label} not on gitlab-org/gitlab-ce 10-8-stable-patch-7 yet: !3002" in preparation.facts
     assert preparation.state is State.IN_PROGRESS
     assert (found.next.phase, found.next.command, found.next.chat, found.next.urls) == (
         "preparation", "invoke cherry_pick 10.8.7", "/chatops run cherry_pick 10.8.7", [missing["web_url"]]
