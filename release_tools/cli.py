@@ -246,9 +246,12 @@ def _settings(c, **flags):
     from . import output
     from .config import Settings
 
+    from .config import check_instance_urls, process_environ
+
     caller = caller_of(c)
     settings = Settings.from_invoke(c, environ=caller.environ if caller else None, **flags)
     output.configure(secrets=settings.secret_values(), json=settings.json)
+    check_instance_urls(settings, caller.environ if caller else process_environ())
     return settings
 
 

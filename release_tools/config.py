@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from invoke import Config
 from invoke.config import AmbiguousMergeError, copy_dict, merge_dicts
@@ -26,7 +27,7 @@ from invoke.env import Environment
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
 
 from .defaults import DEFAULTS
-from .errors import ConfigurationError, one_line, quote, quote_path
+from .errors import ConfigurationError, NotAuthorizedError, one_line, quote, quote_path
 from .settings import (  # noqa: F401 - the names code imported from here before the split
     BOT_TOKEN_VARIABLE,
     REPLACED_PREFIX,
@@ -46,6 +47,7 @@ from .settings import (  # noqa: F401 - the names code imported from here before
     _number,
     basic_authorization,
     check_plain_http,
+    is_ci,
     is_loopback,
     plain,
     process_environ,
@@ -229,11 +231,55 @@ def chat_projects_of_checkout(project_dir: Path | None = None) -> Mapping[str, s
 
     Raises ConfigurationError for an unreadable or malformed invoke.yaml.
     """
+    return _chatops(_tree_of_checkout(project_dir)["chatops"]).projects
+
+
+def instance_urls_of_checkout(project_dir: Path | None = None) -> Mapping[str, str]:
+    """Each instance's URL (without userinfo or a trailing slash) as the shipped defaults
+    and the project's own `invoke.yaml` set it, and nothing else (see
+    `chat_projects_of_checkout`): where a chat job may send the bot's tokens.
+
+    Raises ConfigurationError for an unreadable or malformed invoke.yaml.
+    """
+    return {
+        name: split_userinfo(str(value.get("url", "")))[0].rstrip("/")
+        for name, value in _tree_of_checkout(project_dir)["instances"].items()
+        if isinstance(value, Mapping)
+    }
+
+
+def check_instance_urls(settings: Settings, environ: Mapping[str, str]) -> None:
+    """In CI, check before any request that every instance is where this checkout says it is.
+
+    A CI job (a chat job, a scheduled task) sends its tokens to the configured instances,
+    and a chat job reads there who it runs for. Whoever starts a pipeline with variables
+    could point an instance (and CI_API_V4_URL with it) at a server of theirs, which would
+    answer for GitLab and receive the tokens. So an instance URL that anything but the
+    shipped defaults and the checkout's invoke.yaml sets (a variable, ~/.invoke.yaml,
+    INVOKE_RUNTIME_CONFIG) is refused, unless it is this machine (loopback: a local
+    sandbox or the tests), which no pipeline variable can turn into someone else's server.
+
+    Outside CI, whoever runs the command chose its configuration. Raises NotAuthorizedError.
+    """
+    if not is_ci(environ):
+        return
+    trusted = instance_urls_of_checkout()
+    for name, instance in settings.instances.items():
+        if instance.url.lower() == trusted.get(name, "").lower() or is_loopback(urlsplit(instance.url).hostname):
+            continue
+        raise NotAuthorizedError(
+            f"Refusing to run: release_tools.instances.{_key(name)}.url is {quote(instance.url)}, set by a variable, "
+            "~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set; "
+            "set it in this checkout's invoke.yaml"
+        )
+
+
+def _tree_of_checkout(project_dir: Path | None) -> dict[str, Any]:
     files = ReleaseConfig(
         environ={}, defaults={}, project_location=str(project_folder() if project_dir is None else project_dir), lazy=True
     )
     load_files(files, "project")  # neither /etc nor ~ nor the environment is read
-    return _chatops(with_defaults(files.get("release_tools") or {})["chatops"]).projects
+    return with_defaults(files.get("release_tools") or {})
 
 
 # -- checking what is merged --------------------------------------------------------------

@@ -242,6 +242,15 @@ def _is_interactive(environ: Mapping[str, str]) -> bool:
         return False
 
 
+#: Variables GitLab sets in every CI job. If any of them is present, even empty, this is CI
+#: (a pipeline variable can override a value but cannot remove a variable).
+CI_MARKERS = ("CI", "GITLAB_CI", "CI_JOB_ID", "CI_JOB_TOKEN", "CI_PIPELINE_ID", "CI_SERVER_URL")
+
+
+def is_ci(environ: Mapping[str, str]) -> bool:
+    return any(marker in environ for marker in CI_MARKERS)
+
+
 def is_loopback(host: str | None) -> bool:
     """`localhost`, 127.0.0.0/8 or ::1: this machine, where plain HTTP leaves no wire."""
     import ipaddress

@@ -451,6 +451,43 @@ def test_chat_project_set_outside_the_checkout_is_refused_without_any_request(ch
     assert fake_gitlab.log == []
 
 
+@pytest.mark.parametrize(
+    "instance, layer",
+    [("production", "variable"), ("dev", "variable"), ("production", "home-file"), ("dev", "runtime-file")],
+)
+def test_an_instance_moved_off_this_machine_outside_the_checkout_is_refused_before_any_token_is_sent(
+    chat_job, fake_gitlab, fake_dev, tmp_path, instance, layer
+):
+    # Whoever starts a pipeline with variables points an instance (and CI_API_V4_URL with
+    # it) at a server of theirs, which would answer GET /job for GitLab and get the tokens.
+    evil = "https://gitlab.attacker.example"
+    environ = chat_job.environ("11.1.0")
+    if instance == "production":
+        environ["CI_API_V4_URL"] = f"{evil}/api/v4"
+    if layer == "variable":
+        environ[f"INVOKE_RELEASE_TOOLS_INSTANCES_{instance.upper()}_URL"] = evil
+    else:
+        del environ[f"INVOKE_RELEASE_TOOLS_INSTANCES_{instance.upper()}_URL"]
+        other = "dev" if instance == "production" else "production"
+        others = {"production": fake_gitlab.url, "dev": fake_dev.url}
+        text = f"release_tools:\n  instances:\n    {instance}:\n      url: {evil}\n"
+        environ[f"INVOKE_RELEASE_TOOLS_INSTANCES_{other.upper()}_URL"] = others[other]
+        if layer == "home-file":
+            (chat_job.home / ".invoke.yaml").write_text(text)
+        else:
+            (tmp_path / "runtime.yaml").write_text(text)
+            environ["INVOKE_RUNTIME_CONFIG"] = str(tmp_path / "runtime.yaml")
+
+    result = chat_job.run("release_issue", environ=environ)
+
+    assert result.returncode == 1
+    assert result.reply == [
+        f"Error: Refusing to run: release_tools.instances.{instance}.url is '{evil}', set by a variable, ~/.invoke.yaml "
+        "or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set; set it in this checkout's invoke.yaml"
+    ]
+    assert fake_gitlab.log == [] and fake_dev.log == []
+
+
 def test_ci_job_on_an_unconfigured_instance_is_refused_without_any_request(chat_job, fake_gitlab):
     result = chat_job("release_issue", "11.1.0", CI_API_V4_URL="https://gitlab.example.com/api/v4")
 

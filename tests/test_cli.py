@@ -342,3 +342,23 @@ def test_the_declared_dependencies_are_exactly_what_the_code_imports():
     third_party = modules - set(sys.stdlib_module_names) - {"release_tools", "tasks"}
 
     assert {distributions[module][0].lower() for module in third_party} == declared
+
+
+@pytest.mark.parametrize("ci", [{"CI": "true"}, {"GITLAB_CI": ""}, {"CI_JOB_TOKEN": "x"}], ids=["CI", "GITLAB_CI", "job-token"])
+def test_in_ci_an_instance_moved_off_this_machine_by_a_variable_gets_no_token(invoke, fake_gitlab, ci):
+    # A scheduled or tag job sends its tokens to the instances: a pipeline variable must not
+    # be able to send them elsewhere.
+    add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
+    evil = {"INVOKE_RELEASE_TOOLS_INSTANCES_PRODUCTION_URL": "https://gitlab.attacker.example"}
+
+    refused = invoke("monthly_issue", "11.1.0", env={**ci, **evil})
+    on_this_machine = invoke("monthly_issue", "11.1.0", env=ci)  # the fake, on 127.0.0.1
+
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "Error: Refusing to run: release_tools.instances.production.url is 'https://gitlab.attacker.example', set by a "
+        "variable, ~/.invoke.yaml or INVOKE_RUNTIME_CONFIG, which whoever starts a pipeline can set; set it in this "
+        "checkout's invoke.yaml\n"
+    )
+    assert on_this_machine.returncode == 0, on_this_machine.stderr
+    assert len(fake_gitlab.table("issues")) == 1

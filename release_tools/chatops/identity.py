@@ -9,16 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..config import Settings
+from ..config import Settings, check_instance_urls
+from ..settings import CI_MARKERS, is_ci
 from ..errors import ConfigurationError, GitLabAccessError, NotAuthorizedError, quote
 
 if TYPE_CHECKING:
     from ..gitlab import CurrentJob
-
-#: Variables GitLab sets in every CI job. If any of them is present, even empty, this is CI
-#: and the user must be verified through the API (a pipeline variable can override a value
-#: but cannot remove a variable).
-CI_MARKERS = ("CI", "GITLAB_CI", "CI_JOB_ID", "CI_JOB_TOKEN", "CI_PIPELINE_ID", "CI_SERVER_URL")
 
 #: Pipeline states in which a pipeline can be running this very job.
 ACTIVE_STATES = frozenset({"created", "waiting_for_resource", "preparing", "pending", "running"})
@@ -27,10 +23,6 @@ ACTIVE_STATES = frozenset({"created", "waiting_for_resource", "preparing", "pend
 def _is_id(text: str) -> bool:
     """ASCII digits only: `isdigit()` is also true for `１２` and `²`, which int() reads or refuses."""
     return text.isascii() and text.isdigit()
-
-
-def is_ci(environ: Mapping[str, str]) -> bool:
-    return any(marker in environ for marker in CI_MARKERS)
 
 
 def identify(settings: Settings, environ: Mapping[str, str], trigger_style: bool = False) -> tuple[str, str]:
@@ -59,6 +51,7 @@ def identify(settings: Settings, environ: Mapping[str, str], trigger_style: bool
             raise NotAuthorizedError("Cannot tell who is running this: set GITLAB_USER_LOGIN to your gitlab.com username")
         return relayed or claimed, "production"
 
+    check_instance_urls(settings, environ)
     instance = ci_instance(settings, environ)
     project = chat_project(settings, instance)
     token = environ.get("CI_JOB_TOKEN", "").strip()
