@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fake_gitlab import add_issue, add_job, add_merge_request, add_milestone, add_pipeline, add_project
-from tests.fake_gitlab.repository import add_commit, set_ref
+from release_tools.sandbox import add_issue, add_job, add_merge_request, add_milestone, add_pipeline, add_project
+from release_tools.sandbox.repository import add_commit, set_ref
 from tests.repos import GIT_ENV, BareRemote, Remotes, chart_file, git
 
 #: Where each project's remote lives on its instance.

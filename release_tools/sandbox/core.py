@@ -1,4 +1,4 @@
-"""The fake GitLab's machinery: an HTTP server on 127.0.0.1, routing, token check,
+"""The sandbox GitLab's machinery: an HTTP server on 127.0.0.1, routing, token check,
 pagination headers, injectable faults and latency, and a log of every request.
 
 API areas live in sibling modules (`users.py`, `projects.py`, ...) and register their
