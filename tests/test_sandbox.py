@@ -1,13 +1,30 @@
-"""The sandbox as part of the product: it imports without the test dependencies, and it
-seeds a release world (both instances on one server, the projects, users, groups and
-milestones, and bare git remotes) that the tasks run against for real."""
+"""The sandbox as part of the product: it imports without the test dependencies, serves
+several instances on one server, and seeds a release world (the projects, people,
+milestones and bare git remotes of a version) that the real tasks run in."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
+import gitlab
+import pytest
+import yaml
+
+from release_tools.config import Settings
+from release_tools.errors import ReleaseToolsError
+from release_tools.sandbox import FakeGitLab, Sandbox, Server, add_issue, add_project, add_user
+from release_tools.sandbox.world import history
+from release_tools.settings import Instance
+from release_tools.version import Version
 from tests.conftest import ROOT
+from tests.repos import GIT_ENV
+
+RELEASE_TOOLS = os.path.join(os.path.dirname(sys.executable), "release-tools")
 
 
 def test_the_sandbox_imports_without_pytest():
@@ -16,3 +33,254 @@ def test_the_sandbox_imports_without_pytest():
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == "ok\n"
+
+
+# -- one server, two instances ------------------------------------------------------------
+
+
+def test_two_instances_share_one_server_each_below_its_prefix():
+    with Server() as server:
+        production = FakeGitLab("gitlab.com", server, "gitlab.com")
+        dev = FakeGitLab("dev.gitlab.org", server, "/dev.gitlab.org/")
+        add_user(production, "rita-release", token="production-token")
+        add_user(dev, "rita", token="dev-token")
+        add_project(production, "gitlab-org/release/tasks")
+        for number in range(45):
+            add_issue(production, "gitlab-org/release/tasks", f"Issue {number}")
+
+        assert (production.url, dev.url) == (f"{server.url}/gitlab.com", f"{server.url}/dev.gitlab.org")
+        on_production = gitlab.Gitlab(production.url, private_token="production-token")
+        on_dev = gitlab.Gitlab(dev.url, private_token="dev-token")
+        project = on_production.projects.get("gitlab-org/release/tasks")
+        # python-gitlab follows the Link headers, which keep the instance's prefix.
+        issues = project.issues.list(iterator=True, per_page=20)
+        assert len(list(issues)) == 45
+        assert project.web_url == f"{production.url}/gitlab-org/release/tasks"
+        on_dev.auth()
+        assert on_dev.user.username == "rita"
+        with pytest.raises(gitlab.GitlabAuthenticationError):
+            gitlab.Gitlab(dev.url, private_token="production-token").auth()
+
+    assert {r.path for r in dev.log} == {"/user"}
+    pages = [r.query.get("page") for r in production.log if r.path.endswith("/issues")]
+    assert pages == [None, ["2"], ["3"]]
+
+
+def test_a_shared_server_answers_404_outside_its_instances():
+    with Server() as server:
+        FakeGitLab("gitlab.com", server, "gitlab.com")
+        for path in ("/api/v4/user", "/gitlab.community/api/v4/user"):
+            with pytest.raises(urllib.error.HTTPError) as error:
+                urllib.request.urlopen(server.url + path)
+            assert error.value.code == 404
+
+        with pytest.raises(ValueError, match="already serves an instance at '/gitlab.com'"):
+            FakeGitLab("again", server, "/gitlab.com")
+
+
+def test_messages_name_an_instance_with_its_relative_url():
+    assert Instance("dev", "http://127.0.0.1:8080/dev.gitlab.org", "T").host == "127.0.0.1:8080/dev.gitlab.org"
+    assert Instance("production", "https://gitlab.com/", "T").host == "gitlab.com"
+
+
+# -- the release world of a version -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "version, released",
+    [
+        ("11.1.0-rc1", []),
+        ("11.1.0-rc4", ["11.1.0-rc1", "11.1.0-rc2", "11.1.0-rc3"]),
+        ("11.1.0", ["11.1.0-rc1", "11.1.0-rc2", "11.1.0-rc3"]),
+        ("11.1.2", ["11.1.0-rc1", "11.1.0-rc2", "11.1.0-rc3", "11.1.0", "11.1.1"]),
+    ],
+)
+def test_the_history_before_a_release(version, released):
+    assert [str(v) for v in history(Version.parse(version))] == released
+
+
+@pytest.fixture(scope="module")
+def monthly(tmp_path_factory):
+    """The world of 11.1.0, built once for the tests that only read it."""
+    with Sandbox.create(tmp_path_factory.mktemp("monthly") / "sandbox", "11.1.0") as sandbox:
+        yield sandbox
+
+
+def test_every_project_has_identical_dev_and_gitlab_remotes_where_the_configuration_says(monthly):
+    root = monthly.root
+    found = sorted(str(r.path.relative_to(root)) for _, _, r in monthly.remotes())
+
+    assert found == [
+        "remotes/dev/gitlab/gitlab-ee.git",
+        "remotes/dev/gitlab/gitlabhq.git",
+        "remotes/dev/gitlab/omnibus-gitlab.git",
+        "remotes/production/charts/gitlab.git",
+        "remotes/production/gitlab-org/gitlab-ce.git",
+        "remotes/production/gitlab-org/gitlab-ee.git",
+        "remotes/production/gitlab-org/omnibus-gitlab.git",
+        "remotes/production/gitlab-org/release/tasks.git",
+    ]
+    for key in ("ce", "ee", "omnibus"):
+        dev, production = monthly.remote(key, "dev"), monthly.remote(key, "gitlab")
+        assert dev.branches() == production.branches() and dev.tags() == production.tags()
+
+
+def test_a_monthly_world_holds_the_rcs_and_the_previous_minor(monthly):
+    ce, ee, omnibus = (monthly.remote(key, "gitlab") for key in ("ce", "ee", "omnibus"))
+
+    assert sorted(ce.tags()) == ["v11.0.0", "v11.0.1", "v11.1.0-rc1", "v11.1.0-rc2", "v11.1.0-rc3"]
+    assert sorted(ee.branches()) == ["11-0-stable-ee", "11-1-stable-ee", "master"]
+    assert ce.show("master", "VERSION") == "11.1.0-pre\n"
+    assert ce.show("11-1-stable", "VERSION") == "11.1.0-rc3\n"
+    assert ee.show("11-1-stable-ee", "VERSION") == "11.1.0-rc3-ee\n"
+    assert ce.show("v11.0.1", "VERSION") == "11.0.1\n"
+    assert "## 11.0.1\n" in ce.show("11-1-stable", "CHANGELOG.md")
+    # The month's entries wait on the stable branch: a community one, a security one.
+    entries = ce.files("11-1-stable", "changelogs/unreleased")
+    assert {"changelogs/unreleased/fix-login.yml", "changelogs/unreleased/security-escape-titles.yml"} <= set(entries)
+    assert "author: Joe Contributor" in ce.show("11-1-stable", "changelogs/unreleased/fix-login.yml")
+    assert "type: security" in ce.show("11-1-stable", "changelogs/unreleased/security-escape-titles.yml")
+    assert "ee/changelogs/unreleased/geo-fix.yml" in ee.files("11-1-stable-ee", "ee/changelogs/unreleased")
+    assert "changelogs/unreleased/next-month.yml" not in entries
+    assert ee.show("v11.1.0-rc3-ee", "GITALY_SERVER_VERSION")
+
+    assert {"11.1.0+rc3.ce.0", "11.1.0+rc3.ee.0", "11.0.1+ee.0"} <= set(omnibus.tags())
+    assert omnibus.show("11-1-stable-ee", "VERSION") == "11.1.0-rc3-ee\n"
+    assert "gitlab-11.0.1" in omnibus.show("master", "docker/openshift-template.json")
+    assert omnibus.show("master", "GITLAB_SHELL_VERSION")
+
+
+def test_a_monthly_world_has_the_chart_of_the_previous_minor(monthly):
+    chart = monthly.remote("helm", "gitlab")
+
+    assert sorted(chart.tags()) == ["v1.0.0", "v1.0.1"]
+    assert "version: 1.0.1\n" in chart.show("master", "Chart.yaml")
+    assert "appVersion: master" in chart.show("master", "Chart.yaml")
+    assert "appVersion: 11.0.1" in chart.show("v1.0.1", "Chart.yaml")
+    assert chart.files("master", "charts/gitlab/charts")
+
+
+def test_the_instances_hold_the_projects_people_and_milestones(monthly):
+    production = gitlab.Gitlab(monthly.production.url, private_token=monthly.tokens["production"])
+    dev = gitlab.Gitlab(monthly.dev.url, private_token=monthly.tokens["dev"])
+    production.auth()
+    dev.auth()
+
+    assert (production.user.username, dev.user.username) == ("rita-release", "rita")
+    ce = production.projects.get("gitlab-org/gitlab-ce")
+    assert ce.branches.get("11-1-stable").commit["id"] == monthly.remote("ce", "gitlab").sha("11-1-stable")
+    tagged = dev.projects.get("gitlab/gitlabhq").commits.get("v11.1.0-rc3")
+    assert tagged.id == monthly.remote("ce", "dev").sha("v11.1.0-rc3")
+    for path in ("gitlab-org/release/tasks", "gitlab-org/omnibus-gitlab", "charts/gitlab", "gitlab-org/release-tools"):
+        production.projects.get(path)
+    for path in ("gitlab/gitlab-ee", "gitlab/omnibus-gitlab", "gitlab/release-tools"):
+        dev.projects.get(path)
+    milestones = {m.title: m.state for m in production.groups.get("gitlab-org").milestones.list(get_all=True)}
+    assert milestones == {"11.0": "closed", "11.1": "active", "11.2": "active"}
+    assert [m.title for m in dev.projects.get("gitlab/gitlabhq").milestones.list(title="11.1")] == ["11.1"]
+    assert [u.username for u in production.users.list(username="omar-rehearsal")] == ["omar-rehearsal"]
+    group = production.groups.get("gitlab-org/release/managers")
+    assert [m.username for m in group.members.list(get_all=True)] == ["rita-release"]
+    assert [m.username for m in dev.groups.get("gitlab/release/managers").members.list(get_all=True)] == ["rita"]
+    assert "Omar Rehearsal:\n  gitlab.com: omar-rehearsal\n  gitlab.org: omar\n" in (
+        monthly.root / "release_managers.yml"
+    ).read_text()
+
+
+def test_the_configuration_has_the_shape_of_the_tests_and_passes_the_checks(monthly):
+    tree = monthly.tree()
+    settings = Settings.from_mapping(tree, monthly.environ())
+
+    assert settings.instance("dev").url == monthly.dev.url
+    assert settings.instance("production").url == monthly.production.url
+    assert dict(settings.project("omnibus").remotes)["dev"] == monthly.remote("omnibus", "dev").url
+    assert settings.has_token("dev") and settings.has_token("production")
+    assert yaml.safe_load(monthly.yaml()) == {"release_tools": tree}
+    assert set(monthly.environ()) == {"GITLAB_API_PRIVATE_TOKEN", "DEV_API_PRIVATE_TOKEN"}
+
+
+def test_a_patch_world_holds_the_earlier_patches_and_a_pick_waiting(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.2")
+    ce, chart = sandbox.remote("ce", "dev"), sandbox.remote("helm", "gitlab")
+
+    assert {"v11.1.0", "v11.1.1", "v11.1.0-rc3"} <= set(ce.tags()) and "v11.1.2" not in ce.tags()
+    assert ce.show("11-1-stable", "VERSION") == "11.1.1\n"
+    changelog = ce.show("11-1-stable", "CHANGELOG.md")
+    assert changelog.index("## 11.1.1") < changelog.index("## 11.1.0") < changelog.index("## 11.0.1")
+    assert ce.files("11-1-stable", "changelogs/unreleased") == [
+        "changelogs/unreleased/.gitkeep",
+        "changelogs/unreleased/fix-2.yml",
+    ]
+    # The final release took the month's entries off master too.
+    assert "changelogs/unreleased/fix-login.yml" not in ce.files("master", "changelogs/unreleased")
+    assert sorted(chart.tags()) == ["v1.0.0", "v1.0.1", "v1.1.0", "v1.1.1"]
+    assert "appVersion: 11.1.1" in chart.show("v1.1.1", "Chart.yaml")
+
+
+def test_an_rc1_world_has_no_stable_branch_yet(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0-rc1")
+
+    assert "11-1-stable" not in sandbox.remote("ce", "gitlab").branches()
+    assert sandbox.remote("ce", "gitlab").show("master", "VERSION") == "11.1.0-pre\n"
+
+
+def test_the_people_come_from_a_release_managers_file_when_given(tmp_path):
+    managers = tmp_path / "managers.yml"
+    managers.write_text("Pat Person:\n  gitlab.com: pat-person\n  gitlab.org: pat\n")
+
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0", release_managers=managers)
+
+    [person] = sandbox.production.users.values()
+    assert person["username"] == "pat-person"
+    assert [u["username"] for u in sandbox.dev.users.values()] == ["pat"]
+    assert sandbox.production.tokens == {sandbox.tokens["production"]: person["id"]}
+
+
+def test_a_sandbox_needs_a_folder_of_its_own(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+
+    with pytest.raises(ReleaseToolsError, match="is not empty: the sandbox needs a folder of its own"):
+        Sandbox.create(tmp_path / "taken", "11.1.0")
+    assert os.listdir(tmp_path / "taken") == ["notes.txt"]
+
+
+# -- real tasks in the sandbox ------------------------------------------------------------------
+
+
+def release_tools(sandbox, command, tmp_path):
+    """`release-tools -f sandbox.yaml COMMAND` as a release manager would run it."""
+    config = sandbox.root / "sandbox.yaml"
+    config.write_text(sandbox.yaml())
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", **sandbox.environ(), **GIT_ENV}
+    completed = subprocess.run(
+        [RELEASE_TOOLS, "-f", str(config), *shlex.split(command)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    for token in sandbox.tokens.values():
+        assert token not in completed.stdout + completed.stderr
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed
+
+
+def test_a_monthly_release_runs_for_real_in_the_sandbox(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0")
+    with sandbox:
+        issue = release_tools(sandbox, "monthly_issue 11.1.0", tmp_path)
+        release_tools(sandbox, "tag 11.1.0 --yes", tmp_path)
+        release_tools(sandbox, "helm.tag_chart '' 11.1.0 --yes", tmp_path)
+        sandbox.refresh()
+        release_tools(sandbox, "qa_issue v11.1.0-rc3 v11.1.0", tmp_path)
+        release_tools(sandbox, "release_managers.sync --yes", tmp_path)
+
+    assert f"{sandbox.production.url}/gitlab-org/release/tasks/issues/1" in issue.stdout
+    assert [i["title"] for i in sandbox.production.table("issues")] == ["Release 11.1", "11.1.0 QA Issue"]
+    for key, remote in (("ce", "dev"), ("ce", "gitlab"), ("ee", "dev"), ("ee", "gitlab")):
+        tags = sandbox.remote(key, remote).tags()
+        assert ("v11.1.0-ee" if key == "ee" else "v11.1.0") in tags
+    assert {"11.1.0+ce.0", "11.1.0+ee.0"} <= set(sandbox.remote("omnibus", "dev").tags())
+    assert "v1.1.0" in sandbox.remote("helm", "gitlab").tags()
+    # The instances saw the pushes once refreshed, and the sync added the missing manager.
+    assert "v11.1.0-ee" in {t["name"] for t in sandbox.production.table("tags")}
+    assert {r.path for r in sandbox.production.mutations()} >= {"/projects/gitlab-org/release/tasks/issues"}
+    assert any(r.method == "POST" and r.path.endswith("/members") for r in sandbox.dev.mutations())

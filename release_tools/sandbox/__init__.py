@@ -9,7 +9,9 @@ The test suite runs every task against it, and a release can be practised in it:
         ...  # point python-gitlab at fake.url
 
 Each API area is a module; importing this package registers every route. It depends on
-the standard library only (no pytest, no python-gitlab).
+the standard library and release-tools' own values only (no pytest, no python-gitlab).
+`Sandbox` (world.py) seeds a whole release world: both instances on one server, the
+projects, people and milestones, and bare git remotes with the history before a release.
 """
 
 from . import (  # noqa: F401  (route registration)
@@ -23,7 +25,7 @@ from . import (  # noqa: F401  (route registration)
     repository,
     users,
 )
-from .core import FakeGitLab, Request, Response, encoded, route
+from .core import FakeGitLab, Request, Response, Server, encoded, route
 from .groups import add_group
 from .issues import add_issue
 from .members import add_member
@@ -33,11 +35,14 @@ from .pipelines import add_chat_job, add_chat_pipeline, add_job, add_pipeline
 from .projects import add_project
 from .repository import add_branch, add_commit, add_tag, set_ref
 from .users import add_user
+from .world import Sandbox
 
 __all__ = [
     "FakeGitLab",
     "Request",
     "Response",
+    "Sandbox",
+    "Server",
     "add_branch",
     "add_chat_job",
     "add_chat_pipeline",

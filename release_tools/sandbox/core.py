@@ -136,9 +136,12 @@ class FakeGitLab:
 
     Seed it with `add_user`, `add_group`, `add_project`, ... (see the area modules),
     point python-gitlab at `url`, then assert on `log`, `mutations()` and the state.
+
+    Given a `server`, the instance is served by it below `prefix` (`/dev.gitlab.org`), as
+    GitLab installed under a relative URL is, so that several instances share one port.
     """
 
-    def __init__(self, name: str = "gitlab.com") -> None:
+    def __init__(self, name: str = "gitlab.com", server: Server | None = None, prefix: str = "") -> None:
         self.name = name
         self.lock = threading.RLock()
         self.log: list[Request] = []
@@ -156,25 +159,27 @@ class FakeGitLab:
         # Area modules keep their collections here, keyed by name.
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self._ids: dict[str, Iterable[int]] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        # Alone, an instance has a server of its own; in a world of several, they share one.
+        self._own_server = server is None
+        self.server = server if server is not None else Server()
+        self.prefix = self.server.mount(self, prefix)
 
     # -- lifecycle ------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        """The instance's root URL (python-gitlab's `url`), with the server's prefix for it."""
+        return self.server.url + self.prefix
 
     def start(self) -> FakeGitLab:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
+        """Serve requests (an instance sharing a server is served once that server starts)."""
+        if self._own_server:
+            self.server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._own_server:
+            self.server.stop()
 
     def __enter__(self) -> FakeGitLab:
         return self.start()
@@ -408,7 +413,55 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
     return text
 
 
-def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
+class Server:
+    """One HTTP server on 127.0.0.1 (a free port) serving one or more instances, each below
+    its own path prefix (an instance mounted at "" gets every path no other one claims)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.instances: dict[str, FakeGitLab] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def mount(self, instance: FakeGitLab, prefix: str) -> str:
+        """Serve `instance` below `prefix` (`/name`, or "" for the whole server)."""
+        prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        if prefix in self.instances:
+            raise ValueError(f"the sandbox server already serves an instance at {prefix or '/'!r}")
+        self.instances[prefix] = instance
+        return prefix
+
+    def instance_for(self, target: str) -> tuple[FakeGitLab | None, str]:
+        """The instance a request target is for, and the target without its prefix."""
+        path = urlsplit(target).path
+        for prefix in sorted(self.instances, key=len, reverse=True):
+            if prefix and (path == prefix or path.startswith(prefix + "/")):
+                return self.instances[prefix], target[len(prefix) :]
+        return self.instances.get(""), target
+
+    def start(self) -> Server:
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Buffer the response so headers and body leave in one write: two small writes
@@ -418,7 +471,11 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            response = fake.dispatch(self.command, self.path, self.headers, body)
+            fake, target = server.instance_for(self.path)
+            if fake is None:
+                response = Response(404, {"error": "404 Not Found"})
+            else:
+                response = fake.dispatch(self.command, target, self.headers, body)
             # A body of bytes is sent as it is (a raw file); anything else as JSON.
             raw = isinstance(response.body, bytes)
             if raw:
