@@ -35,6 +35,14 @@ def test_the_sandbox_imports_without_pytest():
     assert completed.stdout == "ok\n"
 
 
+def test_the_old_test_package_is_an_alias_of_the_sandbox():
+    from release_tools.sandbox import members
+    from tests.fake_gitlab import FakeGitLab as Aliased
+    from tests.fake_gitlab.members import add_member
+
+    assert Aliased is FakeGitLab and add_member is members.add_member
+
+
 # -- one server, two instances ------------------------------------------------------------
 
 

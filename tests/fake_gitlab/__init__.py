@@ -4,24 +4,14 @@ This alias keeps `tests.fake_gitlab` and its submodules importable for code writ
 the move.
 """
 
+import importlib
+import pkgutil
 import sys
 
 from release_tools import sandbox
 from release_tools.sandbox import *  # noqa: F401,F403
-from release_tools.sandbox import (
-    core,
-    groups,
-    issues,
-    members,
-    merge_requests,
-    milestones,
-    pipelines,
-    projects,
-    repository,
-    users,
-)
 
-for _module in (core, groups, issues, members, merge_requests, milestones, pipelines, projects, repository, users):
-    sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[1]}"] = _module
+for _module in pkgutil.iter_modules(sandbox.__path__):
+    sys.modules[f"{__name__}.{_module.name}"] = importlib.import_module(f"{sandbox.__name__}.{_module.name}")
 
 __all__ = sandbox.__all__
