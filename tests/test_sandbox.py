@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import gitlab
 import pytest
@@ -207,6 +208,21 @@ def test_the_configuration_has_the_shape_of_the_tests_and_passes_the_checks(mont
     assert set(monthly.environ()) == {"GITLAB_API_PRIVATE_TOKEN", "DEV_API_PRIVATE_TOKEN"}
 
 
+def test_the_configuration_files_name_the_sandbox_and_hold_its_tokens(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0")
+
+    config, env = sandbox.write_configuration()
+
+    assert yaml.safe_load(config.read_text()) == {"release_tools": sandbox.tree()}
+    assert sandbox.tree()["env_file"] == str(env)
+    assert env.read_text().splitlines() == [
+        f"GITLAB_API_PRIVATE_TOKEN={sandbox.tokens['production']}",
+        f"DEV_API_PRIVATE_TOKEN={sandbox.tokens['dev']}",
+    ]
+    assert env.stat().st_mode & 0o077 == 0
+    assert sandbox.tokens["production"] not in config.read_text()
+
+
 def test_a_patch_world_holds_the_earlier_patches_and_a_pick_waiting(tmp_path):
     sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.2")
     ce, chart = sandbox.remote("ce", "dev"), sandbox.remote("helm", "gitlab")
@@ -244,6 +260,17 @@ def test_the_people_come_from_a_release_managers_file_when_given(tmp_path):
     assert sandbox.production.tokens == {sandbox.tokens["production"]: person["id"]}
 
 
+def test_a_sandbox_in_a_relative_folder_names_its_remotes_absolutely(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    sandbox = Sandbox.create(Path("rehearsal"), "11.1.0-rc1")
+
+    assert sandbox.root == tmp_path / "rehearsal"
+    assert sandbox.tree()["projects"]["ce"]["remotes"]["dev"] == (
+        (tmp_path / "rehearsal/remotes/dev/gitlab/gitlabhq.git").as_uri()
+    )
+
+
 def test_a_sandbox_needs_a_folder_of_its_own(tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
@@ -257,10 +284,10 @@ def test_a_sandbox_needs_a_folder_of_its_own(tmp_path):
 
 
 def release_tools(sandbox, command, tmp_path):
-    """`release-tools -f sandbox.yaml COMMAND` as a release manager would run it."""
-    config = sandbox.root / "sandbox.yaml"
-    config.write_text(sandbox.yaml())
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", **sandbox.environ(), **GIT_ENV}
+    """`release-tools -f sandbox.yaml COMMAND` as a release manager would run it (the
+    tokens come from sandbox.env, which the configuration names)."""
+    config, _ = sandbox.write_configuration()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", **GIT_ENV}
     completed = subprocess.run(
         [RELEASE_TOOLS, "-f", str(config), *shlex.split(command)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,

@@ -5,7 +5,7 @@ remotes holding the history that comes before the release.
     sandbox = Sandbox.create(Path("/tmp/rehearsal"), "11.1.0")
     with sandbox:
         settings = Settings.from_mapping(sandbox.tree(), sandbox.environ())
-        ...  # or write sandbox.yaml() for `release-tools -f FILE TASK`
+        ...  # or sandbox.write_configuration(), then `release-tools -f DIR/sandbox.yaml TASK`
 
 What is seeded for `X.Y.Z[-rcN]` (every `dev` and `gitlab` remote of a project starts
 identical, as after a sync):
@@ -370,6 +370,7 @@ class Sandbox:
         """
         version = version if isinstance(version, Version) else Version.parse(version)
         managers = load_release_managers(release_managers) if release_managers else _sandbox_managers()
+        root = root.absolute()  # the configuration names the remotes by absolute file:// URLs
         root.mkdir(parents=True, exist_ok=True)
         if any(root.iterdir()):
             raise ReleaseToolsError(f"{quote_path(root)} is not empty: the sandbox needs a folder of its own")
@@ -486,6 +487,15 @@ class Sandbox:
         import yaml
 
         return yaml.safe_dump({"release_tools": self.tree()}, sort_keys=False)
+
+    def write_configuration(self) -> tuple[Path, Path]:
+        """Write `sandbox.yaml` (for `release-tools -f`) and `sandbox.env` (the tokens, which
+        the configuration's `env_file` names) into the sandbox's folder; return both paths."""
+        config, env = self.root / "sandbox.yaml", self.root / "sandbox.env"
+        config.write_text(self.yaml())
+        env.write_text("".join(f"{name}={value}\n" for name, value in self.environ().items()))
+        env.chmod(0o600)
+        return config, env
 
     def environ(self) -> dict[str, str]:
         """The token variables of both instances, set to the sandbox's tokens."""
