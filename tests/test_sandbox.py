@@ -241,6 +241,39 @@ def test_a_patch_world_holds_the_earlier_patches_and_a_pick_waiting(tmp_path):
     assert "appVersion: 11.1.1" in chart.show("v1.1.1", "Chart.yaml")
 
 
+def test_a_patch_world_has_merged_merge_requests_to_pick(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.2")
+
+    with sandbox:
+        production = gitlab.Gitlab(sandbox.production.url, private_token=sandbox.tokens["production"])
+        for key, path in (("ce", "gitlab-org/gitlab-ce"), ("ee", "gitlab-org/gitlab-ee")):
+            picks = production.projects.get(path).mergerequests.list(labels="Pick into 11.1", state="merged", get_all=True)
+            assert sorted(mr.iid for mr in picks) == [3001, 3002, 3003]
+            master = sandbox.remote(key, "gitlab").git("rev-list", "--first-parent", "master").split()
+            assert all(mr.merge_commit_sha in master for mr in picks)
+            assert {mr.milestone["title"] for mr in picks} == {"11.1"}
+            assert {mr.author["username"] for mr in picks} == {"joe-contributor", "ann-other"}
+
+
+def test_monthly_and_rc1_worlds_have_nothing_to_pick(monthly, tmp_path):
+    rc1 = Sandbox.create(tmp_path / "sandbox", "11.1.0-rc1")
+
+    assert monthly.production.table("merge_requests") == [] == rc1.production.table("merge_requests")
+
+
+def test_a_branch_created_through_the_api_is_in_the_projects_remote(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.2")
+    before = sandbox.remote("ce", "dev").digest()
+
+    with sandbox:
+        production = gitlab.Gitlab(sandbox.production.url, private_token=sandbox.tokens["production"])
+        production.projects.get("gitlab-org/gitlab-ce").branches.create({"branch": "11-1-stable-patch-2", "ref": "11-1-stable"})
+
+    remote = sandbox.remote("ce", "gitlab")
+    assert remote.branches()["11-1-stable-patch-2"] == remote.sha("11-1-stable")
+    assert sandbox.remote("ce", "dev").digest() == before
+
+
 def test_an_rc1_world_has_no_stable_branch_yet(tmp_path):
     sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0-rc1")
 

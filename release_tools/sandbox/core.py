@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
@@ -156,6 +157,9 @@ class FakeGitLab:
         self.users: dict[int, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.projects: dict[int, dict[str, Any]] = {}
+        #: The bare git repository behind a project (by path), where there is one: a branch
+        #: created through the API is created there too, as in GitLab's own repository.
+        self.repositories: dict[str, Path] = {}
         # Area modules keep their collections here, keyed by name.
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self._ids: dict[str, Iterable[int]] = {}

@@ -15,7 +15,9 @@ identical, as after a sync):
   next month; the previous minor's stable branch with its releases tagged; `X-Y-stable`
   (EE: `-ee`) with the releases of `X.Y` before this one tagged (`history()`): the RCs,
   and for a patch the earlier patches with their compiled CHANGELOG sections and a picked
-  fix waiting for this one. An RC1 finds no `X-Y-stable` yet (tagging creates it).
+  fix waiting for this one. An RC1 finds no `X-Y-stable` yet (tagging creates it). An RC
+  after the first, or a patch, has merge requests merged into `master` since, labelled
+  `Pick into X.Y` on gitlab.com (`PICKS`), their merge commits really on `master`.
 - omnibus-gitlab: the component version files, the OpenShift template naming the last
   final release, the stable branches of each edition with the same releases tagged.
 - the Helm chart (on gitlab.com only): `master` shipping `master`, subcharts, a chart line
@@ -23,7 +25,8 @@ identical, as after a sync):
 - the release tasks project (an API project, and a remote with one commit).
 - on the API side each remote is a project of its instance (`gitlab-org/gitlab-ce` on
   gitlab.com, `gitlab/gitlabhq` on dev.gitlab.org, ...) holding its commits, branches and
-  tags; milestones for the previous, this and the next minor; the users of the release
+  tags (a branch created through the API is created in the remote as well; `refresh()`
+  brings in what was pushed); milestones for the previous, this and the next minor; the users of the release
   managers file on each instance, the first one holding the sandbox's tokens; the release
   manager groups with the first release manager only, as their owner (so
   `release_managers.sync` has work).
@@ -46,6 +49,7 @@ from ..version import Version
 from .core import FakeGitLab, Server
 from .groups import add_group
 from .members import OWNER, add_member
+from .merge_requests import add_merge_request
 from .milestones import add_milestone
 from .mirror import mirror
 from .projects import add_project
@@ -65,6 +69,16 @@ SANDBOX_MANAGERS = (("Rita Release", "rita-release", "rita"), ("Omar Rehearsal",
 COMPONENT_FILES = ("GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "GITLAB_PAGES_VERSION", "GITALY_SERVER_VERSION")
 CHANGELOG_PREAMBLE = "Please view this file on the master branch, on stable branches it's out of date.\n\n"
 CHART_CHANGELOG = "# GitLab chart changelog\n\n"
+#: The merged merge requests labelled `Pick into X.Y` of an RC or patch world, on CE and on
+#: EE: (title, author as git records them, username).
+PICKS = (
+    ("Fix the merge request widget", "Joe Contributor <joe@example.com>", "joe-contributor"),
+    ("Speed up the issue list", "Ann Other <ann@example.com>", "ann-other"),
+    ("Fix a typo in the admin area", "Joe Contributor <joe@example.com>", "joe-contributor"),
+)
+#: The iid of the first pick; the others follow.
+FIRST_PICK = 3001
+
 #: The titles of the month's entries, as a final release compiles them.
 MONTH_TITLES = ["Escape issue titles", "Fix the login page", "Add a dark mode"]
 
@@ -142,6 +156,10 @@ class _History:
         self.released = history(version)
         self.previous = previous_minor(version)
         self.pre = Version(version.major, version.minor, 0)
+        #: What an RC or patch picks from `master`: per edition (`ce`, `ee`), a
+        #: (iid, title, username, merge commit, source head) per merge request.
+        self.picks: dict[str, list[tuple[int, str, str, str, str]]] = {"ce": [], "ee": []}
+        self.wants_picks = bool(self.released) and (version.is_rc or version.patch > 0)
 
     # -- gitlab-ce and gitlab-ee ------------------------------------------------------------
 
@@ -212,10 +230,34 @@ class _History:
                     f"Update CHANGELOG.md for {self.pre}",
                     {**{name: final for name in changelogs}, **{name: None for name in month}},
                 )
+        if self.wants_picks:
+            self._merge_picks(work, "ee" if ee else "ce")
         work.commit(
             "Merge a feature for next month",
             {"changelogs/unreleased/next-month.yml": entry("Add a feature for next month", 2200, "added")},
         )
+
+    def _merge_picks(self, work: Work, edition: str) -> None:
+        """Merge requests merged into `master` since the stable branch was cut, to pick."""
+        for number, (title, author, username) in enumerate(PICKS):
+            iid = FIRST_PICK + number
+            branch = f"pick-{iid}"
+            work.branch(branch, "master")
+            slug = branch.replace("-", "_")
+            work.commit(
+                title,
+                {
+                    f"app/fixes/{slug}.rb": f"# {title}\n",
+                    f"changelogs/unreleased/{branch}.yml": entry(title, iid, "fixed", author.split(" <")[0]),
+                },
+                author=author,
+            )
+            head = git("rev-parse", "HEAD", cwd=work.path).strip()
+            work.checkout("master")
+            git("merge", "--quiet", "--no-ff", "-m", f"Merge branch '{branch}' into 'master'", branch, cwd=work.path)
+            merged = git("rev-parse", "HEAD", cwd=work.path).strip()
+            git("branch", "--quiet", "-D", branch, cwd=work.path)
+            self.picks[edition].append((iid, title, username, merged, head))
 
     def _gitlab_release(
         self, work: Work, release: Version, ee: bool, changelogs: list[str], month: list[str], sections: str
@@ -352,6 +394,7 @@ class Sandbox:
         self.instances = {name: FakeGitLab(host, self.server, host) for name, host in INSTANCES.items()}
         self.tokens = {name: f"sandbox-{name}-{secrets.token_hex(12)}" for name in INSTANCES}
         self.projects = configured_projects()
+        self._history = _History(version)
 
     @property
     def production(self) -> FakeGitLab:
@@ -416,7 +459,7 @@ class Sandbox:
                 yield project.key, remote, self.remote(project.key, remote)
 
     def _seed_remotes(self) -> None:
-        made = _History(self.version)
+        made = self._history
         builders = {
             "ce": lambda work: made.gitlab(work, ee=False),
             "ee": lambda work: made.gitlab(work, ee=True),
@@ -455,6 +498,21 @@ class Sandbox:
             if managers_group and users:
                 add_group(instance, managers_group)
                 add_member(instance, managers_group, users[0], OWNER)
+        self._seed_picks()
+
+    def _seed_picks(self) -> None:
+        """The merged `Pick into X.Y` merge requests of CE and EE on gitlab.com."""
+        label = DEFAULTS["labels"]["pick_into"].format(minor=self.version.minor_name)
+        milestone = next(m for m in self.production.table("milestones") if m["title"] == self.version.minor_name)
+        for key, picks in self._history.picks.items():
+            path = next(p for p in self.projects if p.key == key).paths["gitlab"]
+            for iid, title, username, merged, head in picks:
+                users = [u for u in self.production.users.values() if u["username"] == username]
+                author = users[0] if users else add_user(self.production, username)
+                add_merge_request(
+                    self.production, path, title, iid=iid, author=author, labels=[label], milestone=milestone,
+                    source_branch=f"pick-{iid}", merge_commit_sha=merged, sha=head,
+                )
 
     def _milestones(self) -> list[str]:
         version = self.version
@@ -466,7 +524,9 @@ class Sandbox:
         tags pushed since), as GitLab does on a push."""
         for key, remote, bare in self.remotes():
             path = next(p for p in self.projects if p.key == key).paths[remote]
-            mirror(self.instances[REMOTE_INSTANCES[remote]], path, bare)
+            instance = self.instances[REMOTE_INSTANCES[remote]]
+            mirror(instance, path, bare)
+            instance.repositories[path] = bare.path
 
     # -- configuration ---------------------------------------------------------------------------
 
