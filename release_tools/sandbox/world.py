@@ -34,6 +34,7 @@ identical, as after a sync):
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -66,7 +67,6 @@ SEEDED_RCS = 3
 #: The sandbox's own release managers, when no file is given: (name, gitlab.com, dev).
 SANDBOX_MANAGERS = (("Rita Release", "rita-release", "rita"), ("Omar Rehearsal", "omar-rehearsal", "omar"))
 
-COMPONENT_FILES = ("GITLAB_SHELL_VERSION", "GITLAB_WORKHORSE_VERSION", "GITLAB_PAGES_VERSION", "GITALY_SERVER_VERSION")
 CHANGELOG_PREAMBLE = "Please view this file on the master branch, on stable branches it's out of date.\n\n"
 CHART_CHANGELOG = "# GitLab chart changelog\n\n"
 #: The merged merge requests labelled `Pick into X.Y` of an RC or patch world, on CE and on
@@ -444,9 +444,12 @@ class Sandbox:
 
     # -- the remotes ------------------------------------------------------------------------
 
+    def path(self, key: str, remote: str) -> str:
+        """The path of project `key`'s remote `remote` on its instance (`gitlab/gitlabhq`)."""
+        return next(p for p in self.projects if p.key == key).paths[remote]
+
     def remote_path(self, key: str, remote: str) -> Path:
-        project = next(p for p in self.projects if p.key == key)
-        return self.root / "remotes" / REMOTE_INSTANCES[remote] / f"{project.paths[remote]}.git"
+        return self.root / "remotes" / REMOTE_INSTANCES[remote] / f"{self.path(key, remote)}.git"
 
     def remote(self, key: str, remote: str) -> BareRemote:
         """The bare remote `remote` (`dev`, `gitlab`) of project `key` (`ce`, `omnibus`...)."""
@@ -505,7 +508,7 @@ class Sandbox:
         label = DEFAULTS["labels"]["pick_into"].format(minor=self.version.minor_name)
         milestone = next(m for m in self.production.table("milestones") if m["title"] == self.version.minor_name)
         for key, picks in self._history.picks.items():
-            path = next(p for p in self.projects if p.key == key).paths["gitlab"]
+            path = self.path(key, "gitlab")
             for iid, title, username, merged, head in picks:
                 users = [u for u in self.production.users.values() if u["username"] == username]
                 author = users[0] if users else add_user(self.production, username)
@@ -523,7 +526,7 @@ class Sandbox:
         """Bring each instance's projects in line with their remotes (commits, branches and
         tags pushed since), as GitLab does on a push."""
         for key, remote, bare in self.remotes():
-            path = next(p for p in self.projects if p.key == key).paths[remote]
+            path = self.path(key, remote)
             instance = self.instances[REMOTE_INSTANCES[remote]]
             mirror(instance, path, bare)
             instance.repositories[path] = bare.path
@@ -553,8 +556,11 @@ class Sandbox:
         the configuration's `env_file` names) into the sandbox's folder; return both paths."""
         config, env = self.root / "sandbox.yaml", self.root / "sandbox.env"
         config.write_text(self.yaml())
-        env.write_text("".join(f"{name}={value}\n" for name, value in self.environ().items()))
-        env.chmod(0o600)
+        # Readable by its owner only from the start: the tokens are never in a wider file.
+        descriptor = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write("".join(f"{name}={value}\n" for name, value in self.environ().items()))
+        env.chmod(0o600)  # a file that was there keeps its mode through O_CREAT
         return config, env
 
     def environ(self) -> dict[str, str]:
