@@ -8,6 +8,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 from release_tools.config import Settings
 from release_tools.errors import ReleaseToolsError
 from release_tools.sandbox import FakeGitLab, Sandbox, Server, add_issue, add_project, add_user
+from release_tools.sandbox.pipelines import advance_jobs
 from release_tools.sandbox.world import history
 from release_tools.settings import Instance
 from release_tools.version import Version
@@ -313,6 +315,116 @@ def test_a_sandbox_needs_a_folder_of_its_own(tmp_path):
     assert os.listdir(tmp_path / "taken") == ["notes.txt"]
 
 
+# -- pushes -----------------------------------------------------------------------------------
+
+
+def push(remote, ref, tmp_path, *, tag=None):
+    """Clone `remote`, optionally tag `ref` as `tag`, and push with git as anyone would."""
+    work = tmp_path / f"clone-{len(list(tmp_path.glob('clone-*')))}"
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "clone", "--quiet", remote.url, str(work)], check=True, env=env)
+    if tag:
+        subprocess.run(["git", "tag", "-a", "-m", f"Version {tag}", tag, f"origin/{ref}"], cwd=work, check=True, env=env)
+        refspec = f"refs/tags/{tag}"
+    else:
+        subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "A change"], cwd=work, check=True, env=env)
+        refspec = f"HEAD:refs/heads/{ref}"
+    completed = subprocess.run(["git", "push", "origin", refspec], cwd=work, env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def wait_for_jobs(instance, status, timeout=10.0):
+    """Wait until every played job of `instance` has `status` (played jobs move on by themselves)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with instance.lock:
+            advance_jobs(instance)
+            played = [j for j in instance.table("jobs") if j.get("played_at")]
+            if played and all(j["status"] == status for j in played):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the played jobs did not reach {status} within {timeout} s")
+
+
+def test_a_tag_pushed_to_dev_omnibus_gets_its_pipeline_whose_played_jobs_run_and_succeed(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0")
+    remote = sandbox.remote("omnibus", "dev")
+
+    with sandbox:
+        push(remote, "11-1-stable-ee", tmp_path, tag="11.1.0+ee.0")
+        dev = gitlab.Gitlab(sandbox.dev.url, private_token=sandbox.tokens["dev"])
+        project = dev.projects.get("gitlab/omnibus-gitlab")
+        [pipeline] = project.pipelines.list(ref="11.1.0+ee.0", scope="tags")
+        manual = pipeline.jobs.list(scope="manual", get_all=True)
+        job = project.jobs.get(manual[0].id, lazy=True)
+        job.play()
+        seen = [project.jobs.get(manual[0].id).status]
+        deadline = time.monotonic() + 10
+        while seen[-1] != "success" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            status = project.jobs.get(manual[0].id).status
+            if status != seen[-1]:
+                seen.append(status)
+
+    assert pipeline.sha == remote.sha("11.1.0+ee.0")
+    # The release jobs of EE (no Raspberry Pi package), and one that is not a release job.
+    assert [j.name for j in manual] == ["Ubuntu-16.04-release", "CentOS-7-release", "Docker-Release", "upload-metrics"]
+    assert seen == ["pending", "running", "success"]
+    assert [j["status"] for j in sandbox.dev.table("jobs")].count("manual") == 3
+
+
+def test_a_push_reaches_the_project_and_elsewhere_makes_no_pipeline(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0")
+
+    with sandbox:
+        push(sandbox.remote("omnibus", "gitlab"), "11-1-stable", tmp_path, tag="11.1.0+ce.0")
+        push(sandbox.remote("ce", "dev"), "master", tmp_path)
+        production = gitlab.Gitlab(sandbox.production.url, private_token=sandbox.tokens["production"])
+        dev = gitlab.Gitlab(sandbox.dev.url, private_token=sandbox.tokens["dev"])
+        tagged = production.projects.get("gitlab-org/omnibus-gitlab").commits.get("11.1.0+ce.0")
+        master = dev.projects.get("gitlab/gitlabhq").branches.get("master")
+
+    assert tagged.id == sandbox.remote("omnibus", "gitlab").sha("11.1.0+ce.0")
+    assert master.commit["id"] == sandbox.remote("ce", "dev").sha("master")
+    assert master.commit["title"] == "A change"
+    assert sandbox.production.table("pipelines") == [] == sandbox.dev.table("pipelines")
+
+
+def test_a_push_to_a_stopped_sandbox_lands_and_the_hook_stays_quiet(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0")
+
+    completed = push(sandbox.remote("omnibus", "dev"), "11-1-stable", tmp_path, tag="11.1.0+ce.0")
+
+    assert "11.1.0+ce.0" in sandbox.remote("omnibus", "dev").tags()
+    assert "was not told" not in completed.stderr
+    assert sandbox.dev.table("pipelines") == []
+
+
+def test_a_push_the_sandbox_cannot_be_told_of_lands_with_a_warning(tmp_path, closed_port):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0")
+    sandbox.url_file.write_text(f"http://127.0.0.1:{closed_port}\n")  # as a sandbox that died
+
+    completed = push(sandbox.remote("ce", "gitlab"), "master", tmp_path)
+
+    assert "the sandbox was not told of this push: " in completed.stderr
+    assert sandbox.remote("ce", "gitlab").subjects("master", 1) == ["A change"]
+
+
+def test_the_push_endpoint_refuses_what_is_not_a_push_of_its_remotes(tmp_path):
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.0-rc1")
+
+    with sandbox:
+        answers = []
+        for body in (b"not json", b'{"repository": "/elsewhere.git", "updates": []}', b'{"updates": 1}'):
+            request = urllib.request.Request(sandbox.url + "/-/sandbox/pushed", body, {"Content-Type": "application/json"})
+            with pytest.raises(urllib.error.HTTPError) as error:
+                urllib.request.urlopen(request)
+            answers.append(error.value.code)
+
+    assert answers == [400, 404, 400]
+
+
 # -- real tasks in the sandbox ------------------------------------------------------------------
 
 
@@ -337,9 +449,11 @@ def test_a_monthly_release_runs_for_real_in_the_sandbox(tmp_path):
         issue = release_tools(sandbox, "monthly_issue 11.1.0", tmp_path)
         release_tools(sandbox, "tag 11.1.0 --yes", tmp_path)
         release_tools(sandbox, "helm.tag_chart '' 11.1.0 --yes", tmp_path)
-        sandbox.refresh()
         release_tools(sandbox, "qa_issue v11.1.0-rc3 v11.1.0", tmp_path)
+        release_tools(sandbox, "publish 11.1.0 --yes", tmp_path)
         release_tools(sandbox, "release_managers.sync --yes", tmp_path)
+        wait_for_jobs(sandbox.dev, "success")
+        status = release_tools(sandbox, "status 11.1.0", tmp_path)
 
     assert f"{sandbox.production.url}/gitlab-org/release/tasks/issues/1" in issue.stdout
     assert [i["title"] for i in sandbox.production.table("issues")] == ["Release 11.1", "11.1.0 QA Issue"]
@@ -348,7 +462,9 @@ def test_a_monthly_release_runs_for_real_in_the_sandbox(tmp_path):
         assert ("v11.1.0-ee" if key == "ee" else "v11.1.0") in tags
     assert {"11.1.0+ce.0", "11.1.0+ee.0"} <= set(sandbox.remote("omnibus", "dev").tags())
     assert "v1.1.0" in sandbox.remote("helm", "gitlab").tags()
-    # The instances saw the pushes once refreshed, and the sync added the missing manager.
+    # The instances saw the pushes, the played jobs finished, the sync added the missing manager.
     assert "v11.1.0-ee" in {t["name"] for t in sandbox.production.table("tags")}
+    assert "stable branches: done" in status.stdout and "packages: done" in status.stdout
+    assert "tags: done" in status.stdout and "chart: done" in status.stdout
     assert {r.path for r in sandbox.production.mutations()} >= {"/projects/gitlab-org/release/tasks/issues"}
     assert any(r.method == "POST" and r.path.endswith("/members") for r in sandbox.dev.mutations())

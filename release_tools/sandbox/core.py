@@ -160,6 +160,9 @@ class FakeGitLab:
         #: The bare git repository behind a project (by path), where there is one: a branch
         #: created through the API is created there too, as in GitLab's own repository.
         self.repositories: dict[str, Path] = {}
+        #: (seconds pending, seconds running) of a played job before it succeeds; None
+        #: leaves played jobs pending (see pipelines.advance_jobs).
+        self.job_progress: tuple[float, float] | None = None
         # Area modules keep their collections here, keyed by name.
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self._ids: dict[str, Iterable[int]] = {}
@@ -423,6 +426,9 @@ class Server:
 
     def __init__(self, port: int = 0) -> None:
         self.instances: dict[str, FakeGitLab] = {}
+        #: The server's own endpoints (outside every instance), by path: POSTed JSON in,
+        #: a Response out (the sandbox's push notifications).
+        self.hooks: dict[str, Callable[[Any], Response]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -475,8 +481,14 @@ def _handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            hook = server.hooks.get(urlsplit(self.path).path)
             fake, target = server.instance_for(self.path)
-            if fake is None:
+            if hook is not None and self.command == "POST":
+                try:
+                    response = hook(json.loads(body or b"null"))
+                except ValueError:
+                    response = Response(400, {"message": "400 Bad request - the body is not JSON"})
+            elif fake is None:
                 response = Response(404, {"error": "404 Not Found"})
             else:
                 response = fake.dispatch(self.command, target, self.headers, body)

@@ -30,6 +30,12 @@ identical, as after a sync):
   managers file on each instance, the first one holding the sandbox's tokens; the release
   manager groups with the first release manager only, as their owner (so
   `release_managers.sync` has work).
+
+While it runs, the sandbox follows pushes: each remote's post-receive hook tells it what
+was pushed (through `sandbox.url`, which a running sandbox writes), the project catches
+up, and a tag pushed to the dev remote of omnibus-gitlab gets its tag pipeline with the
+manual release jobs (`TAG_PIPELINE_JOBS`); a played job is pending, then running, then
+succeeds (`JOB_PROGRESS`), so `publish` and `status` see what they would on GitLab.
 """
 
 from __future__ import annotations
@@ -37,22 +43,24 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..defaults import DEFAULTS
-from ..errors import ReleaseToolsError, quote_path
+from ..errors import InvalidVersionError, ReleaseToolsError, quote_path
 from ..release_managers import ReleaseManager, ReleaseManagers
 from ..release_managers import load as load_release_managers
-from ..version import Version
-from .core import FakeGitLab, Server
+from ..version import OmnibusVersion, Version
+from .core import FakeGitLab, Response, Server
 from .groups import add_group
 from .members import OWNER, add_member
 from .merge_requests import add_merge_request
 from .milestones import add_milestone
 from .mirror import mirror
+from .pipelines import add_job, add_pipeline
 from .projects import add_project
 from .repositories import BareRemote, Work, bare_copy, chart_file, chart_files, entry, git
 from .users import add_user
@@ -78,6 +86,20 @@ PICKS = (
 )
 #: The iid of the first pick; the others follow.
 FIRST_PICK = 3001
+
+#: The manual jobs of an omnibus tag pipeline on dev: (name, stage, editions). The release
+#: stages are those `publish` plays (`release_tools.publish.stages`); the others it leaves.
+TAG_PIPELINE_JOBS = (
+    ("Ubuntu-16.04-release", "package-release", ("ce", "ee")),
+    ("CentOS-7-release", "package-release", ("ce", "ee")),
+    ("Docker-Release", "image-release", ("ce", "ee")),
+    ("Raspberry-Pi-2-Jessie-release", "raspbian-release", ("ce",)),
+    ("upload-metrics", "metrics", ("ce", "ee")),
+)
+#: Where the push notifications of the remotes' post-receive hooks go.
+PUSHED_PATH = "/-/sandbox/pushed"
+#: How long a played job is pending, then running, before it succeeds (seconds).
+JOB_PROGRESS = (0.2, 0.3)
 
 #: The titles of the month's entries, as a final release compiles them.
 MONTH_TITLES = ["Escape issue titles", "Fix the login page", "Add a dark mode"]
@@ -368,6 +390,25 @@ def openshift_template(version: Version) -> str:
     )
 
 
+#: The post-receive hook of every sandbox remote (a Python script run by the sandbox's Python).
+POST_RECEIVE = """#!{python}
+# Tells the sandbox what was pushed here, so that its GitLab sees it (as GitLab does).
+import json, pathlib, sys, urllib.request
+
+url_file = pathlib.Path({url_file!r})
+if url_file.is_file():
+    updates = [line.split() for line in sys.stdin if line.strip()]
+    body = json.dumps({{"repository": {repository!r}, "updates": updates}}).encode()
+    request = urllib.request.Request(
+        url_file.read_text().strip() + {path!r}, body, {{"Content-Type": "application/json"}}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=30).close()
+    except OSError as error:
+        print(f"the sandbox was not told of this push: {{error}}", file=sys.stderr)
+"""
+
+
 def _sandbox_managers() -> ReleaseManagers:
     members = tuple(ReleaseManager(name, username, dev) for name, username, dev in SANDBOX_MANAGERS)
     return ReleaseManagers(members, Path("release_managers.yml"))
@@ -395,6 +436,9 @@ class Sandbox:
         self.tokens = {name: f"sandbox-{name}-{secrets.token_hex(12)}" for name in INSTANCES}
         self.projects = configured_projects()
         self._history = _History(version)
+        for instance in self.instances.values():
+            instance.job_progress = JOB_PROGRESS
+        self.server.hooks[PUSHED_PATH] = self._pushed
 
     @property
     def production(self) -> FakeGitLab:
@@ -429,11 +473,18 @@ class Sandbox:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def url_file(self) -> Path:
+        """Where a running sandbox writes its URL, for the remotes' hooks to find it."""
+        return self.root / "sandbox.url"
+
     def start(self) -> Sandbox:
         self.server.start()
+        self.url_file.write_text(self.url + "\n")
         return self
 
     def stop(self) -> None:
+        self.url_file.unlink(missing_ok=True)
         self.server.stop()
 
     def __enter__(self) -> Sandbox:
@@ -475,8 +526,49 @@ class Sandbox:
             work = Work(scratch / project.key)
             builders[project.key](work)
             for remote in project.paths:
-                bare_copy(work.path, self.remote_path(project.key, remote))
+                bare = bare_copy(work.path, self.remote_path(project.key, remote))
+                self._install_hook(bare)
         shutil.rmtree(scratch)
+
+    def _install_hook(self, bare: BareRemote) -> None:
+        """A post-receive hook telling the running sandbox what was pushed (nothing when it
+        is not running), as GitLab learns of every push."""
+        hook = bare.path / "hooks" / "post-receive"
+        hook.write_text(POST_RECEIVE.format(python=sys.executable, url_file=str(self.url_file), repository=str(bare.path), path=PUSHED_PATH))
+        hook.chmod(0o755)
+
+    # -- pushes ------------------------------------------------------------------------------
+
+    def _pushed(self, body: Any) -> Response:
+        """A remote was pushed to: its project catches up, and a tag pushed to the dev
+        remote of the publish project gets its tag pipeline with the manual release jobs."""
+        if not isinstance(body, dict) or not isinstance(body.get("updates"), list):
+            return Response(400, {"message": "400 Bad request - repository and updates are required"})
+        found = [(k, r, b) for k, r, b in self.remotes() if str(b.path) == body.get("repository")]
+        if not found:
+            return Response(404, {"message": "404 Repository Not Found"})
+        key, remote, bare = found[0]
+        path, instance = self.path(key, remote), self.instances[REMOTE_INSTANCES[remote]]
+        with instance.lock:
+            mirror(instance, path, bare)
+            if key == DEFAULTS["publish"]["project"] and remote == "dev":
+                for update in body["updates"]:
+                    if len(update) == 3 and update[2].startswith("refs/tags/") and update[1] != "0" * 40:
+                        self._tag_pipeline(instance, path, bare, update[2].removeprefix("refs/tags/"))
+        return Response(200, {"message": "mirrored"})
+
+    def _tag_pipeline(self, instance: FakeGitLab, path: str, bare: BareRemote, tag: str) -> None:
+        project = instance.find_project(path)
+        if any(p["project_id"] == project["id"] and p["ref"] == tag for p in instance.table("pipelines")):
+            return
+        try:
+            edition = OmnibusVersion.parse(tag).edition
+        except InvalidVersionError:
+            return  # not a release tag: GitLab would run its pipeline, with no release jobs
+        pipeline = add_pipeline(instance, path, tag, status="manual", sha=bare.sha(f"refs/tags/{tag}"))
+        for name, stage, editions in TAG_PIPELINE_JOBS:
+            if edition in editions:
+                add_job(instance, pipeline, name, stage)
 
     # -- the instances ------------------------------------------------------------------------
 
