@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from release_tools.cherry_pick import cherry_pick  # noqa: E402
 from release_tools.config import Settings  # noqa: E402
 from release_tools.version import Version  # noqa: E402
-from tests.fake_gitlab import FakeGitLab, add_merge_request, add_project, add_user  # noqa: E402
+from release_tools.sandbox import FakeGitLab, add_merge_request, add_project, add_user  # noqa: E402
 from tests.repos import GIT_ENV  # noqa: E402
 
 EE = "gitlab-org/gitlab-ee"

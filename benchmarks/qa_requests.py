@@ -26,7 +26,7 @@ from release_tools import qa  # noqa: E402
 from release_tools.config import Settings  # noqa: E402
 from release_tools.gitlab import GitLab  # noqa: E402
 from release_tools.plan import execute  # noqa: E402
-from tests.fake_gitlab import (  # noqa: E402
+from release_tools.sandbox import (  # noqa: E402
     FakeGitLab,
     add_commit,
     add_merge_request,

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from release_tools.settings import Settings  # noqa: E402
 from release_tools.status import phases_of, read_status  # noqa: E402
 from release_tools.version import Version  # noqa: E402
-from tests.fake_gitlab import FakeGitLab, add_group, add_user  # noqa: E402
+from release_tools.sandbox import FakeGitLab, add_group, add_user  # noqa: E402
 from tests.release_world import World, git_calls  # noqa: E402
 from tests.repos import GIT_ENV, Remotes, build_template  # noqa: E402
 

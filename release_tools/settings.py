@@ -54,8 +54,11 @@ class Instance:
 
     @property
     def host(self) -> str:
-        """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`."""
-        return urlsplit(self.url).netloc.rpartition("@")[2] or self.url
+        """What messages call the instance: `gitlab.com`, `127.0.0.1:8080`, or with the
+        relative URL it is installed under, `127.0.0.1:8080/dev.gitlab.org` (the sandbox
+        serves both instances on one port)."""
+        parts = urlsplit(self.url)
+        return (parts.netloc.rpartition("@")[2] + parts.path.rstrip("/")) or self.url
 
     #: The `user:password` of a configured `https://user:password@host` URL, which is sent
     #: as HTTP basic authentication; `url` itself never carries it, so no message can show it.

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, Result
-from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user
-from tests.fake_gitlab.pipelines import add_job, add_pipeline
-from tests.fake_gitlab.repository import add_commit, add_tag
+from release_tools.sandbox import add_chat_job, add_chat_pipeline, add_project, add_user
+from release_tools.sandbox.pipelines import add_job, add_pipeline
+from release_tools.sandbox.repository import add_commit, add_tag
 from tests.slack_receiver import WEBHOOK_PATH
 
 #: The part of every test webhook URL that is secret.

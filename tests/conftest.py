@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from release_tools.config import Settings
-from tests.fake_gitlab import FakeGitLab, add_group, add_project, add_user
+from release_tools.sandbox import FakeGitLab, add_group, add_project, add_user
 from tests.repos import GIT_ENV, Remotes, build_template, build_upstream_template
 from tests.slack_receiver import WEBHOOK_PATH, SlackReceiver
 

@@ -225,7 +225,7 @@ class PickRemotes:
 def seed(fake: Any, key: str, merge_requests: list[MergeRequest], *, path: str | None = None) -> dict[int, dict]:
     """The project with its merge requests (authors created as needed) and the open
     preparation merge request; returns the merge requests by iid (the preparation one as 0)."""
-    from tests.fake_gitlab import add_merge_request, add_project, add_user
+    from release_tools.sandbox import add_merge_request, add_project, add_user
 
     path = path or PATHS[key]
     add_project(fake, path)

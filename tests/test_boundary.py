@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 
 STEP = 'create the monthly release issue "Release 11.1" in gitlab-org/release/tasks'
 

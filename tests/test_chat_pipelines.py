@@ -9,7 +9,7 @@ from release_tools.config import Settings
 from release_tools.output import redact
 from release_tools.errors import GitLabAccessError, GitLabNotFoundError
 from release_tools.gitlab import CurrentJob, GitLab, Pipeline, _current_job
-from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user
+from release_tools.sandbox import add_chat_job, add_chat_pipeline, add_project, add_user
 
 
 def test_pipeline_names_the_user_who_started_it(settings, fake_gitlab):

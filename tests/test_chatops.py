@@ -19,7 +19,7 @@ from release_tools.errors import ReleaseToolsError
 from tests.chatops_support import minutes_ago
 from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 
 CHAT_COMMANDS = ["cherry_pick", "publish", "qa_issue", "release_issue", "status", "tag"]
 COMMANDS = Commands.default()
@@ -214,7 +214,7 @@ def test_release_manager_usernames_match_whatever_the_case(chat_job, fake_gitlab
 
 @pytest.mark.parametrize("dev_user, allowed", [("rita", True), ("release-manager", False)], ids=["dev-name", "gitlab-com-name"])
 def test_job_on_the_dev_instance_checks_the_dev_username(chat_job, fake_gitlab, fake_dev, dev_user, allowed):
-    from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project, add_user
+    from release_tools.sandbox import add_chat_job, add_chat_pipeline, add_project, add_user
 
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")  # the dry run looks the issue up there
     if dev_user != "release-manager":
@@ -290,14 +290,14 @@ def refused_after_the_identity_check(result, fake):
 def developers_web_job(chat_job, **pipeline):
     """What the attacker controls: a running job of a web pipeline of this project, started
     by a developer (who is no release manager) with whatever variables they like."""
-    from tests.fake_gitlab import add_chat_job
+    from release_tools.sandbox import add_chat_job
 
     return add_chat_job(chat_job.fake, chat_job.pipeline("developer", source="web", **pipeline))
 
 
 @pytest.mark.parametrize("token_of", ["own-job", "release-managers-job"])
 def test_release_managers_chat_pipeline_in_another_project_is_refused(chat_job, fake_gitlab, token_of):
-    from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project
+    from release_tools.sandbox import add_chat_job, add_chat_pipeline, add_project
 
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
     other = add_project(fake_gitlab, "gitlab-org/other-tools")
@@ -326,7 +326,7 @@ def test_release_managers_chat_pipeline_in_another_project_is_refused(chat_job, 
 
 
 def test_empty_pipeline_source_with_a_release_managers_web_pipeline_is_refused(chat_job, fake_gitlab):
-    from tests.fake_gitlab import add_chat_job
+    from release_tools.sandbox import add_chat_job
 
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
     job = add_chat_job(fake_gitlab, chat_job.pipeline("release-manager", source="web"))
@@ -338,7 +338,7 @@ def test_empty_pipeline_source_with_a_release_managers_web_pipeline_is_refused(c
 
 
 def test_pipeline_id_of_a_finished_job_is_refused(chat_job, fake_gitlab):
-    from tests.fake_gitlab import add_chat_job
+    from release_tools.sandbox import add_chat_job
 
     finished = add_chat_job(fake_gitlab, chat_job.pipeline("release-manager", status="success"), status="success")
     own = developers_web_job(chat_job)
@@ -364,7 +364,7 @@ def test_job_token_of_a_finished_job_is_refused(chat_job, fake_gitlab):
 
 
 def test_job_token_of_another_pipelines_job_is_refused(chat_job, fake_gitlab):
-    from tests.fake_gitlab import add_chat_job
+    from release_tools.sandbox import add_chat_job
 
     # A release manager's running chat job in another pipeline of this project, its token
     # handed to the developer's job, whose own ids stay as GitLab set them.
@@ -429,7 +429,7 @@ def test_job_is_identified_by_its_token_even_without_the_id_variables(chat_job, 
 
 @pytest.mark.parametrize("layer", ["variable", "home-file"])
 def test_chat_project_set_outside_the_checkout_is_refused_without_any_request(chat_job, fake_gitlab, layer):
-    from tests.fake_gitlab import add_chat_job, add_chat_pipeline, add_project
+    from release_tools.sandbox import add_chat_job, add_chat_pipeline, add_project
 
     add_project(fake_gitlab, "gitlab-org/other-tools")
     job = add_chat_job(fake_gitlab, add_chat_pipeline(fake_gitlab, "gitlab-org/other-tools", "release-manager"))

@@ -17,7 +17,7 @@ from release_tools.chatops.policy import POLICIES, Policy
 from release_tools.cli import CALLER_KEY, ReleaseTask, caller_of, ns, qualify
 from release_tools.errors import InvalidVersionError, UsageError
 from tests.conftest import DEV_TOKEN, RELEASE_TASKS
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 from tests.repos import GIT_ENV
 
 COMMANDS = Commands.default()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.chatops_support import EE, add_ee_range, add_release_pipelines
 from tests.conftest import RELEASE_TASKS
-from tests.fake_gitlab import add_milestone, add_project
-from tests.fake_gitlab.merge_requests import add_merge_request
+from release_tools.sandbox import add_milestone, add_project
+from release_tools.sandbox.merge_requests import add_merge_request
 from tests.repos import GIT_ENV
 
 

@@ -15,7 +15,7 @@ from release_tools.errors import ConfigurationError, InvalidVersionError, Releas
 from release_tools.gitlab import GitLab
 from release_tools.plan import State, Status
 from release_tools.version import Version
-from tests.fake_gitlab import add_merge_request, add_project
+from release_tools.sandbox import add_merge_request, add_project
 from tests.pick_repos import (
     APPLIED,
     BY_HAND,

@@ -10,7 +10,7 @@ import pytest
 
 from tests.config_cases import BAD_CONFIGURATIONS
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 
 ISSUE_TASKS = ["monthly_issue", "patch_issue", "security_patch_issue", "release_issue"]
 
@@ -172,7 +172,7 @@ def test_token_can_come_from_the_env_file(invoke, fake_gitlab, tmp_path):
 
 
 def test_configuration_file_given_with_f_overrides_the_defaults(invoke, fake_gitlab, tmp_path):
-    from tests.fake_gitlab import add_project
+    from release_tools.sandbox import add_project
 
     add_project(fake_gitlab, "acme/release-tasks")
     add_milestone(fake_gitlab, "acme", "11.1", group=True)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from tests.fake_gitlab import add_merge_request
+from release_tools.sandbox import add_merge_request
 from tests.repos import BareRemote
 from tests.test_upstream_merge import EE, FALLBACK, seed
 

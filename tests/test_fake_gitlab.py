@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
-from tests.fake_gitlab import add_issue, encoded
+from release_tools.sandbox import add_issue, encoded
 
 
 def get(fake, path, token=PRODUCTION_TOKEN):

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import PRODUCTION_TOKEN
-from tests.fake_gitlab import (
+from release_tools.sandbox import (
     add_branch,
     add_commit,
     add_job,
@@ -157,7 +157,7 @@ def test_pipelines_and_manual_jobs_filter_like_gitlab(ee):
 
 
 def test_pipeline_lists_are_sparser_than_a_single_pipeline(ee):
-    from tests.fake_gitlab import add_chat_pipeline
+    from release_tools.sandbox import add_chat_pipeline
 
     tagged = add_pipeline(ee, EE, "11.1.0+ee.0")
     chat = add_chat_pipeline(ee, EE, "release-manager")
@@ -190,8 +190,8 @@ def test_playing_a_manual_job_starts_it_once(ee):
 
 
 def test_group_members_need_an_owner_and_answer_409_and_404_like_gitlab(fake_gitlab):
-    from tests.fake_gitlab import add_group, add_member, add_user
-    from tests.fake_gitlab.members import MAINTAINER, OWNER
+    from release_tools.sandbox import add_group, add_member, add_user
+    from release_tools.sandbox.members import MAINTAINER, OWNER
 
     add_group(fake_gitlab, "gitlab-org/release/managers")
     ada = add_user(fake_gitlab, "ada")
@@ -209,7 +209,7 @@ def test_group_members_need_an_owner_and_answer_409_and_404_like_gitlab(fake_git
 
 
 def test_project_users_include_the_members_of_its_groups(fake_gitlab):
-    from tests.fake_gitlab import add_member, add_user
+    from release_tools.sandbox import add_member, add_user
 
     add_project(fake_gitlab, EE)
     add_member(fake_gitlab, EE, add_user(fake_gitlab, "carl", "Carl Coder"), project=True)
@@ -222,8 +222,8 @@ def test_project_users_include_the_members_of_its_groups(fake_gitlab):
 
 
 def test_a_direct_membership_below_an_inherited_one_is_refused_and_members_all_shows_the_highest(fake_gitlab):
-    from tests.fake_gitlab import add_group, add_member, add_user
-    from tests.fake_gitlab.members import DEVELOPER, MAINTAINER, OWNER
+    from release_tools.sandbox import add_group, add_member, add_user
+    from release_tools.sandbox.members import DEVELOPER, MAINTAINER, OWNER
 
     add_member(fake_gitlab, "gitlab-org", fake_gitlab.release_manager, OWNER)
     add_group(fake_gitlab, "gitlab-org/release/managers")
@@ -259,7 +259,7 @@ def job_request(fake, headers=None, query=""):
 
 
 def test_job_token_reads_its_own_job_with_its_pipeline_and_user_as_gitlab_answers(ee):
-    from tests.fake_gitlab import add_chat_job, add_chat_pipeline
+    from release_tools.sandbox import add_chat_job, add_chat_pipeline
 
     pipeline = add_chat_pipeline(ee, EE, "release-manager")
     job = add_chat_job(ee, pipeline)
@@ -281,7 +281,7 @@ def test_job_token_reads_its_own_job_with_its_pipeline_and_user_as_gitlab_answer
 
 
 def test_job_token_is_valid_only_while_its_job_runs(ee):
-    from tests.fake_gitlab import add_chat_job, add_chat_pipeline
+    from release_tools.sandbox import add_chat_job, add_chat_pipeline
 
     job = add_chat_job(ee, add_chat_pipeline(ee, EE, "release-manager"))
     manual = add_job(ee, add_pipeline(ee, EE, "11.1.0+ee.0"), "release", "package-release")
@@ -300,7 +300,7 @@ def test_job_token_is_valid_only_while_its_job_runs(ee):
 
 
 def test_job_token_authenticates_nothing_but_the_job_endpoints(ee):
-    from tests.fake_gitlab import add_chat_job, add_chat_pipeline
+    from release_tools.sandbox import add_chat_job, add_chat_pipeline
 
     job = add_chat_job(ee, add_chat_pipeline(ee, EE, "release-manager"))
     request = urllib.request.Request(ee.url + f"/api/v4{P}/pipelines", headers={"JOB-TOKEN": job["token"]})

@@ -22,8 +22,8 @@ from release_tools.chatops.commands import Commands
 from tests.chatops_support import EE, REPLY, ChatJob, add_ee_range, add_release_pipelines
 from tests.test_chatops import ci_file
 from tests.conftest import DEV_TOKEN, PRODUCTION_TOKEN, RELEASE_TASKS, ROOT
-from tests.fake_gitlab import add_group, add_member, add_milestone, add_project, add_user
-from tests.fake_gitlab.members import OWNER
+from release_tools.sandbox import add_group, add_member, add_milestone, add_project, add_user
+from release_tools.sandbox.members import OWNER
 from tests.repos import GIT_ENV
 
 pytestmark = pytest.mark.ci_emulator

@@ -16,7 +16,7 @@ from release_tools.errors import ConfigurationError, GitLabTransientError
 from release_tools.retries import Retries, RetryPolicy, describe, is_unsent, retry_after
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 
 ISSUES = f"/projects/{RELEASE_TASKS}/issues"
 

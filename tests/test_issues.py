@@ -11,7 +11,7 @@ from release_tools.errors import GitLabAccessError, GitLabNotFoundError, Milesto
 from release_tools.gitlab import GitLab
 from release_tools.version import Version
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
-from tests.fake_gitlab import add_issue, add_milestone
+from release_tools.sandbox import add_issue, add_milestone
 
 
 def issues_in(fake):

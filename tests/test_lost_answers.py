@@ -12,8 +12,8 @@ from release_tools.plan import State
 from release_tools.publish import publish
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
-from tests.fake_gitlab import add_branch, add_commit, add_group, add_issue, add_job, add_member, add_pipeline, add_project, add_user
-from tests.fake_gitlab.members import MAINTAINER, OWNER, members_of
+from release_tools.sandbox import add_branch, add_commit, add_group, add_issue, add_job, add_member, add_pipeline, add_project, add_user
+from release_tools.sandbox.members import MAINTAINER, OWNER, members_of
 
 OMNIBUS = "gitlab/omnibus-gitlab"
 CE = "gitlab-org/gitlab-ce"

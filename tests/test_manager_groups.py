@@ -13,8 +13,8 @@ from release_tools.config import Settings
 from release_tools.output import collect_results
 from release_tools.errors import UserNotFoundError
 from release_tools.plan import State, Status, Target, execute, question
-from tests.fake_gitlab import add_group, add_member, add_user
-from tests.fake_gitlab.members import DEVELOPER, MAINTAINER, OWNER, members_of
+from release_tools.sandbox import add_group, add_member, add_user
+from release_tools.sandbox.members import DEVELOPER, MAINTAINER, OWNER, members_of
 
 PRODUCTION_GROUP = "gitlab-org/release/managers"
 DEV_GROUP = "gitlab/release/managers"

@@ -19,7 +19,7 @@ from release_tools.preparation import (
 from release_tools.settings import Settings
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
-from tests.fake_gitlab import add_branch, add_commit, add_issue, add_merge_request, add_milestone, add_project
+from release_tools.sandbox import add_branch, add_commit, add_issue, add_merge_request, add_milestone, add_project
 
 CE, EE = "gitlab-org/gitlab-ce", "gitlab-org/gitlab-ee"
 

@@ -13,7 +13,7 @@ from release_tools.output import collect_results
 from release_tools.plan import State, Status, question
 from release_tools.publish import LISTED, publish
 from release_tools.version import Version
-from tests.fake_gitlab import add_job, add_pipeline, add_project
+from release_tools.sandbox import add_job, add_pipeline, add_project
 
 OMNIBUS = "gitlab/omnibus-gitlab"
 RELEASE_JOBS = [

@@ -13,7 +13,7 @@ from release_tools.errors import InvalidRefError, InvalidVersionError
 from release_tools.gitlab import MergeRequest
 from release_tools.version import Version
 from tests.conftest import RELEASE_TASKS
-from tests.fake_gitlab import add_commit, add_issue, add_merge_request, add_milestone, add_project, add_tag, add_user
+from release_tools.sandbox import add_commit, add_issue, add_merge_request, add_milestone, add_project, add_tag, add_user
 
 EE, CE, DEV_CE = "gitlab-org/gitlab-ee", "gitlab-org/gitlab-ce", "gitlab/gitlabhq"
 
@@ -370,7 +370,7 @@ def test_merge_requests_that_cannot_be_found_are_reported_and_left_out(settings,
 
 def test_version_can_be_given_when_the_newer_ref_is_a_branch(settings, world):
     com, _ = world
-    from tests.fake_gitlab import add_branch
+    from release_tools.sandbox import add_branch
 
     add_branch(com, EE, "11-1-stable-ee", "v11.1.0-rc2-ee")
 
@@ -650,7 +650,7 @@ def test_the_request_count_benchmark_runs_and_both_ways_make_the_same_issue():
     from pathlib import Path
 
     from release_tools.config import Settings
-    from tests.fake_gitlab import FakeGitLab
+    from release_tools.sandbox import FakeGitLab
 
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "qa_requests.py"
     spec = importlib.util.spec_from_file_location("qa_requests", path)

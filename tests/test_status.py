@@ -14,7 +14,7 @@ from release_tools.config import Settings
 from release_tools.status import State, read_status
 from release_tools.version import Version
 from tests.conftest import DEV_TOKEN
-from tests.fake_gitlab import add_merge_request
+from release_tools.sandbox import add_merge_request
 from tests.release_world import PRODUCTION_PATHS, World, git_calls, git_runs
 
 

@@ -14,7 +14,7 @@ from release_tools.gitlab import GitLab
 from release_tools.status import checklist, phases_of, release_refs
 from release_tools.version import Version
 from tests.conftest import PRODUCTION_TOKEN, RELEASE_TASKS
-from tests.fake_gitlab import add_commit, add_issue, add_project, add_tag, encoded
+from release_tools.sandbox import add_commit, add_issue, add_project, add_tag, encoded
 
 CE = "gitlab-org/gitlab-ce"
 

@@ -32,7 +32,7 @@ from release_tools.helm import ChartVersion, parse_app_version
 from release_tools.version import OmnibusVersion, Version
 from tests.chatops_support import minutes_ago
 from tests.conftest import RELEASE_TASKS
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 from tests.lookalikes import DIGITS, ODDITY_IDS, params, spoofs
 from tests.repos import GIT_ENV
 

@@ -17,7 +17,7 @@ from release_tools.errors import ConfigurationError, ReleaseStateError
 from release_tools.gitlab import User
 from release_tools.plan import Status
 from tests.conftest import PRODUCTION_TOKEN
-from tests.fake_gitlab import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
+from release_tools.sandbox import FakeGitLab, add_member, add_merge_request, add_milestone, add_project, add_user
 from tests.repos import GIT_ENV, UPSTREAM_CONFLICTS, BareRemote
 from tests.slack_receiver import SlackReceiver
 

@@ -14,7 +14,7 @@ from release_tools.config import Instance, split_userinfo
 from release_tools.output import redact
 from tests.chatops_support import minutes_ago
 from tests.conftest import RELEASE_TASKS, ROOT
-from tests.fake_gitlab import add_milestone
+from release_tools.sandbox import add_milestone
 
 #: The secret part of every credentialed URL below; no output may contain it.
 SECRET = "s3cret-in-url-91c4"

@@ -1,54 +1,17 @@
-"""A stateful fake of GitLab's REST API v4 for tests, served over real HTTP on 127.0.0.1.
+"""The fake GitLab moved into the product as `release_tools.sandbox`; import it from there.
 
-    with FakeGitLab("gitlab.com") as fake:
-        add_user(fake, "release-bot", token="secret")
-        add_project(fake, "gitlab-org/release/tasks")
-        ...  # point python-gitlab at fake.url
-
-Each API area is a module; importing this package registers every route.
+This alias keeps `tests.fake_gitlab` and its submodules importable for code written before
+the move.
 """
 
-from . import (  # noqa: F401  (route registration)
-    groups,
-    issues,
-    members,
-    merge_requests,
-    milestones,
-    pipelines,
-    projects,
-    repository,
-    users,
-)
-from .core import FakeGitLab, Request, Response, encoded, route
-from .groups import add_group
-from .issues import add_issue
-from .members import add_member
-from .merge_requests import add_merge_request
-from .milestones import add_milestone
-from .pipelines import add_chat_job, add_chat_pipeline, add_job, add_pipeline
-from .projects import add_project
-from .repository import add_branch, add_commit, add_tag, set_ref
-from .users import add_user
+import importlib
+import pkgutil
+import sys
 
-__all__ = [
-    "FakeGitLab",
-    "Request",
-    "Response",
-    "add_branch",
-    "add_chat_job",
-    "add_chat_pipeline",
-    "add_commit",
-    "add_group",
-    "add_issue",
-    "add_job",
-    "add_member",
-    "add_merge_request",
-    "add_milestone",
-    "add_pipeline",
-    "add_project",
-    "add_tag",
-    "add_user",
-    "encoded",
-    "set_ref",
-    "route",
-]
+from release_tools import sandbox
+from release_tools.sandbox import *  # noqa: F401,F403
+
+for _module in pkgutil.iter_modules(sandbox.__path__):
+    sys.modules[f"{__name__}.{_module.name}"] = importlib.import_module(f"{sandbox.__name__}.{_module.name}")
+
+__all__ = sandbox.__all__

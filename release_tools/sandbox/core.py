@@ -1,4 +1,4 @@
-"""The fake GitLab's machinery: an HTTP server on 127.0.0.1, routing, token check,
+"""The sandbox GitLab's machinery: an HTTP server on 127.0.0.1, routing, token check,
 pagination headers, injectable faults and latency, and a log of every request.
 
 API areas live in sibling modules (`users.py`, `projects.py`, ...) and register their
@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
@@ -136,9 +137,12 @@ class FakeGitLab:
 
     Seed it with `add_user`, `add_group`, `add_project`, ... (see the area modules),
     point python-gitlab at `url`, then assert on `log`, `mutations()` and the state.
+
+    Given a `server`, the instance is served by it below `prefix` (`/dev.gitlab.org`), as
+    GitLab installed under a relative URL is, so that several instances share one port.
     """
 
-    def __init__(self, name: str = "gitlab.com") -> None:
+    def __init__(self, name: str = "gitlab.com", server: Server | None = None, prefix: str = "") -> None:
         self.name = name
         self.lock = threading.RLock()
         self.log: list[Request] = []
@@ -153,28 +157,36 @@ class FakeGitLab:
         self.users: dict[int, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.projects: dict[int, dict[str, Any]] = {}
+        #: The bare git repository behind a project (by path), where there is one: a branch
+        #: created through the API is created there too, as in GitLab's own repository.
+        self.repositories: dict[str, Path] = {}
+        #: (seconds pending, seconds running) of a played job before it succeeds; None
+        #: leaves played jobs pending (see pipelines.advance_jobs).
+        self.job_progress: tuple[float, float] | None = None
         # Area modules keep their collections here, keyed by name.
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self._ids: dict[str, Iterable[int]] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        # Alone, an instance has a server of its own; in a world of several, they share one.
+        self._own_server = server is None
+        self.server = server if server is not None else Server()
+        self.prefix = self.server.mount(self, prefix)
 
     # -- lifecycle ------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        """The instance's root URL (python-gitlab's `url`), with the server's prefix for it."""
+        return self.server.url + self.prefix
 
     def start(self) -> FakeGitLab:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
+        """Serve requests (an instance sharing a server is served once that server starts)."""
+        if self._own_server:
+            self.server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._own_server:
+            self.server.stop()
 
     def __enter__(self) -> FakeGitLab:
         return self.start()
@@ -408,7 +420,70 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
     return text
 
 
-def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
+class Server:
+    """One HTTP server on 127.0.0.1 (a free port) serving one or more instances, each below
+    its own path prefix (an instance mounted at "" gets every path no other one claims)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.instances: dict[str, FakeGitLab] = {}
+        #: The server's own endpoints (outside every instance), by path: POSTed JSON in,
+        #: a Response out (the sandbox's push notifications).
+        self.hooks: dict[str, Callable[[Any], Response]] = {}
+        #: When set, a JSON line per request is appended to this file: instance, method,
+        #: path (as sent, without the query, which may carry a token) and status.
+        self.request_log: Path | None = None
+        self._log_lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def mount(self, instance: FakeGitLab, prefix: str) -> str:
+        """Serve `instance` below `prefix` (`/name`, or "" for the whole server)."""
+        prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        if prefix in self.instances:
+            raise ValueError(f"the sandbox server already serves an instance at {prefix or '/'!r}")
+        self.instances[prefix] = instance
+        return prefix
+
+    def instance_for(self, target: str) -> tuple[FakeGitLab | None, str]:
+        """The instance a request target is for, and the target without its prefix."""
+        path = urlsplit(target).path
+        for prefix in sorted(self.instances, key=len, reverse=True):
+            if prefix and (path == prefix or path.startswith(prefix + "/")):
+                return self.instances[prefix], target[len(prefix) :]
+        return self.instances.get(""), target
+
+    def record(self, instance: FakeGitLab | None, method: str, target: str, status: int) -> None:
+        """One line of the request log (see `request_log`)."""
+        if self.request_log is None:
+            return
+        line = {"instance": instance.name if instance else None, "method": method, "path": urlsplit(target).path, "status": status}
+        with self._log_lock, self.request_log.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(line) + "\n")
+
+    def start(self) -> Server:
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Buffer the response so headers and body leave in one write: two small writes
@@ -418,7 +493,18 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            response = fake.dispatch(self.command, self.path, self.headers, body)
+            hook = server.hooks.get(urlsplit(self.path).path) if self.command == "POST" else None
+            fake, target = server.instance_for(self.path)
+            if hook is not None:
+                try:
+                    response = hook(json.loads(body or b"null"))
+                except ValueError:
+                    response = Response(400, {"message": "400 Bad request - the body is not JSON"})
+            elif fake is None:
+                response = Response(404, {"error": "404 Not Found"})
+            else:
+                response = fake.dispatch(self.command, target, self.headers, body)
+            server.record(None if hook is not None else fake, self.command, self.path, response.status)
             # A body of bytes is sent as it is (a raw file); anything else as JSON.
             raw = isinstance(response.body, bytes)
             if raw:

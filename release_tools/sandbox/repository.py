@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, bad_request, not_found, now, route
+from .repositories import git
 
 
 def _project_commits(fake: FakeGitLab, project: dict[str, Any]) -> list[dict[str, Any]]:
@@ -338,5 +339,8 @@ def create_branch(fake: FakeGitLab, req: Request) -> Response:
     commit = resolve(fake, project, ref)
     if commit is None:
         raise bad_request(f"Invalid reference name: {ref}")
+    repository = fake.repositories.get(project["path_with_namespace"])
+    if repository is not None:
+        git("update-ref", f"refs/heads/{name}", commit["id"], "", cwd=repository)
     branch = _add_ref(fake, "branches", project, name, commit["id"])
     return Response(201, _branch_json(fake, project, branch))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 
 from .core import FakeGitLab, HTTPError, Request, Response, now, route
@@ -119,6 +120,14 @@ def add_job(
                 "short_id": pipeline["sha"][:8],
                 "title": f"Update VERSION to {pipeline['ref']}",
                 "message": f"Update VERSION to {pipeline['ref']}\n",
+                "parent_ids": [],
+                "author_name": user["name"],
+                "author_email": f"{user['username']}@example.com",
+                "authored_date": pipeline["created_at"],
+                "committer_name": user["name"],
+                "committer_email": f"{user['username']}@example.com",
+                "committed_date": pipeline["created_at"],
+                "created_at": pipeline["created_at"],
             },
             "pipeline": {"id": pipeline["id"]},  # the rest is read from the pipeline when shown
             "web_url": f"{project['web_url']}/-/jobs/{job_id}",
@@ -149,7 +158,7 @@ FINISHED = ("success", "failed", "canceled")
 
 def _job_user(user: dict[str, Any]) -> dict[str, Any]:
     """Jobs name their user with more fields than the nested user of issues."""
-    fields = {"bio": "", "location": None, "public_email": "", "linkedin": "", "twitter": "", "website_url": "", "organization": ""}
+    fields = {"bio": "", "location": None, "public_email": "", "skype": "", "linkedin": "", "twitter": "", "website_url": "", "organization": ""}
     return {**basic(user), "created_at": user.get("created_at"), **fields}
 
 
@@ -157,9 +166,31 @@ def _job_user(user: dict[str, Any]) -> dict[str, Any]:
 PIPELINE_BASIC = ("id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url")
 
 
+def advance_jobs(fake: FakeGitLab) -> None:
+    """Move played jobs on as time passes, when `fake.job_progress` is set (seconds
+    pending, seconds running): pending, then running, then success."""
+    if fake.job_progress is None:
+        return
+    pending, running = fake.job_progress
+    clock = time.monotonic()
+    for job in fake.table("jobs"):
+        played = job.get("played_at")
+        if played is None or job["status"] not in ("pending", "running"):
+            continue
+        elapsed = clock - played
+        if elapsed >= pending and job["status"] == "pending":
+            job["status"], job["started_at"] = "running", now()
+        if elapsed >= pending + running:
+            job["status"], job["finished_at"], job["duration"] = "success", now(), round(running, 3)
+
+
+#: What the fake keeps of a job that the API never shows.
+PRIVATE_JOB_FIELDS = ("project_id", "token", "played_at")
+
+
 def _public(fake: FakeGitLab, job: dict[str, Any]) -> dict[str, Any]:
     """A job as the API shows it: its pipeline as it is now, without what only the fake keeps."""
-    shown = {key: value for key, value in job.items() if key not in ("project_id", "token")}
+    shown = {key: value for key, value in job.items() if key not in PRIVATE_JOB_FIELDS}
     pipeline = next(p for p in fake.table("pipelines") if p["id"] == job["pipeline"]["id"])
     shown["pipeline"] = {key: pipeline[key] for key in PIPELINE_BASIC}
     if job["status"] == "failed":
@@ -215,6 +246,7 @@ def get_pipeline(fake: FakeGitLab, req: Request) -> Response:
 @route("GET", "/projects/<project>/pipelines/<pipeline>/jobs")
 def list_pipeline_jobs(fake: FakeGitLab, req: Request) -> Response:
     pipeline = _pipeline(fake, req)
+    advance_jobs(fake)
     scopes = req.args("scope")
     if any(scope not in JOB_STATUSES for scope in scopes):
         raise HTTPError(400, "scope does not have a valid value", key="error")
@@ -225,6 +257,7 @@ def list_pipeline_jobs(fake: FakeGitLab, req: Request) -> Response:
 
 
 def _job(fake: FakeGitLab, req: Request) -> dict[str, Any]:
+    advance_jobs(fake)
     project = fake.find_project(req.params["project"])
     for job in fake.table("jobs"):
         if job["project_id"] == project["id"] and str(job["id"]) == req.params["job"]:
@@ -243,6 +276,7 @@ def play_job(fake: FakeGitLab, req: Request) -> Response:
     if job["status"] != "manual":
         raise HTTPError(400, "400 Bad request - Unplayable Job")
     job["status"] = "pending"
+    job["played_at"] = time.monotonic()
     job["user"] = _job_user(req.user)
     return Response(200, _public(fake, job))
 
