@@ -76,9 +76,11 @@ class Outcome:
         return bool(self.mutations or self.pushes or self.refs or self.slack or self.sandbox)
 
     def line(self) -> str:
+        if self.state == "skipped":
+            return f"{self.step}: skipped ({self.text})"
         changes = [
             f"{self.mutations} mutating request{'s' if self.mutations != 1 else ''} of {self.requests}" if self.mutations else "",
-            f"{self.pushes} push{'es' if self.pushes != 1 else ''} ({self.refs} ref{'s' if self.refs != 1 else ''})" if self.pushes or self.refs else "",
+            f"{self.refs} ref{'s' if self.refs != 1 else ''} changed" + (f" by {self.pushes} push{'es' if self.pushes != 1 else ''}" if self.pushes else "") if self.refs else "",
             f"{self.slack} Slack post{'s' if self.slack != 1 else ''}" if self.slack else "",
             *self.sandbox,
         ]
@@ -169,7 +171,7 @@ class Rehearsal:
 
     def open(self) -> None:
         """Create the sandbox in `root`, or load the one a rehearsal of the same version left."""
-        from .sandbox import Sandbox, saved
+        from .sandbox import Sandbox, reviewer, saved
         from .sandbox.webhooks import SlackWebhooks
         from .sandbox.world import PUSHED_PATH
 
@@ -182,7 +184,8 @@ class Rehearsal:
             say(f"Going on with the sandbox kept in {self.root}")
         else:
             self.sandbox = Sandbox.create(self.root, self.version)
-            say(f"Sandbox for {self.version} seeded in {self.root}")
+            fixes = reviewer.seed_security_fixes(self.sandbox) if self.security else 0
+            say(f"Sandbox for {self.version} seeded in {self.root}" + (f" ({fixes} security fixes merged on dev)" if fixes else ""))
         protect(*self.sandbox.tokens.values())
         self.slack = SlackWebhooks(self.sandbox)
         pushed = self.sandbox.server.hooks[PUSHED_PATH]
@@ -263,34 +266,41 @@ class Rehearsal:
         """Every ref of every remote: (project, remote) -> ref name -> object."""
         return {(key, remote): read_refs(bare.path) for key, remote, bare in self.sandbox.remotes()}
 
-    def run_step(self, step: Step) -> Outcome:
+    def run_step(self, step: Step, outcomes: list[Outcome]) -> Outcome:
+        """Run `step`, adding its outcome to `outcomes` (a failed one too, then raising)."""
+        outcome = Outcome(step.name, "skipped" if step.skip else "done", text=step.skip)
+        outcomes.append(outcome)
         if step.skip:
-            return Outcome(step.name, "skipped", text=step.skip)
+            return outcome
         before, posts, pushes = self.refs(), len(self.slack.posts()), self.pushes
         marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
         started = time.monotonic()
-        outcome = Outcome(step.name, "done")
-        if step.sandbox is not None:
-            outcome.sandbox = step.sandbox(self)
-            outcome.state = "done" if outcome.sandbox else "already done"
-            outcome.text = "by the sandbox"
-        else:
-            outcome.text = self.command(step.name, step.args)
-            if all(s.get("state") in ("already_done", "skipped") for s in self.documents[step.name].get("steps", [])):
-                outcome.state = "already done"
-        if step.after is not None:
-            outcome.sandbox += step.after(self)
-        outcome.seconds = time.monotonic() - started
-        after = self.refs()
-        for name, instance in self.sandbox.instances.items():
-            with instance.lock:
-                made = instance.log[marks[name] :]
-            outcome.requests += len(made)
-            outcome.mutations += sum(1 for request in made if request.method not in ("GET", "HEAD"))
-        outcome.refs = sum(_changed_refs(before.get(where, {}), refs) for where, refs in after.items())
-        outcome.pushes = self.pushes - pushes
-        outcome.slack = len(self.slack.posts()) - posts
-        self._write_requests()
+        try:
+            if step.sandbox is not None:
+                outcome.sandbox = step.sandbox(self)
+                outcome.state = "done" if outcome.sandbox else "already done"
+                outcome.text = "by the sandbox"
+            else:
+                outcome.text = self.command(step.name, step.args)
+                if all(s.get("state") in ("already_done", "skipped") for s in self.documents[step.name].get("steps", [])):
+                    outcome.state = "already done"
+            if step.after is not None:
+                outcome.sandbox += step.after(self)
+        except StepFailed:
+            outcome.state = "failed"
+            raise
+        finally:
+            outcome.seconds = time.monotonic() - started
+            after = self.refs()
+            for name, instance in self.sandbox.instances.items():
+                with instance.lock:
+                    made = instance.log[marks[name] :]
+                outcome.requests += len(made)
+                outcome.mutations += sum(1 for request in made if request.method not in ("GET", "HEAD"))
+            outcome.refs = sum(_changed_refs(before.get(where, {}), refs) for where, refs in after.items())
+            outcome.pushes = self.pushes - pushes
+            outcome.slack = len(self.slack.posts()) - posts
+            self._write_requests()
         return outcome
 
     def command(self, name: str, args: tuple[str, ...]) -> str:
@@ -301,7 +311,14 @@ class Rehearsal:
         )
         line = shown(["release-tools", "-f", str(self.config), *args])
         if completed.returncode != 0:
-            raise StepFailed(name, line, (completed.stderr + completed.stdout)[-OUTPUT_LIMIT:])
+            # Its progress and errors are on stderr; stdout holds the JSON document, of which
+            # the error (when planning failed) is the part worth showing.
+            try:
+                error = json.loads(completed.stdout).get("error") or ""
+            except (ValueError, AttributeError):
+                error = completed.stdout
+            output = completed.stderr + (f"Error: {error}\n" if error and error not in completed.stderr else "")
+            raise StepFailed(name, f"{line} (exit status {completed.returncode})", output[-OUTPUT_LIMIT:])
         try:
             document = json.loads(completed.stdout)
         except ValueError:
@@ -333,8 +350,7 @@ class Rehearsal:
             log_marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
             say(f"Rehearsing the {_kind(self.version, self.security)} {self.version}: {len(self.steps)} steps")
             for step in self.steps:
-                outcome = self.run_step(step)
-                report.first.append(outcome)
+                outcome = self.run_step(step, report.first)
                 say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
             report.status = self.check_status()
             for phase in report.status:
@@ -342,8 +358,7 @@ class Rehearsal:
             report.first_seconds = time.monotonic() - started
             say("Each step again: nothing may change")
             for step in self.steps:
-                outcome = self.run_step(step)
-                report.second.append(outcome)
+                outcome = self.run_step(step, report.second)
                 if outcome.changed:
                     raise StepFailed(step.name, shown(["release-tools", *step.args]) if step.args else "(the sandbox)", "the second run changed something: " + outcome.line())
                 say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
@@ -364,11 +379,15 @@ class Rehearsal:
         args = ("status", *(("--security",) if self.security else ()), str(self.version))
         self.command("status", args)
         phases = self.documents["status"].get("phases", [])
-        late = [p for p in phases if p.get("state") != "done"]
+        skipped = {step.name for step in self.steps if step.skip}
+        late = [p for p in phases if p.get("state") != "done" and p.get("title") not in skipped]
         if late or not phases:
             lines = "\n".join(f"{p.get('title')}: {p.get('state')}: {'; '.join(p.get('problems') or p.get('facts') or [])}" for p in phases)
             raise StepFailed("status", shown(["release-tools", "-f", str(self.config), *args]), "not every phase is done:\n" + lines)
-        return [f"status: {p['title']}: done" for p in phases]
+        return [
+            f"status: {p['title']}: " + ("done" if p.get("state") == "done" else f"{p.get('state', '').replace('_', ' ')} (its step is skipped)")
+            for p in phases
+        ]
 
     def check_public(self, public: dict[Any, Any], marks: dict[str, int]) -> str:
         """A security release leaves the public remotes and projects as they were: no ref of
@@ -454,16 +473,16 @@ class RehearsalReport:
         return 1 if self.failed else 0
 
     def summary(self) -> list[str]:
-        ran = [o for o in self.first if o.state != "skipped"]
+        ran = [o for o in self.first if o.state not in ("skipped", "failed")]
         requests = sum(o.requests for o in self.first + self.second)
         mutations = sum(o.mutations for o in self.first)
         refs = sum(o.refs for o in self.first)
         lines = [
-            f"Rehearsed {self.version}{' (security)' if self.security else ''}: {len(ran)} steps run, "
-            f"{len(self.first) - len(ran)} skipped; {requests} requests ({mutations} mutating); "
+            f"Rehearsed {self.version}{' (security)' if self.security else ''}: {len(ran)} step{'s' if len(ran) != 1 else ''} run, "
+            f"{sum(1 for o in self.first if o.state == 'skipped')} skipped; {requests} requests ({mutations} mutating); "
             f"{self.pushes} pushes ({refs} refs); {self.seconds:.1f} s"
         ]
-        if self.second:
+        if self.second and not self.failed:
             lines.append(f"The second run of every step changed nothing (no mutating request, no push, no Slack post).")
         return lines
 
@@ -490,13 +509,13 @@ def rehearse(version: Version, *, security: bool = False, keep: str = "") -> Reh
     rehearsal = Rehearsal(version, root, security=security)
     report = rehearsal.run()
     report.kept = report.kept or bool(keep)
-    for line in report.summary():
-        say(line)
     if report.failed is not None:
         failure = report.failed
         say(f"✗ {failure.step} failed: {failure.command}")
         for line in failure.output.rstrip("\n").splitlines():
             say(f"    {line}")
+    for line in report.summary():
+        say(line)
     if report.kept:
         say(f"The sandbox is kept in {root}")
     else:

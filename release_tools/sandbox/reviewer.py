@@ -22,8 +22,37 @@ from .world import REMOTE_INSTANCES, Sandbox
 PREPARED = (("ce", False), ("ee", True))
 
 
-def public_remote(security: bool) -> str:
-    """The remote whose instance holds a release's merge requests: dev for a security release."""
+def seed_security_fixes(sandbox: Sandbox) -> int:
+    """Make the merged `Pick into X.Y` merge requests of gitlab.com security fixes merged on
+    dev instead (the same merge commits, which the dev remotes have too), as a security
+    release finds them; returns how many. Call it once, on a freshly created sandbox."""
+    from .merge_requests import add_merge_request
+
+    label = DEFAULTS["labels"]["pick_into"].format(minor=sandbox.version.minor_name)
+    made = 0
+    for key, _ in PREPARED:
+        public, private = sandbox.path(key, "gitlab"), sandbox.path(key, "dev")
+        with sandbox.production.lock:
+            project = sandbox.production.find_project(public)
+            picks = [m for m in sandbox.production.table("merge_requests") if m["project_id"] == project["id"] and label in m["labels"]]
+        with sandbox.dev.lock:
+            milestone = next(
+                m for m in sandbox.dev.table("milestones")
+                if m["title"] == sandbox.version.minor_name and m.get("project_id") == sandbox.dev.find_project(private)["id"]
+            )
+            for pick in picks:
+                author = next((u for u in sandbox.dev.users.values() if u["username"] == pick["author"]["username"]), None)
+                add_merge_request(
+                    sandbox.dev, private, f"[Security] {pick['title']}", author=author, labels=[label, DEFAULTS["labels"]["security"]],
+                    milestone=milestone, source_branch=f"security-{pick['source_branch']}",
+                    merge_commit_sha=pick["merge_commit_sha"], sha=pick["sha"],
+                )
+                made += 1
+    return made
+
+
+def release_remote(security: bool) -> str:
+    """The remote whose instance holds a release's preparation merge requests: dev for a security release."""
     return "dev" if security else "gitlab"
 
 
@@ -73,7 +102,7 @@ def merge_preparation(sandbox: Sandbox, version: Version, *, security: bool) -> 
         git("update-ref", f"refs/heads/{target}", merged, base, cwd=first.path)
         for remote in remotes:
             _catch_up(sandbox, key, remote)
-        instance = sandbox.instances[REMOTE_INSTANCES[public_remote(security)]]
+        instance = sandbox.instances[REMOTE_INSTANCES[release_remote(security)]]
         reviewer = next(iter(instance.users.values()))
         with instance.lock:
             stamp = now()
@@ -87,7 +116,7 @@ def merge_preparation(sandbox: Sandbox, version: Version, *, security: bool) -> 
 
 def _preparation(sandbox: Sandbox, key: str, target: str, security: bool, state: str | None = None) -> dict[str, Any] | None:
     """The preparation merge request into `target` of project `key` (the newest)."""
-    remote = public_remote(security)
+    remote = release_remote(security)
     instance = sandbox.instances[REMOTE_INSTANCES[remote]]
     label = DEFAULTS["labels"]["release"]
     with instance.lock:
