@@ -176,11 +176,13 @@ class Rehearsal:
         from .sandbox.world import PUSHED_PATH
 
         if saved.state_path(self.root).is_file():
-            self.sandbox = saved.load(self.root)
-            if self.sandbox.version != self.version:
+            kept = saved.load(self.root)
+            if kept.version != self.version:
+                kept.stop()
                 raise ReleaseToolsError(
-                    f"{quote_path(self.root)} holds a rehearsal of {self.sandbox.version}, not of {self.version}: name another folder"
+                    f"{quote_path(self.root)} holds a rehearsal of {kept.version}, not of {self.version}: name another folder"
                 )
+            self.sandbox = kept
             say(f"Going on with the sandbox kept in {self.root}")
         else:
             self.sandbox = Sandbox.create(self.root, self.version)
