@@ -569,6 +569,25 @@ def sync_release_managers(c, dry_run=False):
     return manager_groups.sync(_settings(c, dry_run=dry_run))
 
 
+@task(
+    mutating=False,
+    checks=VERSION_CHECK,
+    help={
+        "version": "the release the sandbox is seeded for (default 11.1.0): X.Y.Z or X.Y.Z-rcN",
+        "dir": "the folder to seed it in, empty or new (default: a new temporary folder); it stays after Ctrl-C",
+    },
+)
+def sandbox(c, version="11.1.0", dir=""):  # noqa: A002  (the flag is --dir)
+    """Run a sandbox GitLab with local git remotes in the foreground, until Ctrl-C.
+
+    It writes DIR/sandbox.yaml and DIR/sandbox.env, which point release-tools at it:
+    release-tools -f DIR/sandbox.yaml TASK. Usage: release-tools sandbox [--dir DIR] [--version V]
+    """
+    from .sandbox.serve import serve
+
+    return serve(_version(version), dir)
+
+
 ns = Collection(
     monthly_issue,
     patch_issue,
@@ -583,6 +602,7 @@ ns = Collection(
     sync,
     upstream_merge,
     status,
+    sandbox,
     rehearse,
     Collection("release_managers", auth, sync_release_managers, auto_dash_names=False),
     Collection("helm", tag_chart, auto_dash_names=False),

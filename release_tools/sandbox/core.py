@@ -429,6 +429,10 @@ class Server:
         #: The server's own endpoints (outside every instance), by path: POSTed JSON in,
         #: a Response out (the sandbox's push notifications).
         self.hooks: dict[str, Callable[[Any], Response]] = {}
+        #: When set, a JSON line per request is appended to this file: instance, method,
+        #: path (as sent, without the query, which may carry a token) and status.
+        self.request_log: Path | None = None
+        self._log_lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -453,6 +457,14 @@ class Server:
             if prefix and (path == prefix or path.startswith(prefix + "/")):
                 return self.instances[prefix], target[len(prefix) :]
         return self.instances.get(""), target
+
+    def record(self, instance: FakeGitLab | None, method: str, target: str, status: int) -> None:
+        """One line of the request log (see `request_log`)."""
+        if self.request_log is None:
+            return
+        line = {"instance": instance.name if instance else None, "method": method, "path": urlsplit(target).path, "status": status}
+        with self._log_lock, self.request_log.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(line) + "\n")
 
     def start(self) -> Server:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="sandbox", daemon=True)
@@ -481,9 +493,9 @@ def _handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            hook = server.hooks.get(urlsplit(self.path).path)
+            hook = server.hooks.get(urlsplit(self.path).path) if self.command == "POST" else None
             fake, target = server.instance_for(self.path)
-            if hook is not None and self.command == "POST":
+            if hook is not None:
                 try:
                     response = hook(json.loads(body or b"null"))
                 except ValueError:
@@ -492,6 +504,7 @@ def _handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
                 response = Response(404, {"error": "404 Not Found"})
             else:
                 response = fake.dispatch(self.command, target, self.headers, body)
+            server.record(None if hook is not None else fake, self.command, self.path, response.status)
             # A body of bytes is sent as it is (a raw file); anything else as JSON.
             raw = isinstance(response.body, bytes)
             if raw:

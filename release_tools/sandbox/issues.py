@@ -55,6 +55,7 @@ def _create(fake, project, author, title, description, labels, milestone, assign
         "assignee": basic(assignees[0]) if assignees else None,
         "author": basic(author),
         "user_notes_count": 0,
+        "subscribed": False,
         "upvotes": 0,
         "downvotes": 0,
         "due_date": None,

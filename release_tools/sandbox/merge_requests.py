@@ -127,6 +127,7 @@ def _create(fake, project, author, *, iid, title, description, labels, state, so
             "human_total_time_spent": None,
         },
         "squash": False,
+        "approvals_before_merge": None,
         "task_completion_status": {"count": 0, "completed_count": 0},
         "has_conflicts": False,
         "blocking_discussions_resolved": True,

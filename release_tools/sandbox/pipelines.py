@@ -120,6 +120,14 @@ def add_job(
                 "short_id": pipeline["sha"][:8],
                 "title": f"Update VERSION to {pipeline['ref']}",
                 "message": f"Update VERSION to {pipeline['ref']}\n",
+                "parent_ids": [],
+                "author_name": user["name"],
+                "author_email": f"{user['username']}@example.com",
+                "authored_date": pipeline["created_at"],
+                "committer_name": user["name"],
+                "committer_email": f"{user['username']}@example.com",
+                "committed_date": pipeline["created_at"],
+                "created_at": pipeline["created_at"],
             },
             "pipeline": {"id": pipeline["id"]},  # the rest is read from the pipeline when shown
             "web_url": f"{project['web_url']}/-/jobs/{job_id}",
@@ -150,7 +158,7 @@ FINISHED = ("success", "failed", "canceled")
 
 def _job_user(user: dict[str, Any]) -> dict[str, Any]:
     """Jobs name their user with more fields than the nested user of issues."""
-    fields = {"bio": "", "location": None, "public_email": "", "linkedin": "", "twitter": "", "website_url": "", "organization": ""}
+    fields = {"bio": "", "location": None, "public_email": "", "skype": "", "linkedin": "", "twitter": "", "website_url": "", "organization": ""}
     return {**basic(user), "created_at": user.get("created_at"), **fields}
 
 

@@ -45,6 +45,18 @@ def current_user(fake: FakeGitLab, req: Request) -> Response:
             "can_create_project": True,
             "projects_limit": 100000,
             "identities": [],
+            "skype": "",
+            "linkedin": "",
+            "twitter": "",
+            "website_url": "",
+            "organization": "",
+            "confirmed_at": user.get("created_at"),
+            "last_sign_in_at": user.get("created_at"),
+            "current_sign_in_at": user.get("created_at"),
+            "last_activity_on": (user.get("created_at") or "")[:10] or None,
+            "theme_id": 1,
+            "color_scheme_id": 1,
+            "shared_runners_minutes_limit": None,
         }
     )
     return Response(200, user)
