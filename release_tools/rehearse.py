@@ -165,7 +165,6 @@ class Rehearsal:
         self.sandbox: Any = None
         self.outcomes: list[Outcome] = []
         self.pushes = 0
-        self._marks: dict[str, int] = {}
 
     # -- the sandbox ------------------------------------------------------------------------
 
@@ -199,15 +198,14 @@ class Rehearsal:
         self.sandbox.server.hooks[PUSHED_PATH] = count_push
         self.config = self._write_configuration()
         (self.root / "home").mkdir(exist_ok=True)
+        self.sandbox.server.request_log = self.root / "requests.jsonl"  # one line per request, appended
         self.sandbox.start()
-        self._marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
 
     def close(self) -> None:
         from .sandbox import saved
 
         if self.sandbox is None:
             return
-        self._write_requests()
         self.sandbox.stop()
         saved.save(self.sandbox)
 
@@ -302,7 +300,6 @@ class Rehearsal:
             outcome.refs = sum(_changed_refs(before.get(where, {}), refs) for where, refs in after.items())
             outcome.pushes = self.pushes - pushes
             outcome.slack = len(self.slack.posts()) - posts
-            self._write_requests()
         return outcome
 
     def command(self, name: str, args: tuple[str, ...]) -> str:
@@ -327,17 +324,6 @@ class Rehearsal:
             raise StepFailed(name, line, "its output is not the JSON document of a plan:\n" + completed.stdout[-OUTPUT_LIMIT:]) from None
         self.documents[name] = document
         return _states(document)
-
-    def _write_requests(self) -> None:
-        """Append the requests logged since the last call to requests.jsonl."""
-        with (self.root / "requests.jsonl").open("a") as file:
-            for name, instance in self.sandbox.instances.items():
-                with instance.lock:
-                    made = instance.log[self._marks.get(name, 0) :]
-                    self._marks[name] = len(instance.log)
-                for request in made:
-                    entry = {"instance": instance.name, "method": request.method, "path": request.path, "status": request.status}
-                    file.write(json.dumps(entry) + "\n")
 
     # -- the whole rehearsal ---------------------------------------------------------------------
 

@@ -43,7 +43,9 @@ class Rehearsed:
         return [json.loads(line) for line in (self.folder / "requests.jsonl").read_text().splitlines()]
 
     def mutations(self) -> list[dict]:
-        return [r for r in self.requests() if r["method"] not in ("GET", "HEAD")]
+        """The API requests that could change something (the log also has the pushes the
+        remotes' hooks announced and the Slack posts, with no instance)."""
+        return [r for r in self.requests() if r["instance"] and r["method"] not in ("GET", "HEAD")]
 
     def slack(self) -> list[dict]:
         path = self.folder / "slack.jsonl"
@@ -87,6 +89,9 @@ def patch(tmp_path_factory):
 def security(tmp_path_factory):
     return rehearse(tmp_path_factory.mktemp("security") / "sandbox", "--security", "11.1.2")
 
+
+#: How the request log names the release tasks project's issues (as sent, without the query).
+TASKS_ISSUES = "/gitlab.com/api/v4/projects/gitlab-org%2Frelease%2Ftasks/issues"
 
 EDITIONS = {  # project key -> (gitlab.com path, dev path)
     "ce": ("gitlab-org/gitlab-ce", "gitlab/gitlabhq"),
@@ -143,9 +148,11 @@ def test_the_monthly_request_log_has_the_issues_and_the_played_jobs_once(monthly
     played = [r for r in mutations if r["path"].endswith("/play")]
 
     assert set(monthly.requests()[0]) == {"instance", "method", "path", "status"}
-    assert [(r["instance"], r["path"], r["status"]) for r in created] == [("gitlab.com", "/projects/gitlab-org/release/tasks/issues", 201)] * 2
+    assert [(r["instance"], r["path"], r["status"]) for r in created] == [("gitlab.com", TASKS_ISSUES, 201)] * 2
     assert len(played) == 7 and {r["instance"] for r in played} == {"dev.gitlab.org"}
     assert all(r["status"] < 300 for r in monthly.requests())
+    hooks = [r for r in monthly.requests() if r["instance"] is None]
+    assert {r["path"] for r in hooks} == {"/-/sandbox/pushed", "/-/sandbox/slack/tag"}
     issues = monthly.table("production", "issues")
     assert sorted((i["title"], i["confidential"]) for i in issues) == [("11.1.0 QA Issue", False), ("Release 11.1", False)]
     jobs = [j for j in monthly.table("dev", "jobs") if j.get("played_at") is not None]
@@ -222,7 +229,7 @@ def test_a_security_rehearsal_stays_on_dev_and_its_issues_are_confidential(secur
     assert sorted(i["title"] for i in issues) == ["11.1.2 QA Issue", "Release 11.1.2"]
     assert all(i["confidential"] for i in issues)
     public = [r for r in security.mutations() if r["instance"] == "gitlab.com"]
-    assert {r["path"] for r in public} == {"/projects/gitlab-org/release/tasks/issues"}
+    assert {r["path"] for r in public} == {TASKS_ISSUES}
     assert "the public remotes and projects are untouched" in security.stderr
 
 
