@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ from .version import Version
 PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "PYTHONPATH")
 #: How long the sandbox's runners may take over the played jobs before `status` (seconds).
 JOBS_TIMEOUT = 20.0
+#: How many steps of the second run run at the same time.
+AGAIN_CONCURRENCY = 4
 #: How much of a failed command's output is shown (characters, from its end).
 OUTPUT_LIMIT = 6000
 
@@ -70,6 +73,8 @@ class Outcome:
     slack: int = 0
     text: str = ""  # what the command's plan says (`3 done, 1 already done`)
     sandbox: list[str] = field(default_factory=list)
+    #: Whether the counts are this step's own (the second run counts all steps together).
+    measured: bool = True
 
     @property
     def changed(self) -> bool:
@@ -86,7 +91,7 @@ class Outcome:
         ]
         changed = "; ".join(c for c in changes if c) or f"nothing changed ({self.requests} request{'s' if self.requests != 1 else ''})"
         what = f" ({self.text})" if self.text else ""
-        return f"{self.step}: {self.state}{what} in {self.seconds:.1f} s; {changed}"
+        return f"{self.step}: {self.state}{what} in {self.seconds:.1f} s" + (f"; {changed}" if self.measured else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +107,7 @@ class StepFailed(Exception):
     def __init__(self, step: str, command: str, output: str) -> None:
         super().__init__(step)
         self.step, self.command, self.output = step, command, output
+        self.outcome: Outcome | None = None  # set by the step that failed
 
 
 def previous_tag(version: Version) -> str:
@@ -266,14 +272,31 @@ class Rehearsal:
         """Every ref of every remote: (project, remote) -> ref name -> object."""
         return {(key, remote): read_refs(bare.path) for key, remote, bare in self.sandbox.remotes()}
 
-    def run_step(self, step: Step, outcomes: list[Outcome]) -> Outcome:
-        """Run `step`, adding its outcome to `outcomes` (a failed one too, then raising)."""
-        outcome = Outcome(step.name, "skipped" if step.skip else "done", text=step.skip)
-        outcomes.append(outcome)
+    def snapshot(self) -> tuple[dict[Any, dict[str, str]], int, int, dict[str, int]]:
+        """What the world holds now: the remotes' refs, Slack posts, pushes, logged requests."""
+        marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
+        return self.refs(), len(self.slack.posts()), self.pushes, marks
+
+    def account(self, outcome: Outcome, since: tuple[dict[Any, dict[str, str]], int, int, dict[str, int]]) -> None:
+        """What changed since the `snapshot()` `since`, into `outcome`."""
+        before, posts, pushes, marks = since
+        after = self.refs()
+        for name, instance in self.sandbox.instances.items():
+            with instance.lock:
+                made = instance.log[marks[name] :]
+            outcome.requests += len(made)
+            outcome.mutations += sum(1 for request in made if request.method not in ("GET", "HEAD"))
+        outcome.refs = sum(_changed_refs(before.get(where, {}), refs) for where, refs in after.items())
+        outcome.pushes = self.pushes - pushes
+        outcome.slack = len(self.slack.posts()) - posts
+
+    def run_step(self, step: Step, *, measure: bool = True) -> Outcome:
+        """Run `step`; with `measure`, count what it changed. A failure raises StepFailed,
+        which carries the step's outcome."""
+        outcome = Outcome(step.name, "skipped" if step.skip else "done", text=step.skip, measured=measure)
         if step.skip:
             return outcome
-        before, posts, pushes = self.refs(), len(self.slack.posts()), self.pushes
-        marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
+        since = self.snapshot() if measure else None
         started = time.monotonic()
         try:
             if step.sandbox is not None:
@@ -286,21 +309,40 @@ class Rehearsal:
                     outcome.state = "already done"
             if step.after is not None:
                 outcome.sandbox += step.after(self)
-        except StepFailed:
+        except StepFailed as failure:
             outcome.state = "failed"
+            failure.outcome = outcome
             raise
         finally:
             outcome.seconds = time.monotonic() - started
-            after = self.refs()
-            for name, instance in self.sandbox.instances.items():
-                with instance.lock:
-                    made = instance.log[marks[name] :]
-                outcome.requests += len(made)
-                outcome.mutations += sum(1 for request in made if request.method not in ("GET", "HEAD"))
-            outcome.refs = sum(_changed_refs(before.get(where, {}), refs) for where, refs in after.items())
-            outcome.pushes = self.pushes - pushes
-            outcome.slack = len(self.slack.posts()) - posts
+            if since is not None:
+                self.account(outcome, since)
         return outcome
+
+    def again(self, report: RehearsalReport) -> None:
+        """Every step a second time, side by side (they read, and must change nothing): no
+        mutating request, no ref of any remote, no push, no Slack post, between the first
+        step's start and the last one's end."""
+        since = self.snapshot()
+        with ThreadPoolExecutor(max_workers=AGAIN_CONCURRENCY) as pool:
+            futures = [pool.submit(self.run_step, step, measure=False) for step in self.steps]
+            for future in futures:
+                try:
+                    outcome = future.result()
+                except StepFailed as failure:
+                    report.second.append(failure.outcome)
+                    raise
+                report.second.append(outcome)
+                say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
+        total = Outcome("the second run", "done")
+        self.account(total, since)
+        report.again = total
+        if total.changed:
+            acted = [o.step for o in report.second if o.state not in ("already done", "skipped")]
+            raise StepFailed(
+                ", ".join(acted) or "the second run", "(every step again)",
+                f"the second run changed something: {total.line()}",
+            )
 
     def command(self, name: str, args: tuple[str, ...]) -> str:
         """Run one release-tools command against the sandbox; its plan's outcome in a few words."""
@@ -338,18 +380,19 @@ class Rehearsal:
             log_marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
             say(f"Rehearsing the {_kind(self.version, self.security)} {self.version}: {len(self.steps)} steps")
             for step in self.steps:
-                outcome = self.run_step(step, report.first)
+                try:
+                    outcome = self.run_step(step)
+                except StepFailed as failure:
+                    report.first.append(failure.outcome)
+                    raise
+                report.first.append(outcome)
                 say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
             report.status = self.check_status()
             for phase in report.status:
                 say(f"  {phase}")
             report.first_seconds = time.monotonic() - started
-            say("Each step again: nothing may change")
-            for step in self.steps:
-                outcome = self.run_step(step, report.second)
-                if outcome.changed:
-                    raise StepFailed(step.name, shown(["release-tools", *step.args]) if step.args else "(the sandbox)", "the second run changed something: " + outcome.line())
-                say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
+            say("Each step again, side by side: nothing may change")
+            self.again(report)
             if self.security:
                 report.untouched = self.check_public(public, log_marks)
                 say(f"✓ {report.untouched}")
@@ -448,6 +491,7 @@ class RehearsalReport:
     security: bool
     first: list[Outcome] = field(default_factory=list)
     second: list[Outcome] = field(default_factory=list)
+    again: Outcome | None = None  # what the second run changed, all steps together
     status: list[str] = field(default_factory=list)
     untouched: str = ""
     failed: StepFailed | None = None
@@ -462,7 +506,7 @@ class RehearsalReport:
 
     def summary(self) -> list[str]:
         ran = [o for o in self.first if o.state not in ("skipped", "failed")]
-        requests = sum(o.requests for o in self.first + self.second)
+        requests = sum(o.requests for o in self.first) + (self.again.requests if self.again else 0)
         mutations = sum(o.mutations for o in self.first)
         refs = sum(o.refs for o in self.first)
         lines = [
@@ -470,8 +514,10 @@ class RehearsalReport:
             f"{sum(1 for o in self.first if o.state == 'skipped')} skipped; {requests} requests ({mutations} mutating); "
             f"{self.pushes} pushes ({refs} refs); {self.seconds:.1f} s"
         ]
-        if self.second and not self.failed:
-            lines.append(f"The second run of every step changed nothing (no mutating request, no push, no Slack post).")
+        if self.again is not None and not self.failed:
+            lines.append(
+                f"The second run of every step changed nothing: {self.again.requests} requests, none mutating; no push, no ref moved, no Slack post."
+            )
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -479,6 +525,7 @@ class RehearsalReport:
             "schema": 1, "task": "rehearse", "subject": str(self.version), "security": self.security,
             "status": "failed" if self.failed else "done", "exit_status": self.exit_status,
             "steps": [o.to_json() for o in self.first], "again": [o.to_json() for o in self.second],
+            "again_changes": self.again.to_json() if self.again else None,
             "phases": self.status, "folder": str(self.root) if self.kept else None,
             "seconds": round(self.seconds, 3), "pushes": self.pushes,
             "error": f"{self.failed.step} failed: {self.failed.command}" if self.failed else None,

@@ -115,14 +115,15 @@ def test_a_monthly_rehearsal_runs_every_step_reports_status_done_and_changes_not
     assert monthly.returncode == 0, monthly.stdout + monthly.stderr
     steps = [line.split(":")[0] for line in lines if line.startswith("✓ ")]
     assert steps == ["✓ release issue", "✓ tag", "✓ QA issue", "✓ publish", "✓ chart"] * 2
-    first, second = lines.index("Each step again: nothing may change"), -1
+    first = lines.index("Each step again, side by side: nothing may change")
     assert all(" done (" in line for line in lines[:first] if line.startswith("✓ "))
-    assert all("already done" in line and "nothing changed" in line for line in lines[first:] if line.startswith("✓ "))
+    assert all(": already done (" in line for line in lines[first:] if line.startswith("✓ "))
     assert [line.strip() for line in lines if line.strip().startswith("status: ")] == [
         f"status: {phase}: done" for phase in ("issue", "stable branches", "tags", "QA issue", "packages", "chart")
     ]
-    assert "2 pushes" not in lines[second] and lines[-3].startswith("Rehearsed 11.1.0: 5 steps run, 0 skipped;")
-    assert "The second run of every step changed nothing" in monthly.stdout
+    assert lines[-3].startswith("Rehearsed 11.1.0: 5 steps run, 0 skipped;")
+    assert "The second run of every step changed nothing: " in monthly.stdout
+    assert "none mutating; no push, no ref moved, no Slack post." in monthly.stdout
     assert lines[-1] == f"The sandbox is kept in {monthly.folder}"
 
 
@@ -170,7 +171,9 @@ def test_an_rc_rehearsal_prepares_picks_merges_and_tags_without_a_chart(rc):
         "release issue", "preparation", "cherry-picks", "review", "tag", "QA issue", "publish",
     ]
     assert all(s["state"] == "done" for s in document["steps"])
-    assert all(s["state"] == "already done" and s["mutations"] == s["pushes"] == s["refs"] == s["slack"] == 0 for s in document["again"])
+    assert [s["state"] for s in document["again"]] == ["already done"] * 7
+    again = document["again_changes"]
+    assert again["requests"] > 0 and again["mutations"] == again["pushes"] == again["refs"] == again["slack"] == 0
     for key, (public, private) in EDITIONS.items():
         assert release_tags("11.1.0-rc2")[key] <= rc.tags("production", public) & rc.tags("dev", private)
     assert not {t for t in rc.tags("production", "charts/gitlab") if t.startswith("v1.1")}
@@ -302,3 +305,31 @@ def test_a_kept_folder_of_another_version_is_refused(tmp_path):
     assert result.returncode == 1
     assert f"holds a rehearsal of 11.1.2, not of 11.1.0" in result.stderr
     assert not (folder / "requests.jsonl").exists()
+
+
+# -- the second run's check ------------------------------------------------------------------------
+
+
+def test_a_step_that_changes_something_the_second_time_fails_the_rehearsal(tmp_path):
+    from release_tools.rehearse import Rehearsal, RehearsalReport, StepFailed, Step
+
+    rehearsal = Rehearsal(Version.parse("11.1.0"), tmp_path / "sandbox")
+    rehearsal.documents = {}
+    rehearsal.open()
+    remote = rehearsal.sandbox.remote("ce", "gitlab")
+
+    def move_a_branch(r):  # not idempotent: a new branch each time
+        count = len(remote.branches())
+        remote.git("branch", f"again-{count}", "master")
+        return [f"made again-{count}"]
+
+    rehearsal.steps = [Step("release issue", sandbox=lambda r: []), Step("restless", sandbox=move_a_branch)]
+    report = RehearsalReport(rehearsal.version, rehearsal.root, False)
+    try:
+        with pytest.raises(StepFailed) as failure:
+            rehearsal.again(report)
+    finally:
+        rehearsal.close()
+
+    assert failure.value.step == "restless"
+    assert "the second run changed something: " in failure.value.output and "1 ref changed" in failure.value.output
