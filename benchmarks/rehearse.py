@@ -37,9 +37,13 @@ def picks(count: int) -> tuple[tuple[str, str, str], ...]:
 
 
 def print_steps(document: dict) -> None:
-    for label, outcomes in (("first", document["steps"]), ("again", document["again"])):
-        for outcome in outcomes:
-            print(f"  {label:5}  {outcome['step']:14} {outcome['seconds']:6.2f} s  {outcome['state']}")
+    print(f"  {'':5}  {'sandbox':14} {document['seed_seconds']:6.2f} s  seeded and started")
+    for outcome in document["steps"]:
+        print(f"  {'first':5}  {outcome['step']:14} {outcome['seconds']:6.2f} s  {outcome['state']}")
+    print(f"  {'':5}  {'status':14} {document['status_seconds']:6.2f} s  every phase done")
+    for outcome in document["again"]:
+        print(f"  {'again':5}  {outcome['step']:14} {outcome['seconds']:6.2f} s  {outcome['state']}")
+    print(f"  {'again':5}  {'(side by side)':14} {document['again_changes']['seconds']:6.2f} s  nothing changed")
 
 
 def monthly(version: str) -> float:

@@ -323,7 +323,7 @@ class Rehearsal:
         """Every step a second time, side by side (they read, and must change nothing): no
         mutating request, no ref of any remote, no push, no Slack post, between the first
         step's start and the last one's end."""
-        since = self.snapshot()
+        since, started = self.snapshot(), time.monotonic()
         with ThreadPoolExecutor(max_workers=AGAIN_CONCURRENCY) as pool:
             futures = [pool.submit(self.run_step, step, measure=False) for step in self.steps]
             for future in futures:
@@ -334,7 +334,7 @@ class Rehearsal:
                     raise
                 report.second.append(outcome)
                 say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
-        total = Outcome("the second run", "done")
+        total = Outcome("the second run", "done", seconds=time.monotonic() - started)
         self.account(total, since)
         report.again = total
         if total.changed:
@@ -376,6 +376,7 @@ class Rehearsal:
         public = None
         try:
             self.open()
+            report.seed_seconds = time.monotonic() - started
             public = {where: refs for where, refs in self.refs().items() if where[1] == "gitlab"}
             log_marks = {name: len(instance.log) for name, instance in self.sandbox.instances.items()}
             say(f"Rehearsing the {_kind(self.version, self.security)} {self.version}: {len(self.steps)} steps")
@@ -387,10 +388,11 @@ class Rehearsal:
                     raise
                 report.first.append(outcome)
                 say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
+            checking = time.monotonic()
             report.status = self.check_status()
+            report.status_seconds = time.monotonic() - checking
             for phase in report.status:
                 say(f"  {phase}")
-            report.first_seconds = time.monotonic() - started
             say("Each step again, side by side: nothing may change")
             self.again(report)
             if self.security:
@@ -497,7 +499,8 @@ class RehearsalReport:
     failed: StepFailed | None = None
     kept: bool = False
     seconds: float = 0.0
-    first_seconds: float = 0.0
+    seed_seconds: float = 0.0  # creating (or loading) and starting the sandbox
+    status_seconds: float = 0.0
     pushes: int = 0
 
     @property
@@ -527,7 +530,8 @@ class RehearsalReport:
             "steps": [o.to_json() for o in self.first], "again": [o.to_json() for o in self.second],
             "again_changes": self.again.to_json() if self.again else None,
             "phases": self.status, "folder": str(self.root) if self.kept else None,
-            "seconds": round(self.seconds, 3), "pushes": self.pushes,
+            "seconds": round(self.seconds, 3), "seed_seconds": round(self.seed_seconds, 3),
+            "status_seconds": round(self.status_seconds, 3), "pushes": self.pushes,
             "error": f"{self.failed.step} failed: {self.failed.command}" if self.failed else None,
         }
 
