@@ -541,6 +541,10 @@ def rehearse(version: Version, *, security: bool = False, keep: str = "") -> Reh
     `exit_status` is 1 when a step failed."""
     if security and not version.is_patch:
         raise ReleaseToolsError(f"a security release is a patch release: {version} is not (rehearse X.Y.Z with Z > 0)")
+    if version.rc == 1 and version.patch == 0:
+        # Its stable branch is cut by tagging it, so it has no preparation merge requests,
+        # which `status` asks every RC for: the rehearsal could not end with every phase done.
+        raise ReleaseToolsError(f"a first RC has no preparation merge requests to rehearse: rehearse {version.to_rc(2)} or a later RC")
     previous_tag(version.to_ce())  # a version the sandbox has nothing before fails first
     root = Path(keep).absolute() if keep else Path(tempfile.mkdtemp(prefix="rehearsal-"))
     if keep and root.exists() and not root.is_dir():

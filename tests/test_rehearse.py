@@ -284,6 +284,7 @@ def test_a_step_that_fails_stops_the_rehearsal_and_a_second_rehearsal_in_the_kep
     [
         (("v11",), "Error: Version number must be in the following format"),
         (("--security", "11.1.0"), "Error: a security release is a patch release: 11.1.0 is not"),
+        (("11.1.0-rc1",), "Error: a first RC has no preparation merge requests to rehearse: rehearse 11.1.0-rc2"),
     ],
 )
 def test_a_rehearsal_of_a_bad_version_is_one_line_and_makes_no_folder(tmp_path, args, message):
