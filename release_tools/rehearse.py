@@ -42,6 +42,8 @@ PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT"
 JOBS_TIMEOUT = 20.0
 #: How many steps of the second run run at the same time.
 AGAIN_CONCURRENCY = 4
+#: Where a rehearsal's folder says what it rehearses (the version, and whether a security release).
+KIND_FILE = "rehearsal.json"
 #: How much of a failed command's output is shown (characters, from its end).
 OUTPUT_LIMIT = 6000
 
@@ -169,8 +171,9 @@ class Rehearsal:
         self.security = security
         self.steps = steps_for(self.version, security)
         self.sandbox: Any = None
-        self.outcomes: list[Outcome] = []
         self.pushes = 0
+        #: The JSON document of each step's last command, by step name.
+        self.documents: dict[str, Any] = {}
 
     # -- the sandbox ------------------------------------------------------------------------
 
@@ -182,15 +185,17 @@ class Rehearsal:
 
         if saved.state_path(self.root).is_file():
             kept = saved.load(self.root)
-            if kept.version != self.version:
+            was = _kept_kind(self.root)
+            if kept.version != self.version or was.get("security", self.security) != self.security:
                 kept.stop()
-                raise ReleaseToolsError(
-                    f"{quote_path(self.root)} holds a rehearsal of {kept.version}, not of {self.version}: name another folder"
-                )
+                what = f"{kept.version}{' (security)' if was.get('security') else ''}"
+                wanted = f"{self.version}{' (security)' if self.security else ''}"
+                raise ReleaseToolsError(f"{quote_path(self.root)} holds a rehearsal of {what}, not of {wanted}: name another folder")
             self.sandbox = kept
             say(f"Going on with the sandbox kept in {self.root}")
         else:
             self.sandbox = Sandbox.create(self.root, self.version)
+            (self.root / KIND_FILE).write_text(json.dumps({"version": str(self.version), "security": self.security}) + "\n")
             fixes = reviewer.seed_security_fixes(self.sandbox) if self.security else 0
             say(f"Sandbox for {self.version} seeded in {self.root}" + (f" ({fixes} security fixes merged on dev)" if fixes else ""))
         protect(*self.sandbox.tokens.values())
@@ -372,7 +377,6 @@ class Rehearsal:
     def run(self) -> RehearsalReport:
         started = time.monotonic()
         report = RehearsalReport(self.version, self.root, self.security)
-        self.documents: dict[str, Any] = {}
         public = None
         try:
             self.open()
@@ -463,6 +467,15 @@ def read_refs(repository: Path) -> dict[str, str]:
             if not text.startswith("ref:"):
                 refs[path.relative_to(repository).as_posix()] = text
     return refs
+
+
+def _kept_kind(root: Path) -> dict[str, Any]:
+    """What a kept folder was a rehearsal of (`rehearsal.json`), as far as it says."""
+    try:
+        kind = json.loads((root / KIND_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return kind if isinstance(kind, dict) else {}
 
 
 def _changed_refs(before: dict[str, str], after: dict[str, str]) -> int:
