@@ -27,27 +27,31 @@ def serve(version: Version, directory: str = "") -> Sandbox:
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="release-tools-sandbox-"))
     sandbox = Sandbox.create(root, version)
     output.protect(*sandbox.tokens.values())
-    config, env = sandbox.write_configuration()
+    config, _ = sandbox.write_configuration()
     sandbox.server.request_log = sandbox.root / "requests.jsonl"
     sandbox.server.request_log.touch()
     with sandbox:
-        shown = quote_path(config)
-        output.result(f"Sandbox of {version}: {sandbox.url}")
-        for name, instance in sandbox.instances.items():
-            output.result(f"  {name} ({INSTANCES[name]}): {instance.url}")
-        output.result(f"Folder: {quote_path(sandbox.root)}")
-        output.result(f"  sandbox.yaml  the configuration: release-tools -f {shown} TASK")
-        output.result(f"  sandbox.env   the tokens (named by sandbox.yaml; {', '.join(sandbox.environ())})")
-        output.result("  remotes/      the bare git remotes, remotes/<instance>/<project path>.git")
-        output.result("  requests.jsonl  every request the sandbox answered")
-        output.result("Try:")
-        for command in ("status", "monthly_issue" if version.is_monthly else "patch_issue", "tag"):
-            output.result(f"  release-tools -f {shown} {command} {version}")
-        output.result(READY)
-        try:
+        try:  # from here on, a stop signal is the way to end the sandbox, not an error
+            _say_how_to_use(sandbox, config, version)
+            output.result(READY)
             while True:
                 time.sleep(3600)
         except Interrupted:
             pass
     output.result(f"Stopped; the folder stays: {quote_path(sandbox.root)}")
     return sandbox
+
+
+def _say_how_to_use(sandbox: Sandbox, config: Path, version: Version) -> None:
+    shown = quote_path(config)
+    output.result(f"Sandbox of {version}: {sandbox.url}")
+    for name, instance in sandbox.instances.items():
+        output.result(f"  {name} ({INSTANCES[name]}): {instance.url}")
+    output.result(f"Folder: {quote_path(sandbox.root)}")
+    output.result(f"  sandbox.yaml  the configuration: release-tools -f {shown} TASK")
+    output.result(f"  sandbox.env   the tokens (named by sandbox.yaml; {', '.join(sandbox.environ())})")
+    output.result("  remotes/      the bare git remotes, remotes/<instance>/<project path>.git")
+    output.result("  requests.jsonl  every request the sandbox answered")
+    output.result("Try:")
+    for command in ("status", "monthly_issue" if version.is_monthly else "patch_issue", "tag"):
+        output.result(f"  release-tools -f {shown} {command} {version}")
