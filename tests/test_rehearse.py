@@ -234,6 +234,8 @@ def test_a_security_rehearsal_stays_on_dev_and_its_issues_are_confidential(secur
     public = [r for r in security.mutations() if r["instance"] == "gitlab.com"]
     assert {r["path"] for r in public} == {TASKS_ISSUES}
     assert "the public remotes and projects are untouched" in security.stderr
+    # cherry_pick does not announce a security release; tag announces each edition.
+    assert [p["webhook"] for p in security.slack()] == ["tag", "tag"]
 
 
 def test_a_security_rehearsal_picks_the_fixes_merged_on_dev_into_dev_only(security):
