@@ -542,7 +542,7 @@ def rehearse(c, version, security=False, keep=""):
     """Rehearse a whole release in a local sandbox: every step for real, then again changing nothing.
 
     No GitLab, no token, no network. Exit status 1 when a step fails (the sandbox is kept).
-    Usage: release-tools rehearse VERSION, e.g. release-tools rehearse 11.1.0
+    Usage: invoke rehearse VERSION, e.g. invoke rehearse 11.1.0 (or release-tools rehearse 11.1.0)
     """
     from . import rehearse as rehearsal
 
