@@ -336,3 +336,32 @@ def test_a_step_that_changes_something_the_second_time_fails_the_rehearsal(tmp_p
 
     assert failure.value.step == "restless"
     assert "the second run changed something: " in failure.value.output and "1 ref changed" in failure.value.output
+
+
+# -- a kept sandbox served again -------------------------------------------------------------------
+
+
+def test_a_kept_sandbox_whose_port_is_taken_is_served_on_another_with_its_addresses_moved(tmp_path):
+    import socket
+
+    import gitlab
+
+    sandbox = Sandbox.create(tmp_path / "sandbox", "11.1.2")
+    old_url = sandbox.url
+    saved.save(sandbox)
+    sandbox.stop()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", int(old_url.rsplit(":", 1)[1])))
+    try:
+        kept = saved.load(tmp_path / "sandbox")
+    finally:
+        taken.close()
+
+    with kept:
+        client = gitlab.Gitlab(kept.production.url, private_token=kept.tokens["production"])
+        project = client.projects.get("gitlab-org/gitlab-ce")
+        picks = project.mergerequests.list(labels=["Pick into 11.1"], get_all=True)
+
+    assert kept.url != old_url and kept.tokens == sandbox.tokens
+    assert project.web_url.startswith(kept.url) and old_url not in project.web_url
+    assert len(picks) == 3 and all(p.web_url.startswith(kept.url) for p in picks)
