@@ -40,7 +40,7 @@ def print_steps(document: dict) -> None:
     print(f"  {'':5}  {'sandbox':14} {document['seed_seconds']:6.2f} s  seeded and started")
     for outcome in document["steps"]:
         print(f"  {'first':5}  {outcome['step']:14} {outcome['seconds']:6.2f} s  {outcome['state']}")
-    print(f"  {'':5}  {'status':14} {document['status_seconds']:6.2f} s  every phase done")
+    print(f"  {'':5}  {'status':14} {document['status_seconds']:6.2f} s  the last jobs finished, every phase done")
     for outcome in document["again"]:
         print(f"  {'again':5}  {outcome['step']:14} {outcome['seconds']:6.2f} s  {outcome['state']}")
     print(f"  {'again':5}  {'(side by side)':14} {document['again_changes']['seconds']:6.2f} s  nothing changed")

@@ -132,7 +132,7 @@ def steps_for(version: Version, security: bool) -> list[Step]:
     issue = Step("release issue", ("release_issue", *flag, text))
     tag = Step("tag", ("tag_security", text) if security else ("tag", text))
     qa = Step("QA issue", ("qa_issue", previous_tag(version), version.tag()))
-    publish = Step("publish", ("publish", text), after=lambda r: r.run_jobs())
+    publish = Step("publish", ("publish", text))
     chart = Step(
         "chart", ("helm.tag_chart", "", text), skip="the chart has no dev remote: a security release does not tag it" if security else ""
     )
@@ -255,8 +255,9 @@ class Rehearsal:
         mirrored = [branch for key, branch in branches if reviewer.mirror_to_dev(self.sandbox, key, branch)]
         return [f"dev mirrored {', '.join(mirrored)}"] if mirrored else []
 
-    def run_jobs(self) -> list[str]:
-        """Wait for the sandbox's runners to finish the played jobs, as `status` expects."""
+    def run_jobs(self) -> None:
+        """Wait until the sandbox's runners have finished the played jobs (they ran while the
+        steps after `publish` did), as `status` expects."""
         from .sandbox.pipelines import advance_jobs
 
         dev = self.sandbox.dev
@@ -266,7 +267,7 @@ class Rehearsal:
                 advance_jobs(dev)
                 busy = [job for job in dev.table("jobs") if job["status"] in ("pending", "running")]
             if not busy:
-                return []
+                return
             if time.monotonic() > deadline:
                 raise StepFailed("publish", "(the sandbox's runners)", f"{len(busy)} played jobs did not finish within {JOBS_TIMEOUT:.0f} s")
             time.sleep(0.05)
@@ -393,6 +394,7 @@ class Rehearsal:
                 report.first.append(outcome)
                 say(("- " if outcome.state == "skipped" else "✓ ") + outcome.line())
             checking = time.monotonic()
+            self.run_jobs()  # the runners worked on the played jobs meanwhile, as GitLab's do
             report.status = self.check_status()
             report.status_seconds = time.monotonic() - checking
             for phase in report.status:
