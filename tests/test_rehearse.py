@@ -365,3 +365,13 @@ def test_a_kept_sandbox_whose_port_is_taken_is_served_on_another_with_its_addres
     assert kept.url != old_url and kept.tokens == sandbox.tokens
     assert project.web_url.startswith(kept.url) and old_url not in project.web_url
     assert len(picks) == 3 and all(p.web_url.startswith(kept.url) for p in picks)
+
+
+def test_the_benchmarks_picks_are_shaped_as_the_sandbox_seeds_them():
+    from release_tools.sandbox import world
+    from tests.benchmark_support import load_benchmark
+
+    made = load_benchmark("rehearse").picks(10)
+
+    assert len(made) == 10 and len(set(made)) == 10
+    assert all(len(pick) == len(world.PICKS[0]) and pick[2] in {p[2] for p in world.PICKS} for pick in made)
