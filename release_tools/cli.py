@@ -533,6 +533,27 @@ def status(c, version, security=False):
     )
 
 
+@task(
+    mutating=False,
+    checks=VERSION_CHECK,
+    help={
+        "version": "X.Y.0 (monthly), X.Y.Z-rcN (release candidate) or X.Y.Z (patch)",
+        "security": "rehearse the security release of X.Y.Z: dev only, no chart",
+        "keep": "the sandbox's folder, kept afterwards; naming an earlier rehearsal's folder goes on with its sandbox",
+    },
+)
+def rehearse(c, version, security=False, keep=""):
+    """Rehearse a whole release in a local sandbox: every step for real, then again changing nothing.
+
+    No GitLab, no token, no network. Exit status 1 when a step fails (the sandbox is kept).
+    Usage: invoke rehearse VERSION, e.g. invoke rehearse 11.1.0 (or release-tools rehearse 11.1.0)
+    """
+    from . import rehearse as rehearsal
+
+    parsed = _version(version)  # bad input fails before the sandbox is made
+    return rehearsal.rehearse(parsed, security=security, keep=keep)
+
+
 @task(mutating=False, help={"username": "the gitlab.com username to check (case does not matter)"})
 def auth(c, username):
     """Check that USERNAME is in the release managers file; exit 1 if not.
@@ -586,6 +607,7 @@ ns = Collection(
     upstream_merge,
     status,
     sandbox,
+    rehearse,
     Collection("release_managers", auth, sync_release_managers, auto_dash_names=False),
     Collection("helm", tag_chart, auto_dash_names=False),
     # The original's names: `qa_issue`, `tag_security` (not `qa-issue`).

@@ -177,19 +177,23 @@ def test_release_tools_lists_its_tasks_and_says_its_version_from_an_empty_folder
     assert (version.returncode, version.stdout) == (0, f"release-tools {__version__}\n")
 
 
-def test_the_quick_start_dry_run_renders_the_shipped_template_from_an_empty_folder(tool, elsewhere):
-    # The README's first line: make a virtualenv, install the checkout, run the dry run.
-    *install, dry_run = quick_start_commands()[0].split(" && ")
+def test_the_quick_start_rehearses_a_monthly_release_from_an_empty_folder_and_leaves_nothing(tool, elsewhere):
+    # The README's first line, as written: make a virtualenv, install the checkout, rehearse.
+    *install, rehearsal = quick_start_commands()[0].split(" && ")
     assert install == ["python3 -m venv .venv", ".venv/bin/pip install ."]
-    variable, command, *arguments = shlex.split(dry_run)
+    command, *arguments = shlex.split(rehearsal)
     assert command == ".venv/bin/release-tools"
+    scratch = elsewhere.parent / "tmp"
+    scratch.mkdir()
 
-    result = run([str(tool / "release-tools"), *arguments], elsewhere, **dict([variable.split("=", 1)]))
+    result = run([str(tool / "release-tools"), *arguments], elsewhere, TMPDIR=str(scratch))
 
-    assert result.returncode == 0, result.stderr
-    assert 'create the monthly release issue "Release 11.1" in gitlab-org/release/tasks' in result.stdout
-    assert "## " in result.stdout  # the issue body, from release_tools/templates/monthly.md.j2
-    assert list(elsewhere.iterdir()) == []
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ tag: done" in result.stdout and "✓ chart: already done" in result.stdout
+    assert "status: packages: done" in result.stdout
+    assert "The second run of every step changed nothing" in result.stdout
+    # The sandbox was removed with the rehearsal's temporary folder; nothing else was written.
+    assert list(elsewhere.iterdir()) == [] and list(scratch.iterdir()) == []
 
 
 def test_an_installed_run_reads_the_release_managers_file_relative_to_the_working_directory(tool, elsewhere):

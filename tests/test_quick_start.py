@@ -20,7 +20,7 @@ def test_quick_start_has_exactly_two_one_line_commands():
 
     assert len(commands) == 2
     assert all("\n" not in command for command in commands)
-    assert "TEST=true" in commands[0] and "pip install" in commands[0]
+    assert commands[0].endswith("release-tools rehearse 11.1.0") and "pip install" in commands[0]
     assert commands[1].endswith("python -m pytest")
 
 
