@@ -578,4 +578,5 @@ def rehearse(version: Version, *, security: bool = False, keep: str = "") -> Reh
         say(f"The sandbox is kept in {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
+        say("The sandbox is removed: rehearse with --keep DIR to look inside it afterwards")
     return report

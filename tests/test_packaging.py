@@ -192,6 +192,7 @@ def test_the_quick_start_rehearses_a_monthly_release_from_an_empty_folder_and_le
     assert "✓ tag: done" in result.stdout and "✓ chart: already done" in result.stdout
     assert "status: packages: done" in result.stdout
     assert "The second run of every step changed nothing" in result.stdout
+    assert result.stdout.endswith("The sandbox is removed: rehearse with --keep DIR to look inside it afterwards\n")
     # The sandbox was removed with the rehearsal's temporary folder; nothing else was written.
     assert list(elsewhere.iterdir()) == [] and list(scratch.iterdir()) == []
 
