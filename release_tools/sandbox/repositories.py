@@ -92,14 +92,16 @@ class Work:
     def commit(
         self, message: str, files: dict[str, str | None], author: str | None = None, date: str | None = None
     ) -> None:
-        for name, text in files.items():
+        removed = [name for name, text in files.items() if text is None]
+        written = [name for name, text in files.items() if text is not None]
+        for name in written:
             file = self.path / name
-            if text is None:
-                git("rm", "--quiet", "--", name, cwd=self.path)
-                continue
             file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(text)
-            git("add", "--", name, cwd=self.path)
+            file.write_text(files[name])
+        if removed:
+            git("rm", "--quiet", "--", *removed, cwd=self.path)
+        if written:
+            git("add", "--", *written, cwd=self.path)
         extra = ([f"--author={author}"] if author else []) + ([f"--date={date}"] if date else [])
         git("commit", "--quiet", "-m", message, *extra, cwd=self.path)
 

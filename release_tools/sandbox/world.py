@@ -45,6 +45,7 @@ import secrets
 import shutil
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,10 +275,9 @@ class _History:
                 },
                 author=author,
             )
-            head = git("rev-parse", "HEAD", cwd=work.path).strip()
             work.checkout("master")
             git("merge", "--quiet", "--no-ff", "-m", f"Merge branch '{branch}' into 'master'", branch, cwd=work.path)
-            merged = git("rev-parse", "HEAD", cwd=work.path).strip()
+            merged, head = git("rev-parse", "HEAD", "HEAD^2", cwd=work.path).split()
             git("branch", "--quiet", "-D", branch, cwd=work.path)
             self.picks[edition].append((iid, title, username, merged, head))
 
@@ -522,12 +522,18 @@ class Sandbox:
             "release_tasks": made.release_tasks,
         }
         scratch = self.root / "scratch"
-        for project in self.projects:
+
+        def seed(project: SeededProject) -> None:
             work = Work(scratch / project.key)
             builders[project.key](work)
             for remote in project.paths:
                 bare = bare_copy(work.path, self.remote_path(project.key, remote))
                 self._install_hook(bare)
+
+        # The projects' histories are independent: built side by side, git being the work.
+        with ThreadPoolExecutor(max_workers=len(self.projects)) as pool:
+            for done in [pool.submit(seed, project) for project in self.projects]:
+                done.result()
         shutil.rmtree(scratch)
 
     def _install_hook(self, bare: BareRemote) -> None:
