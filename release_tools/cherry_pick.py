@@ -8,7 +8,9 @@ of a patch or RC (`11-1-stable-patch-2`, `11-1-stable-ee-prepare-rc2`).
    preparation branch that `patch_merge_request` makes, and their copies must not have
    diverged;
 3. the candidates are the project's merged merge requests labelled `Pick into X.Y`
-   (`release_tools.labels.pick_into`), all pages, in the order they were merged;
+   (`release_tools.labels.pick_into`), all pages, in the order they were merged; only
+   those merged into `master`: one merged into another branch (a feature or stable
+   branch) is named in a note of the plan, and left alone;
 4. in a clone of the preparation and stable branches (their commits since they left
    `master`, without file contents but those a pick needs), each candidate's commit (its
    merge commit, picked with `-m 1`; else its squashed commit; else its head, when it was
@@ -127,6 +129,7 @@ class Edition:
     tips: dict[str, str] = field(default_factory=dict)  # remote -> the branch there
     has_stable: bool = True
     candidates: list[Candidate] = field(default_factory=list)
+    elsewhere: list[Any] = field(default_factory=list)  # labelled, but merged into another branch than master
     tip: str = ""  # the branch after the picks
     merge_request: Any = None  # the preparation merge request, when open
     repo: Repository | None = None  # the clone the picks are made in
@@ -224,7 +227,11 @@ def find_candidates(gitlab: Any, settings: Settings, edition: Edition) -> list[C
     if relabel:
         for mr in gitlab.list_merge_requests(edition.project, labels=(relabel,), state="merged"):
             found.setdefault(mr.iid, Candidate(mr, relabelled=True))
-    return sorted(found.values(), key=lambda c: (c.mr.merged_at or "9999", c.mr.iid))
+    # Only what was merged into master is a pick: a change merged into a feature or stable
+    # branch is not on master, and picking it would ship what master never had.
+    edition.elsewhere = sorted((c.mr for c in found.values() if c.mr.target_branch != MAINLINE), key=lambda mr: mr.iid)
+    kept = [c for c in found.values() if c.mr.target_branch == MAINLINE]
+    return sorted(kept, key=lambda c: (c.mr.merged_at or "9999", c.mr.iid))
 
 
 # -- the clone and the picks ----------------------------------------------------------------
@@ -599,6 +606,11 @@ def add_steps(plan: Any, settings: Settings, gitlab: Any, edition: Edition, comm
         f"{edition.branch} already, {counts[Outcome.ON_STABLE]} in {edition.stable} already, "
         f"{sum(1 for c in edition.candidates if not c.outcome.is_picked)} cannot be picked"
     )
+    plan.notes += [
+        f"{edition.label}: !{mr.iid} {quote(mr.title, 80)} was merged into {quote(mr.target_branch)}, "
+        f"not {MAINLINE}: not a candidate"
+        for mr in edition.elsewhere
+    ]
 
     new = [c for c in edition.candidates if c.outcome is Outcome.PICKED]
     for remote, url in edition.remotes:

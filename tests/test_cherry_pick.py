@@ -610,3 +610,29 @@ def test_cherry_pick_from_the_security_channel_picks_on_dev_only(chat_job, com, 
     assert "Plan for cherry_pick 11.1.2 (security release: dev only)" in result.log
     assert {key: pick_remotes(key, "gitlab").digest() for key in PROJECTS} == public
     assert com.mutations() == [] and fake_dev.mutations() != []
+
+
+# -- what is not a candidate ----------------------------------------------------------------------
+
+
+def test_a_merge_request_merged_into_another_branch_than_master_is_not_a_candidate(com, make_settings, pick_remotes, tmp_path):
+    gitlab, dev = pick_remotes("ce", "gitlab"), pick_remotes("ce", "dev")
+    gitlab.git("branch", "feature-x", "master")
+    new = gitlab.commit("feature-x", {"doc/feature.md": "# Feature\n"}, "Document the feature", tmp_path)
+    gitlab.git("push", "--quiet", dev.url, "feature-x")
+    stable, _ = branches("ce")
+    for iid, target in ((14, "feature-x"), (15, stable)):
+        add_merge_request(com, CE, f"Merged into {target}", iid=iid, labels=[LABEL], target_branch=target,
+                          merged_at="2018-07-25T10:00:00.000Z", sha=new)
+    [mr14, mr15] = [mr for mr in com.table("merge_requests") if mr["iid"] in (14, 15) and mr["project_id"] == com.made["ce"][0]["project_id"]]
+
+    plan = run(make_settings())
+
+    assert new not in pick_remotes.picks("ce") and new not in pick_remotes.picks("ce", "dev")
+    assert notes_on(com, mr14) == [] and notes_on(com, mr15) == []
+    description = com.made["ce"][0]["description"]
+    assert 14 not in listed(description, "Picked") + listed(description, "Not picked")
+    assert 15 not in listed(description, "Picked") + listed(description, "Not picked")
+    assert f"gitlab-ce: !14 'Merged into feature-x' was merged into 'feature-x', not master: not a candidate" in plan.notes
+    assert f"gitlab-ce: !15 'Merged into {stable}' was merged into '{stable}', not master: not a candidate" in plan.notes
+    assert len(plan.problems) == 2 * (len(CONFLICTING) + len(NO_COMMIT))  # no problem either
