@@ -15,7 +15,8 @@ of a patch or RC (`11-1-stable-patch-2`, `11-1-stable-ee-prepare-rc2`).
    `master`, without file contents but those a pick needs), each candidate's commit (its
    merge commit, picked with `-m 1`; else its squashed commit; else its head, when it was
    fast-forwarded) is cherry-picked with `-x`, oldest first. One whose commit is on either
-   branch, or named there by a `(cherry picked from commit ...)` line, or whose pick would
+   branch, or named there by git's `(cherry picked from commit ...)` line (the last of
+   a commit's trailers), or whose pick would
    change nothing, or whose change a commit there has (`git cherry`'s test), is on the
    branch already; one that conflicts (the pick is skipped), or that has no commit, is left
    out, and the next one goes on.
@@ -286,6 +287,21 @@ def _messages(repo: Repository, *revisions: str) -> dict[str, str]:
     return {parts[i].strip(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}
 
 
+def picked_from(message: str) -> str | None:
+    """The commit a commit message says it was picked from: the last `(cherry picked from
+    commit ...)` line of its trailer block (the last paragraph), which is the one `git
+    cherry-pick -x` wrote. An earlier one, or one in the body, came with the message that
+    was picked, and whoever wrote that message could name any commit in it."""
+    block = re.split(r"\n[ \t]*\n", message.strip())[-1]
+    found = _TRAILER.findall(block)
+    return found[-1] if found else None
+
+
+def _by_source(history: dict[str, str]) -> dict[str, str]:
+    """commit picked from -> the commit of `history` (commit -> message) that is its pick."""
+    return {source: commit for commit, message in history.items() if (source := picked_from(message))}
+
+
 def pick(repo: Repository, edition: Edition) -> None:
     """Decide every candidate's outcome, picking the new ones onto the branch in merge order."""
     stable = f"refs/remotes/{edition.own_remote}/{edition.stable}"
@@ -293,7 +309,7 @@ def pick(repo: Repository, edition: Edition) -> None:
     on_branch = _messages(repo, branch, f"^{stable}") if edition.has_stable else _messages(repo, branch)
     on_stable = _messages(repo, stable) if edition.has_stable else {}
     named = [
-        ({source: commit for commit, message in history.items() for source in _TRAILER.findall(message)}, history, outcome)
+        (_by_source(history), history, outcome)
         for history, outcome in ((on_branch, Outcome.ON_BRANCH), (on_stable, Outcome.ON_STABLE))
     ]
 
@@ -342,7 +358,7 @@ def pick(repo: Repository, edition: Edition) -> None:
     edition.tip = repo.head()
     # The new commits, by what they were picked from: read once rather than after every pick.
     new = _messages(repo, branch, *(f"^{sha}" for sha in set(edition.tips.values())))
-    made = {source: commit for commit, message in new.items() for source in _TRAILER.findall(message)}
+    made = _by_source(new)
     for candidate in edition.candidates:
         if candidate.outcome is Outcome.PICKED:
             candidate.commit = made[candidate.source]

@@ -636,3 +636,36 @@ def test_a_merge_request_merged_into_another_branch_than_master_is_not_a_candida
     assert f"gitlab-ce: !14 'Merged into feature-x' was merged into 'feature-x', not master: not a candidate" in plan.notes
     assert f"gitlab-ce: !15 'Merged into {stable}' was merged into '{stable}', not master: not a candidate" in plan.notes
     assert len(plan.problems) == 2 * (len(CONFLICTING) + len(NO_COMMIT))  # no problem either
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Its merge request's message carried the line; git's own, below it, names what was picked.
+        "Fix the docs again\n\n(cherry picked from commit {named})\n(cherry picked from commit {other})\n",
+        # Quoted in the body, above the trailers.
+        "Fix the docs again\n\nAs in\n(cherry picked from commit {named})\n\nSigned-off-by: Ann <ann@example.com>\n",
+    ],
+    ids=["earlier-line", "quoted-in-body"],
+)
+def test_only_gits_own_cherry_picked_from_line_says_what_a_commit_was_picked_from(
+    com, make_settings, pick_remotes, merge_requests, tmp_path, message
+):
+    _, prep = branches("ce")
+    named, other = by_iid(merge_requests, "ce")[9].picked_from(), "c" * 40
+    gitlab, dev = pick_remotes("ce", "gitlab"), pick_remotes("ce", "dev")
+    quoting = gitlab.commit(prep, {"doc/other.md": "# Other\n"}, message.format(named=named, other=other), tmp_path)
+    gitlab.git("push", "--quiet", dev.url, prep)
+
+    run(make_settings())
+
+    # This run's picks come after the commit that quotes the line: !9 is one of them.
+    for remote in REMOTES:
+        made = pick_remotes.pick_commits("ce", remote)
+        assert named in [source for _, source in made[HAND_MADE + 1 :]], remote
+    [picked] = [commit for commit, source in made[HAND_MADE + 1 :] if source == named]
+    assert picked != quoting
+    assert notes_on(com, com.made["ce"][9]) == [
+        f"Picked into 11-1-stable-patch-2 for 11.1.2: {com.url}/{CE}/commit/{picked}\n\n"
+        "<!-- release-tools cherry_pick picked 11.1.2 -->\n"
+    ]
