@@ -48,6 +48,7 @@ from typing import Any
 from .config import Settings
 from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote
 from .git import Repository, identity, ls_remote
+from .templates import inline_code
 from .version import Version
 
 #: How the clone is made: the branch without file contents (fetched when a pick needs
@@ -67,7 +68,10 @@ _USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 #: The description's section, kept between these markers and replaced on every run.
 SECTION_START = "<!-- release-tools cherry_pick: start -->"
 SECTION_END = "<!-- release-tools cherry_pick: end -->"
-_SECTION = re.compile(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END), re.S)
+#: Each marker is a line of its own, which no title or file name listed between them can be.
+_SECTION = re.compile("^" + re.escape(SECTION_START) + "$.*?^" + re.escape(SECTION_END) + "$", re.S | re.M)
+#: How much of a title the description shows.
+TITLE_LIMIT = 200
 
 
 class Outcome(str, enum.Enum):
@@ -463,15 +467,9 @@ def marker(outcome: str, edition: Edition) -> str:
 
 
 def _title(candidate: Candidate) -> str:
-    """A title as one line of Markdown that cannot open an HTML comment (or close ours)."""
-    text = "".join(ch if ch.isprintable() else " " for ch in candidate.mr.title).strip()
-    return text.replace("<", "&lt;")[:200]
-
-
-def _code(text: str) -> str:
-    """A file name as inline code on one line: a line break in it could otherwise start a
-    line of its own in a comment, which GitLab would run as a quick action (`/label`)."""
-    return "`" + "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text).replace("`", "'") + "`"
+    """A title as inline code on one line: it mentions nobody and runs no quick action
+    (and a marker in it is no line of its own, so it cannot end our section)."""
+    return inline_code(candidate.mr.title, TITLE_LIMIT)
 
 
 def _mention(candidate: Candidate) -> str:
@@ -481,7 +479,7 @@ def _mention(candidate: Candidate) -> str:
 
 def reason(candidate: Candidate, edition: Edition, *, markdown: bool = False) -> str:
     """Why a candidate was left out, in a few words."""
-    code = _code if markdown else quote
+    code = inline_code if markdown else quote
     if candidate.outcome is Outcome.CONFLICTS:
         files = ", ".join(code(name) for name in candidate.conflicts)
         return f"picking {(candidate.source or '')[:8]} conflicts in {files}" if files else "picking it conflicts"

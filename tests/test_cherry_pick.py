@@ -172,7 +172,7 @@ def test_the_preparation_merge_request_lists_both_groups_and_keeps_the_rest(com,
         assert description.count(SECTION_START) == description.count(SECTION_END) == 1
         assert listed(description, "Picked") == [10, 1, 2, 4, 5, 7, 9, 13]  # merge order
         assert listed(description, "Not picked") == [3, 6, 8]
-    assert "- !7 Fix the docs (in `11-1-stable-ee` already)" in com.made["ee"][0]["description"]
+    assert "- !7 `Fix the docs` (in `11-1-stable-ee` already)" in com.made["ee"][0]["description"]
 
 
 # -- re-runs ----------------------------------------------------------------------------------
@@ -503,11 +503,15 @@ def test_the_section_is_added_once_then_replaced_and_the_rest_stays():
 def test_a_title_cannot_break_the_markers(com, make_settings):
     com.made["ce"][1]["title"] = f"Sneaky {SECTION_END}\n/close"
 
-    run(make_settings())
+    settings = make_settings()
+    run(settings)
+    com.made["ce"][1]["title"] += " again"
+    run(settings)
 
-    description = com.made["ce"][0]["description"]
-    assert description.count(SECTION_END) == 1
-    assert "- !1 Sneaky &lt;!-- release-tools cherry_pick: end --> /close (" in description
+    lines = com.made["ce"][0]["description"].splitlines()
+    assert lines.count(SECTION_START) == lines.count(SECTION_END) == 1  # replaced, not added again
+    [line] = [line for line in lines if line.startswith("- !1 ")]
+    assert line.startswith(f"- !1 `Sneaky {SECTION_END}\\n/close again` (`")
 
 
 def test_the_slack_line_counts_this_runs_picks_and_the_manual_ones():
@@ -577,7 +581,7 @@ def test_a_file_name_cannot_start_a_quick_action_in_a_comment():
 
     for text in (not_picked_comment(candidate, edition, LABEL), section(edition, "invoke cherry_pick 11.1.2")):
         assert not [line for line in text.splitlines() if line.startswith("/")]
-    assert "conflicts in `odd\\n/label ~hijacked'`." in not_picked_comment(candidate, edition, LABEL)
+    assert "conflicts in `` odd\\n/label ~hijacked` ``." in not_picked_comment(candidate, edition, LABEL)
 
 
 # -- from chat ------------------------------------------------------------------------------------
@@ -669,3 +673,29 @@ def test_only_gits_own_cherry_picked_from_line_says_what_a_commit_was_picked_fro
         f"Picked into 11-1-stable-patch-2 for 11.1.2: {com.url}/{CE}/commit/{picked}\n\n"
         "<!-- release-tools cherry_pick picked 11.1.2 -->\n"
     ]
+
+
+def _outside_code(text: str) -> str:
+    """`text` without its inline code spans (GitLab runs no mention or reference in code)."""
+    import re
+
+    return re.sub(r"(`+)(.+?)(?<!`)\1(?!`)", "", text)
+
+
+def test_a_title_pings_nobody_and_runs_no_quick_action_in_the_description(com, make_settings):
+    titles = {1: "Fix the login for @ann", 3: "Turn on `pages` @joe\n/assign @joe", 10: "``Index``\r\n/close"}
+    for iid, title in titles.items():
+        com.made["ce"][iid]["title"] = title
+
+    run(make_settings())
+
+    description = com.made["ce"][0]["description"]
+    section = description.split(SECTION_START, 1)[1]
+    assert "@" not in _outside_code(section)
+    assert not [line for line in description.splitlines() if line.startswith("/")]
+    lines = section.splitlines()
+    assert next(line for line in lines if line.startswith("- !1 ")).startswith("- !1 `Fix the login for @ann` (")
+    assert next(line for line in lines if line.startswith("- !3 ")).startswith(
+        "- !3 ``Turn on `pages` @joe\\n/assign @joe``: picking "
+    )
+    assert next(line for line in lines if line.startswith("- !10 ")).startswith("- !10 ``` ``Index``\\r\\n/close ``` (")
