@@ -445,10 +445,12 @@ def fetch_contents(repo: Repository, changes: Sequence[tuple[str, str]], remote:
         "diff-tree", "--stdin", "-r", "-z", "--no-abbrev", "--no-renames",
         stdin="".join(f"{parent} {commit}\n" for commit, parent in changes),
     )
-    entries = output.split("\0")
+    entries = iter(output.split("\0"))
     blobs, paths = set(), set()
-    for entry, path in zip(entries, entries[1:]):
+    for entry in entries:
+        # `<commit>`, then `:<modes> <objects> <status>` and its path, which may start with ":" too.
         if entry.startswith(":"):
+            path = next(entries, "")
             old_mode, new_mode, old, new = entry[1:].split(" ")[:4]
             blobs |= {sha for sha, mode in ((old, old_mode), (new, new_mode)) if mode != "160000" and set(sha) != {"0"}}
             paths.add(path)

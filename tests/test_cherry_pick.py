@@ -34,6 +34,7 @@ from tests.pick_repos import (
     build_pick_template,
     seed,
 )
+from tests.repos import commit_literally
 from tests.slack_receiver import SlackReceiver
 
 CE = PATHS["ce"]
@@ -699,3 +700,31 @@ def test_a_title_pings_nobody_and_runs_no_quick_action_in_the_description(com, m
         "- !3 ``Turn on `pages` @joe\\n/assign @joe``: picking "
     )
     assert next(line for line in lines if line.startswith("- !10 ")).startswith("- !10 ``` ``Index``\\r\\n/close ``` (")
+
+
+#: File names git must take as they are: pathspec magic, an option, a space, a line break.
+ODD_NAMES = (":(exclude)odd.yml", ":!lib", "-n.yml", "with space.yml", "line\nbreak.yml")
+
+
+def test_conflicting_files_of_any_name_are_named_exactly_and_safely(com, make_settings, pick_remotes, tmp_path, capsys):
+    from release_tools.errors import quote
+    from release_tools.templates import inline_code
+
+    _, prep = branches("ce")
+    remotes = [pick_remotes("ce", remote) for remote in ("gitlab", "dev")]
+    commit_literally(remotes, prep, {name: "prep\n" for name in ODD_NAMES}, "Odd files on the branch", tmp_path)
+    new = commit_literally(remotes, "master", {name: "master\n" for name in ODD_NAMES}, "Odd files", tmp_path)
+    mr = add_merge_request(com, CE, "Odd files", iid=14, labels=[LABEL], merged_at="2018-07-25T10:00:00.000Z", sha=new)
+
+    plan = run(make_settings())
+
+    assert plan.exit_status == 3
+    files = sorted(ODD_NAMES)  # as git lists them
+    [problem] = [p for p in plan.problems if p.startswith("gitlab-ce !14 ")]
+    assert f"conflicts in {', '.join(quote(name) for name in files)}; " in problem and "\n" not in problem
+    [body] = notes_on(com, mr)
+    assert f"conflicts in {', '.join(inline_code(name) for name in files)}.\n\n" in body
+    assert not [line for line in body.splitlines() if line.startswith("/")]
+    assert new not in pick_remotes.picks("ce")
+    # Every line printed is one line: the git commands echoed with these names too.
+    assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("break.yml")]
