@@ -48,7 +48,7 @@ from typing import Any
 from .config import Settings
 from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote
 from .git import Repository, identity, ls_remote
-from .templates import inline_code
+from .templates import USERNAME, inline_code
 from .version import Version
 
 #: How the clone is made: the branch without file contents (fetched when a pick needs
@@ -63,7 +63,6 @@ CONCURRENCY = 8
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _TRAILER = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40}|[0-9a-f]{64})\)\s*$", re.M)
-_USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 #: The description's section, kept between these markers and replaced on every run.
 SECTION_START = "<!-- release-tools cherry_pick: start -->"
@@ -476,7 +475,7 @@ def _title(candidate: Candidate) -> str:
 
 def _mention(candidate: Candidate) -> str:
     author = candidate.mr.author or ""
-    return f"@{author}" if _USERNAME.fullmatch(author) else "Hello"
+    return f"@{author}" if USERNAME.fullmatch(author) else "Hello"
 
 
 def reason(candidate: Candidate, edition: Edition, *, markdown: bool = False) -> str:

@@ -34,6 +34,10 @@ def render(directory: Path | None, name: str, **context: Any) -> str:
     return _environment(None if directory is None else str(directory)).get_template(name).render(**context)
 
 
+#: A GitLab username, as the tool's own mentions (`@ann`) name one; anything else is shown as code.
+USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
 def inline_code(text: str, limit: int | None = None) -> str:
     """Untrusted `text` (a title, a file or author name) as Markdown inline code on one
     line, for a description or a comment: GitLab runs no mention (`@user`), reference or
