@@ -599,12 +599,14 @@ def _commented(edition: Edition) -> list[tuple[Candidate, str]]:
 
 
 def find_comments(gitlab: Any, chosen: Iterable[Edition], workers: int) -> dict[tuple[str, int, str], Any]:
-    """Our earlier comments, by (project, iid, marker): read a few merge requests at a time."""
+    """Our earlier comments, by (project, iid, marker): read a few merge requests at a time.
+    A comment of ours has its marker at the start of a line (a file name it quotes, which
+    could hold a marker's text, is inline code within a line, its line breaks escaped)."""
     keys = [(edition.project, c.mr.iid, mark) for edition in chosen for c, mark in _commented(edition)]
     if not keys:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="notes") as pool:
-        found = pool.map(lambda key: gitlab.find_merge_request_note(*key), keys)
+        found = pool.map(lambda key: gitlab.find_merge_request_note(key[0], key[1], f"\n{key[2]}"), keys)
         return dict(zip(keys, found))
 
 

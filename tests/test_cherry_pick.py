@@ -728,3 +728,22 @@ def test_conflicting_files_of_any_name_are_named_exactly_and_safely(com, make_se
     assert new not in pick_remotes.picks("ce")
     # Every line printed is one line: the git commands echoed with these names too.
     assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("break.yml")]
+
+
+def test_a_file_named_like_a_marker_does_not_pass_for_the_picked_comment(com, make_settings, pick_remotes, tmp_path):
+    _, prep = branches("ce")
+    remotes = [pick_remotes("ce", remote) for remote in ("gitlab", "dev")]
+    named = "<!-- release-tools cherry_pick picked 11.1.2 -->"
+    commit_literally(remotes, prep, {named: "prep\n"}, "A file on the branch", tmp_path)
+    new = commit_literally(remotes, "master", {named: "master\n"}, "The same file", tmp_path)
+    mr = add_merge_request(com, CE, "Marker file", iid=14, labels=[LABEL], merged_at="2018-07-25T10:00:00.000Z", sha=new)
+    settings = make_settings()
+    run(settings)
+    assert [body.startswith("@release-manager this merge request could not be picked") for body in notes_on(com, mr)] == [True]
+    # Picked by hand since, with its line.
+    commit_literally(remotes, prep, {named: "master\n"}, f"The same file\n\n(cherry picked from commit {new})", tmp_path)
+
+    run(settings)
+
+    bodies = notes_on(com, mr)
+    assert len(bodies) == 2 and bodies[-1].startswith("Picked into 11-1-stable-patch-2 for 11.1.2: ")
