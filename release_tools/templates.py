@@ -4,6 +4,7 @@ package (release_tools/templates), or those of a configured `release_tools.templ
 from __future__ import annotations
 
 import re
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,11 @@ def inline_code(text: str, limit: int | None = None) -> str:
     fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", shown)), default=0))
     pad = " " if shown[:1] in ("`", " ") or shown[-1:] in ("`", " ") else ""
     return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def link_destination(url: str) -> str:
+    """An http(s) URL (`CI_JOB_URL`, anyone's to set) as the destination of a Markdown link,
+    `[text](here)`: parentheses, brackets, angle brackets, quotes and backslashes
+    percent-encoded, so that the URL cannot end the link early and go on as text (a mention,
+    a link of its own)."""
+    return urllib.parse.quote(url, safe="/:?#@!$&*+,;=%~-._")

@@ -47,7 +47,7 @@ from .git import Repository
 from .output import say, warn
 from .plan import Failure, Plan, Report, Step, Target, execute
 from .refs import RefUpdate, RemoteReads, announce_date, check_identity, push_steps
-from .templates import USERNAME, inline_code
+from .templates import USERNAME, inline_code, link_destination
 
 #: The CE master lands here, never on a local branch of EE.
 UPSTREAM = "upstream"
@@ -413,7 +413,7 @@ def render_description(settings: Settings, branch: str, conflicts: Sequence[Conf
         ],
         responsible=mention(responsible, responsible, settings.no_mention) if responsible else "",
         docs_url=DOCS_URL,
-        job_url=settings.job_url,
+        job_url=link_destination(settings.job_url),
     )
 
 

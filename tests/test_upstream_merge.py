@@ -462,3 +462,20 @@ def test_odd_file_and_author_names_are_one_inert_line_each(world, tmp_path, caps
     assert sum(line.startswith("- [ ] ") for line in description.splitlines()) == len(UPSTREAM_CONFLICTS) + len(ODD_PATHS)
     out = capsys.readouterr().out
     assert not [line for line in out.splitlines() if line.startswith("/close.rb")] and "\x1b[2K" not in out
+
+
+def test_a_job_url_cannot_end_its_link_in_the_description_nor_ping_a_slack_channel(world):
+    job_url = "https://gitlab.com/jobs/42)@carl([<!channel>]"
+    world.fake.fail(400, method="POST", path="/merge_requests")
+    settings = world.settings(environ={"CI_JOB_URL": job_url})
+    assert settings.job_url == job_url  # a plain URL, as far as its characters go
+
+    plan = run(settings)
+
+    description = um.render_description(settings, "ce-to-ee-2018-07-20", [], "carl")
+    assert "([job log](https://gitlab.com/jobs/42%29@carl%28%5B%3C!channel%3E%5D))" in description
+    assert plan.exit_status == 1
+    assert [p["text"] for p in world.slack.posts] == [
+        "The latest upstream merge MR could not be created! "
+        "Please have a look at https://gitlab.com/jobs/42)@carl([&lt;!channel&gt;]. :boom:"
+    ]
