@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
-from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote
+from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote, quote_path
 from .git import Repository, identity, ls_remote
 from .templates import USERNAME, inline_code
 from .version import Version
@@ -480,7 +480,7 @@ def _mention(candidate: Candidate) -> str:
 
 def reason(candidate: Candidate, edition: Edition, *, markdown: bool = False) -> str:
     """Why a candidate was left out, in a few words."""
-    code = inline_code if markdown else quote
+    code = inline_code if markdown else quote_path
     if candidate.outcome is Outcome.CONFLICTS:
         files = ", ".join(code(name) for name in candidate.conflicts)
         return f"picking {(candidate.source or '')[:8]} conflicts in {files}" if files else "picking it conflicts"

@@ -702,12 +702,13 @@ def test_a_title_pings_nobody_and_runs_no_quick_action_in_the_description(com, m
     assert next(line for line in lines if line.startswith("- !10 ")).startswith("- !10 ``` ``Index``\\r\\n/close ``` (")
 
 
-#: File names git must take as they are: pathspec magic, an option, a space, a line break.
-ODD_NAMES = (":(exclude)odd.yml", ":!lib", "-n.yml", "with space.yml", "line\nbreak.yml")
+#: File names git must take as they are: pathspec magic, an option, a space, a line break,
+#: and a long path (named whole, not cut as a short value would be).
+ODD_NAMES = (":(exclude)odd.yml", ":!lib", "-n.yml", "with space.yml", "line\nbreak.yml", "deep/" * 30 + "file.yml")
 
 
 def test_conflicting_files_of_any_name_are_named_exactly_and_safely(com, make_settings, pick_remotes, tmp_path, capsys):
-    from release_tools.errors import quote
+    from release_tools.errors import quote_path
     from release_tools.templates import inline_code
 
     _, prep = branches("ce")
@@ -721,7 +722,7 @@ def test_conflicting_files_of_any_name_are_named_exactly_and_safely(com, make_se
     assert plan.exit_status == 3
     files = sorted(ODD_NAMES)  # as git lists them
     [problem] = [p for p in plan.problems if p.startswith("gitlab-ce !14 ")]
-    assert f"conflicts in {', '.join(quote(name) for name in files)}; " in problem and "\n" not in problem
+    assert f"conflicts in {', '.join(quote_path(name) for name in files)}; " in problem and "\n" not in problem
     [body] = notes_on(com, mr)
     assert f"conflicts in {', '.join(inline_code(name) for name in files)}.\n\n" in body
     assert not [line for line in body.splitlines() if line.startswith("/")]
