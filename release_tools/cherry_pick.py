@@ -8,12 +8,15 @@ of a patch or RC (`11-1-stable-patch-2`, `11-1-stable-ee-prepare-rc2`).
    preparation branch that `patch_merge_request` makes, and their copies must not have
    diverged;
 3. the candidates are the project's merged merge requests labelled `Pick into X.Y`
-   (`release_tools.labels.pick_into`), all pages, in the order they were merged;
+   (`release_tools.labels.pick_into`), all pages, in the order they were merged; only
+   those merged into `master`: one merged into another branch (a feature or stable
+   branch) is named in a note of the plan, and left alone;
 4. in a clone of the preparation and stable branches (their commits since they left
    `master`, without file contents but those a pick needs), each candidate's commit (its
    merge commit, picked with `-m 1`; else its squashed commit; else its head, when it was
    fast-forwarded) is cherry-picked with `-x`, oldest first. One whose commit is on either
-   branch, or named there by a `(cherry picked from commit ...)` line, or whose pick would
+   branch, or named there by git's `(cherry picked from commit ...)` line (the last of
+   a commit's trailers), or whose pick would
    change nothing, or whose change a commit there has (`git cherry`'s test), is on the
    branch already; one that conflicts (the pick is skipped), or that has no commit, is left
    out, and the next one goes on.
@@ -43,8 +46,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
-from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote
+from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote, quote_path
 from .git import Repository, identity, ls_remote
+from .templates import USERNAME, inline_code
 from .version import Version
 
 #: How the clone is made: the branch without file contents (fetched when a pick needs
@@ -59,12 +63,14 @@ CONCURRENCY = 8
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _TRAILER = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40}|[0-9a-f]{64})\)\s*$", re.M)
-_USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 #: The description's section, kept between these markers and replaced on every run.
 SECTION_START = "<!-- release-tools cherry_pick: start -->"
 SECTION_END = "<!-- release-tools cherry_pick: end -->"
-_SECTION = re.compile(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END), re.S)
+#: Each marker is a line of its own, which no title or file name listed between them can be.
+_SECTION = re.compile("^" + re.escape(SECTION_START) + "$.*?^" + re.escape(SECTION_END) + "$", re.S | re.M)
+#: How much of a title the description shows.
+TITLE_LIMIT = 200
 
 
 class Outcome(str, enum.Enum):
@@ -127,6 +133,7 @@ class Edition:
     tips: dict[str, str] = field(default_factory=dict)  # remote -> the branch there
     has_stable: bool = True
     candidates: list[Candidate] = field(default_factory=list)
+    elsewhere: list[Any] = field(default_factory=list)  # labelled, but merged into another branch than master
     tip: str = ""  # the branch after the picks
     merge_request: Any = None  # the preparation merge request, when open
     repo: Repository | None = None  # the clone the picks are made in
@@ -224,7 +231,11 @@ def find_candidates(gitlab: Any, settings: Settings, edition: Edition) -> list[C
     if relabel:
         for mr in gitlab.list_merge_requests(edition.project, labels=(relabel,), state="merged"):
             found.setdefault(mr.iid, Candidate(mr, relabelled=True))
-    return sorted(found.values(), key=lambda c: (c.mr.merged_at or "9999", c.mr.iid))
+    # Only what was merged into master is a pick: a change merged into a feature or stable
+    # branch is not on master, and picking it would ship what master never had.
+    edition.elsewhere = sorted((c.mr for c in found.values() if c.mr.target_branch != MAINLINE), key=lambda mr: mr.iid)
+    kept = [c for c in found.values() if c.mr.target_branch == MAINLINE]
+    return sorted(kept, key=lambda c: (c.mr.merged_at or "9999", c.mr.iid))
 
 
 # -- the clone and the picks ----------------------------------------------------------------
@@ -279,6 +290,21 @@ def _messages(repo: Repository, *revisions: str) -> dict[str, str]:
     return {parts[i].strip(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}
 
 
+def picked_from(message: str) -> str | None:
+    """The commit a commit message says it was picked from: the last `(cherry picked from
+    commit ...)` line of its trailer block (the last paragraph), which is the one `git
+    cherry-pick -x` wrote. An earlier one, or one in the body, came with the message that
+    was picked, and whoever wrote that message could name any commit in it."""
+    block = re.split(r"\n[ \t]*\n", message.strip())[-1]
+    found = _TRAILER.findall(block)
+    return found[-1] if found else None
+
+
+def _by_source(history: dict[str, str]) -> dict[str, str]:
+    """commit picked from -> the commit of `history` (commit -> message) that is its pick."""
+    return {source: commit for commit, message in history.items() if (source := picked_from(message))}
+
+
 def pick(repo: Repository, edition: Edition) -> None:
     """Decide every candidate's outcome, picking the new ones onto the branch in merge order."""
     stable = f"refs/remotes/{edition.own_remote}/{edition.stable}"
@@ -286,7 +312,7 @@ def pick(repo: Repository, edition: Edition) -> None:
     on_branch = _messages(repo, branch, f"^{stable}") if edition.has_stable else _messages(repo, branch)
     on_stable = _messages(repo, stable) if edition.has_stable else {}
     named = [
-        ({source: commit for commit, message in history.items() for source in _TRAILER.findall(message)}, history, outcome)
+        (_by_source(history), history, outcome)
         for history, outcome in ((on_branch, Outcome.ON_BRANCH), (on_stable, Outcome.ON_STABLE))
     ]
 
@@ -335,7 +361,7 @@ def pick(repo: Repository, edition: Edition) -> None:
     edition.tip = repo.head()
     # The new commits, by what they were picked from: read once rather than after every pick.
     new = _messages(repo, branch, *(f"^{sha}" for sha in set(edition.tips.values())))
-    made = {source: commit for commit, message in new.items() for source in _TRAILER.findall(message)}
+    made = _by_source(new)
     for candidate in edition.candidates:
         if candidate.outcome is Outcome.PICKED:
             candidate.commit = made[candidate.source]
@@ -418,10 +444,12 @@ def fetch_contents(repo: Repository, changes: Sequence[tuple[str, str]], remote:
         "diff-tree", "--stdin", "-r", "-z", "--no-abbrev", "--no-renames",
         stdin="".join(f"{parent} {commit}\n" for commit, parent in changes),
     )
-    entries = output.split("\0")
+    entries = iter(output.split("\0"))
     blobs, paths = set(), set()
-    for entry, path in zip(entries, entries[1:]):
+    for entry in entries:
+        # `<commit>`, then `:<modes> <objects> <status>` and its path, which may start with ":" too.
         if entry.startswith(":"):
+            path = next(entries, "")
             old_mode, new_mode, old, new = entry[1:].split(" ")[:4]
             blobs |= {sha for sha, mode in ((old, old_mode), (new, new_mode)) if mode != "160000" and set(sha) != {"0"}}
             paths.add(path)
@@ -440,25 +468,19 @@ def marker(outcome: str, edition: Edition) -> str:
 
 
 def _title(candidate: Candidate) -> str:
-    """A title as one line of Markdown that cannot open an HTML comment (or close ours)."""
-    text = "".join(ch if ch.isprintable() else " " for ch in candidate.mr.title).strip()
-    return text.replace("<", "&lt;")[:200]
-
-
-def _code(text: str) -> str:
-    """A file name as inline code on one line: a line break in it could otherwise start a
-    line of its own in a comment, which GitLab would run as a quick action (`/label`)."""
-    return "`" + "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text).replace("`", "'") + "`"
+    """A title as inline code on one line: it mentions nobody and runs no quick action
+    (and a marker in it is no line of its own, so it cannot end our section)."""
+    return inline_code(candidate.mr.title, TITLE_LIMIT)
 
 
 def _mention(candidate: Candidate) -> str:
     author = candidate.mr.author or ""
-    return f"@{author}" if _USERNAME.fullmatch(author) else "Hello"
+    return f"@{author}" if USERNAME.fullmatch(author) else "Hello"
 
 
 def reason(candidate: Candidate, edition: Edition, *, markdown: bool = False) -> str:
     """Why a candidate was left out, in a few words."""
-    code = _code if markdown else quote
+    code = inline_code if markdown else quote_path
     if candidate.outcome is Outcome.CONFLICTS:
         files = ", ".join(code(name) for name in candidate.conflicts)
         return f"picking {(candidate.source or '')[:8]} conflicts in {files}" if files else "picking it conflicts"
@@ -577,12 +599,14 @@ def _commented(edition: Edition) -> list[tuple[Candidate, str]]:
 
 
 def find_comments(gitlab: Any, chosen: Iterable[Edition], workers: int) -> dict[tuple[str, int, str], Any]:
-    """Our earlier comments, by (project, iid, marker): read a few merge requests at a time."""
+    """Our earlier comments, by (project, iid, marker): read a few merge requests at a time.
+    A comment of ours has its marker at the start of a line (a file name it quotes, which
+    could hold a marker's text, is inline code within a line, its line breaks escaped)."""
     keys = [(edition.project, c.mr.iid, mark) for edition in chosen for c, mark in _commented(edition)]
     if not keys:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="notes") as pool:
-        found = pool.map(lambda key: gitlab.find_merge_request_note(*key), keys)
+        found = pool.map(lambda key: gitlab.find_merge_request_note(key[0], key[1], f"\n{key[2]}"), keys)
         return dict(zip(keys, found))
 
 
@@ -599,6 +623,11 @@ def add_steps(plan: Any, settings: Settings, gitlab: Any, edition: Edition, comm
         f"{edition.branch} already, {counts[Outcome.ON_STABLE]} in {edition.stable} already, "
         f"{sum(1 for c in edition.candidates if not c.outcome.is_picked)} cannot be picked"
     )
+    plan.notes += [
+        f"{edition.label}: !{mr.iid} {quote(mr.title, 80)} was merged into {quote(mr.target_branch)}, "
+        f"not {MAINLINE}: not a candidate"
+        for mr in edition.elsewhere
+    ]
 
     new = [c for c in edition.candidates if c.outcome is Outcome.PICKED]
     for remote, url in edition.remotes:

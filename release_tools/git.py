@@ -5,8 +5,10 @@ tags, cherry-picks). Its rules:
 
 - every git command is an argument list, never a shell string, so branch names, commit
   messages and URLs with quotes, spaces, `$()` or backticks are inert;
-- every command is echoed in cyan first (`[gitlab-ee] git push --atomic dev ...`), with
-  credentials in remote URLs replaced by `<hidden>`;
+- paths are paths, never patterns (`GIT_LITERAL_PATHSPECS`): a file named `:(exclude)x`,
+  `:!lib` or `*.rb` (a conflicting file, whatever a merge request named it) is that file;
+- every command is echoed in cyan first (`[gitlab-ee] git push --atomic dev ...`), on one
+  line (control characters escaped), with credentials in remote URLs replaced by `<hidden>`;
 - a failing command raises GitError (PushError, MergeConflictError) carrying git's output;
   nothing is silently ignored, push results included;
 - `Repository.clone()` is a context manager working in a fresh temporary directory that
@@ -49,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .output import redact, say
-from .errors import GitError, MergeConflictError, PushError
+from .errors import GitError, MergeConflictError, PushError, one_line
 
 __all__ = [
     "GitError",
@@ -82,6 +84,9 @@ _UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
 
 #: Deepening steps for `merge_base(..., deepen=True)`; past the last one the clone is unshallowed.
 DEEPEN_STEPS = (50, 500, 5000)
+
+#: An echoed command is one line, cut after this many characters (a fetch of many commits by name).
+ECHO_LIMIT = 4000
 
 #: Every clone's temporary directory is named `release-tools-<name>-<random>` and holds this
 #: file, saying which process made it, on which host and when (`pid=`, `host=`, `created=`).
@@ -181,10 +186,11 @@ def environment(environ: Mapping[str, str]) -> Iterator[None]:
 
 def _environment() -> dict[str, str]:
     # Pass the caller's environment through (identity, SSH agent, proxies), but never let git
-    # stop to ask for a password, and keep its messages in English so they can be matched.
+    # stop to ask for a password, keep its messages in English so they can be matched, and
+    # take every path as it is (no pathspec magic or wildcards in a file's name).
     given = _ENVIRON.get()
     env = dict(os.environ if given is None else given)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"})
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C", "GIT_LITERAL_PATHSPECS": "1"})
     return env
 
 
@@ -203,7 +209,8 @@ def _run(
     `binary`: stdin and stdout are bytes. `progress`: git's stderr (its progress meter) is
     shown on the terminal as it comes, and captured all the same for error reporting.
     """
-    say(redact_url(f"[{label}] git {shlex.join(args)}"), "cyan")
+    # One line whatever the arguments hold: a file or branch name can have a line break in it.
+    say(one_line(redact_url(f"[{label}] git {shlex.join(args)}"), ECHO_LIMIT), "cyan")
     argv = ["git", *args]
     if progress:
         completed = _run_with_progress(argv, cwd)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 from .config import Settings
-from .errors import GitLabConflictError, InvalidRefError, ReleaseIssueNotFoundError
+from .errors import GitLabConflictError, InvalidRefError, ReleaseIssueNotFoundError, quote
 from .version import Version
 
 if TYPE_CHECKING:
@@ -230,10 +230,11 @@ def find_merge_request(gitlab: Any, spec: PreparationMergeRequest) -> Any | None
 
 
 def _shown(spec: PreparationMergeRequest, mr: Any) -> str:
-    """`https://.../merge_requests/12 (merged, titled "Prepare 11.1.2 release")`."""
+    """`https://.../merge_requests/12 (merged, titled 'Prepare 11.1.2 release')`: the title,
+    anyone's to change, quoted on one line."""
     about = ["merged"] if mr.state == "merged" else []
     if mr.title != spec.title:
-        about.append(f'titled "{mr.title}"')
+        about.append(f"titled {quote(mr.title, 80)}")
     return mr.web_url + (f" ({', '.join(about)})" if about else "")
 
 

@@ -69,6 +69,12 @@ def notify_tag(url: str, requester: str, version: str) -> None:
 # -- the upstream merge's messages (SPEC §13) -----------------------------------------------
 
 
+def escape(text: str) -> str:
+    """`text` as Slack shows it as it is: `&`, `<` and `>` escaped, so that nothing in it
+    (`<!channel>`, `<@U123>`, a link) is a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def link(url: str, text: str) -> str:
     """A Slack link: `<https://...|gitlab-org/gitlab-ee!4023>`."""
     return f"<{url}|{text}>"
@@ -90,5 +96,5 @@ def upstream_created_message(url: str, reference: str, conflicts: int) -> str:
 
 
 def upstream_failed_message(job_url: str) -> str:
-    where = f"Please have a look at {job_url}." if job_url else "Please have a look at the job log."
+    where = f"Please have a look at {escape(job_url)}." if job_url else "Please have a look at the job log."
     return f"The latest upstream merge MR could not be created! {where} :boom:"

@@ -536,10 +536,6 @@ def next_issue(context: Context, phase: Phase) -> Next:
 # -- preparation ---------------------------------------------------------------------------------
 
 
-#: `(cherry picked from commit <sha>)`, the line `git cherry-pick -x` adds.
-_PICKED_FROM = re.compile(r"^\(cherry picked from commit (?P<sha>[0-9a-f]{40}|[0-9a-f]{64})\)\s*$", re.M)
-
-
 def read_preparation(context: Context, phase: Phase) -> None:
     from . import preparation
 
@@ -602,9 +598,10 @@ def read_preparation(context: Context, phase: Phase) -> None:
 def pending_picks(gitlab: Any, project: str, branch: str, label: str) -> list[Any]:
     """The merge requests labelled `label` merged into master whose change is not on
     `branch` yet: neither their merge (or squashed, or fast-forwarded) commit is on it, nor
-    a pick of it (a commit of `master..branch` naming it in a `cherry picked from` line, or
+    a pick of it (a commit of `master..branch` naming it in git's `cherry picked from` line, or
     keeping its `See merge request` line). Found by their commits, not by the label alone.
     Raises GitLabError."""
+    from .cherry_pick import picked_from
     from .qa import mentioned_merge_requests
 
     candidates = gitlab.list_merge_requests(project, labels=(label,), state="merged", target_branch="master")
@@ -614,7 +611,7 @@ def pending_picks(gitlab: Any, project: str, branch: str, label: str) -> list[An
         picks = gitlab.commits_between(project, "master", branch)
     except GitLabNotFoundError:
         return candidates  # the branch does not exist yet: nothing is on it
-    named = {match["sha"] for commit in picks for match in _PICKED_FROM.finditer(commit.message)}
+    named = {picked_from(commit.message) for commit in picks} - {None}
     mentioned = {(m.path, m.iid) for m in mentioned_merge_requests(commit.message for commit in picks)}
     left = []
     for mr in candidates:

@@ -3,6 +3,8 @@ package (release_tools/templates), or those of a configured `release_tools.templ
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,3 +33,36 @@ def render(directory: Path | None, name: str, **context: Any) -> str:
     bug in the caller, not something a user can fix.
     """
     return _environment(None if directory is None else str(directory)).get_template(name).render(**context)
+
+
+#: A GitLab username, as the tool's own mentions (`@ann`) name one; anything else is shown as code.
+USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def inline_code(text: str, limit: int | None = None) -> str:
+    """Untrusted `text` (a title, a file or author name) as Markdown inline code on one
+    line, for a description or a comment: GitLab runs no mention (`@user`), reference or
+    link inside code, and shows it as it is.
+
+    Control and other non-printable characters are escaped as messages show them (`\\n`,
+    `\\x1b`): a line break would otherwise start a line of its own, which GitLab would run as
+    a quick action (`/close`). The fence is one backtick longer than the longest run of
+    backticks in `text` (padded with a space when `text` starts or ends with one), so that
+    no backtick in it ends the code. With `limit`, a longer text is cut with an ellipsis.
+    """
+    from .errors import _escaped
+
+    shown = "".join(_escaped(character) for character in text)
+    if limit is not None and len(shown) > limit:
+        shown = shown[:limit] + "\u2026"
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", shown)), default=0))
+    pad = " " if shown[:1] in ("`", " ") or shown[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def link_destination(url: str) -> str:
+    """An http(s) URL (`CI_JOB_URL`, anyone's to set) as the destination of a Markdown link,
+    `[text](here)`: parentheses, brackets, angle brackets, quotes and backslashes
+    percent-encoded, so that the URL cannot end the link early and go on as text (a mention,
+    a link of its own)."""
+    return urllib.parse.quote(url, safe="/:?#@!$&*+,;=%~-._")

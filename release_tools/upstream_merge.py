@@ -42,11 +42,12 @@ from typing import Any
 
 from .clock import wall
 from .config import Settings
-from .errors import ConfigurationError, GitError, ReleaseStateError, ReleaseToolsError, SlackError
+from .errors import ConfigurationError, GitError, ReleaseStateError, ReleaseToolsError, SlackError, one_line, quote, quote_path
 from .git import Repository
 from .output import say, warn
 from .plan import Failure, Plan, Report, Step, Target, execute
 from .refs import RefUpdate, RemoteReads, announce_date, check_identity, push_steps
+from .templates import USERNAME, inline_code, link_destination
 
 #: The CE master lands here, never on a local branch of EE.
 UPSTREAM = "upstream"
@@ -94,7 +95,7 @@ def commit_message(branch: str, conflicts: Sequence[tuple[str, str]]) -> str:
     message = f"Merge remote-tracking branch '{UPSTREAM}/master' into {branch}"
     if not conflicts:
         return message + "\n"
-    lines = "\n".join(f"    ({state}) {path}" for state, path in conflicts)
+    lines = "\n".join(f"    ({state}) {one_line(path)}" for state, path in conflicts)
     return f"{message}\n\nConflicts left in for resolution in the merge request:\n{lines}\n\n[ci skip]\n"
 
 
@@ -151,11 +152,11 @@ def time_ago(then: datetime.datetime, now: datetime.datetime) -> str:
 
 
 def mention(username: str | None, author: str, no_mention: bool) -> str:
-    """`@rymai`, or `` `rymai` `` with --no-mention; an unknown author keeps their git name."""
-    name = username or author
-    if no_mention:
-        return f"`{name}`"
-    return f"@{username}" if username else name
+    """`@rymai`, or `` `rymai` `` with --no-mention; an unknown author's git name (anyone's
+    to choose: `Eve @rymai`) is inline code, which mentions nobody and stays on its line."""
+    if username and not no_mention and USERNAME.fullmatch(username):
+        return f"@{username}"
+    return inline_code(username or author)
 
 
 # -- Slack ----------------------------------------------------------------------------------
@@ -403,7 +404,7 @@ def render_description(settings: Settings, branch: str, conflicts: Sequence[Conf
         conflicts=[
             {
                 "state": conflict.state,
-                "path": conflict.path,
+                "path": inline_code(conflict.path),  # Markdown: whatever its name, one line, inert
                 # Quoted: a space or parenthesis in the path would end the Markdown link.
                 "url": f"{blob_url}/{urllib.parse.quote(conflict.path)}",
                 "who": mention(conflict.username, conflict.author, settings.no_mention),
@@ -412,7 +413,7 @@ def render_description(settings: Settings, branch: str, conflicts: Sequence[Conf
         ],
         responsible=mention(responsible, responsible, settings.no_mention) if responsible else "",
         docs_url=DOCS_URL,
-        job_url=settings.job_url,
+        job_url=link_destination(settings.job_url),
     )
 
 
@@ -436,10 +437,9 @@ def _assignee(gitlab: Any, responsible: str | None, member_ids: Mapping[str, int
 def _show(merged: Merge, conflicts: Sequence[Conflict]) -> None:
     say(f"{merged.branch} at {merged.commit[:12]}: {_conflicts_text(conflicts)}")
     for conflict in conflicts:
-        who = (
-            f"{conflict.author} ({conflict.username})" if conflict.username else f"{conflict.author} (no member of EE)"
-        )
-        say(f"    ({conflict.state}) {conflict.path}: {who}")
+        author = quote(conflict.author)
+        who = f"{author} ({conflict.username})" if conflict.username else f"{author} (no member of EE)"
+        say(f"    ({conflict.state}) {quote_path(conflict.path)}: {who}")
 
 
 def _conflicts_text(conflicts: Sequence[Conflict]) -> str:

@@ -34,6 +34,7 @@ from tests.pick_repos import (
     build_pick_template,
     seed,
 )
+from tests.repos import commit_literally
 from tests.slack_receiver import SlackReceiver
 
 CE = PATHS["ce"]
@@ -172,7 +173,7 @@ def test_the_preparation_merge_request_lists_both_groups_and_keeps_the_rest(com,
         assert description.count(SECTION_START) == description.count(SECTION_END) == 1
         assert listed(description, "Picked") == [10, 1, 2, 4, 5, 7, 9, 13]  # merge order
         assert listed(description, "Not picked") == [3, 6, 8]
-    assert "- !7 Fix the docs (in `11-1-stable-ee` already)" in com.made["ee"][0]["description"]
+    assert "- !7 `Fix the docs` (in `11-1-stable-ee` already)" in com.made["ee"][0]["description"]
 
 
 # -- re-runs ----------------------------------------------------------------------------------
@@ -503,11 +504,15 @@ def test_the_section_is_added_once_then_replaced_and_the_rest_stays():
 def test_a_title_cannot_break_the_markers(com, make_settings):
     com.made["ce"][1]["title"] = f"Sneaky {SECTION_END}\n/close"
 
-    run(make_settings())
+    settings = make_settings()
+    run(settings)
+    com.made["ce"][1]["title"] += " again"
+    run(settings)
 
-    description = com.made["ce"][0]["description"]
-    assert description.count(SECTION_END) == 1
-    assert "- !1 Sneaky &lt;!-- release-tools cherry_pick: end --> /close (" in description
+    lines = com.made["ce"][0]["description"].splitlines()
+    assert lines.count(SECTION_START) == lines.count(SECTION_END) == 1  # replaced, not added again
+    [line] = [line for line in lines if line.startswith("- !1 ")]
+    assert line.startswith(f"- !1 `Sneaky {SECTION_END}\\n/close again` (`")
 
 
 def test_the_slack_line_counts_this_runs_picks_and_the_manual_ones():
@@ -577,7 +582,7 @@ def test_a_file_name_cannot_start_a_quick_action_in_a_comment():
 
     for text in (not_picked_comment(candidate, edition, LABEL), section(edition, "invoke cherry_pick 11.1.2")):
         assert not [line for line in text.splitlines() if line.startswith("/")]
-    assert "conflicts in `odd\\n/label ~hijacked'`." in not_picked_comment(candidate, edition, LABEL)
+    assert "conflicts in `` odd\\n/label ~hijacked` ``." in not_picked_comment(candidate, edition, LABEL)
 
 
 # -- from chat ------------------------------------------------------------------------------------
@@ -610,3 +615,136 @@ def test_cherry_pick_from_the_security_channel_picks_on_dev_only(chat_job, com, 
     assert "Plan for cherry_pick 11.1.2 (security release: dev only)" in result.log
     assert {key: pick_remotes(key, "gitlab").digest() for key in PROJECTS} == public
     assert com.mutations() == [] and fake_dev.mutations() != []
+
+
+# -- what is not a candidate ----------------------------------------------------------------------
+
+
+def test_a_merge_request_merged_into_another_branch_than_master_is_not_a_candidate(com, make_settings, pick_remotes, tmp_path):
+    gitlab, dev = pick_remotes("ce", "gitlab"), pick_remotes("ce", "dev")
+    gitlab.git("branch", "feature-x", "master")
+    new = gitlab.commit("feature-x", {"doc/feature.md": "# Feature\n"}, "Document the feature", tmp_path)
+    gitlab.git("push", "--quiet", dev.url, "feature-x")
+    stable, _ = branches("ce")
+    for iid, target in ((14, "feature-x"), (15, stable)):
+        add_merge_request(com, CE, f"Merged into {target}", iid=iid, labels=[LABEL], target_branch=target,
+                          merged_at="2018-07-25T10:00:00.000Z", sha=new)
+    [mr14, mr15] = [mr for mr in com.table("merge_requests") if mr["iid"] in (14, 15) and mr["project_id"] == com.made["ce"][0]["project_id"]]
+
+    plan = run(make_settings())
+
+    assert new not in pick_remotes.picks("ce") and new not in pick_remotes.picks("ce", "dev")
+    assert notes_on(com, mr14) == [] and notes_on(com, mr15) == []
+    description = com.made["ce"][0]["description"]
+    assert 14 not in listed(description, "Picked") + listed(description, "Not picked")
+    assert 15 not in listed(description, "Picked") + listed(description, "Not picked")
+    assert f"gitlab-ce: !14 'Merged into feature-x' was merged into 'feature-x', not master: not a candidate" in plan.notes
+    assert f"gitlab-ce: !15 'Merged into {stable}' was merged into '{stable}', not master: not a candidate" in plan.notes
+    assert len(plan.problems) == 2 * (len(CONFLICTING) + len(NO_COMMIT))  # no problem either
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Its merge request's message carried the line; git's own, below it, names what was picked.
+        "Fix the docs again\n\n(cherry picked from commit {named})\n(cherry picked from commit {other})\n",
+        # Quoted in the body, above the trailers.
+        "Fix the docs again\n\nAs in\n(cherry picked from commit {named})\n\nSigned-off-by: Ann <ann@example.com>\n",
+    ],
+    ids=["earlier-line", "quoted-in-body"],
+)
+def test_only_gits_own_cherry_picked_from_line_says_what_a_commit_was_picked_from(
+    com, make_settings, pick_remotes, merge_requests, tmp_path, message
+):
+    _, prep = branches("ce")
+    named, other = by_iid(merge_requests, "ce")[9].picked_from(), "c" * 40
+    gitlab, dev = pick_remotes("ce", "gitlab"), pick_remotes("ce", "dev")
+    quoting = gitlab.commit(prep, {"doc/other.md": "# Other\n"}, message.format(named=named, other=other), tmp_path)
+    gitlab.git("push", "--quiet", dev.url, prep)
+
+    run(make_settings())
+
+    # This run's picks come after the commit that quotes the line: !9 is one of them.
+    for remote in REMOTES:
+        made = pick_remotes.pick_commits("ce", remote)
+        assert named in [source for _, source in made[HAND_MADE + 1 :]], remote
+    [picked] = [commit for commit, source in made[HAND_MADE + 1 :] if source == named]
+    assert picked != quoting
+    assert notes_on(com, com.made["ce"][9]) == [
+        f"Picked into 11-1-stable-patch-2 for 11.1.2: {com.url}/{CE}/commit/{picked}\n\n"
+        "<!-- release-tools cherry_pick picked 11.1.2 -->\n"
+    ]
+
+
+def _outside_code(text: str) -> str:
+    """`text` without its inline code spans (GitLab runs no mention or reference in code)."""
+    import re
+
+    return re.sub(r"(`+)(.+?)(?<!`)\1(?!`)", "", text)
+
+
+def test_a_title_pings_nobody_and_runs_no_quick_action_in_the_description(com, make_settings):
+    titles = {1: "Fix the login for @ann", 3: "Turn on `pages` @joe\n/assign @joe", 10: "``Index``\r\n/close"}
+    for iid, title in titles.items():
+        com.made["ce"][iid]["title"] = title
+
+    run(make_settings())
+
+    description = com.made["ce"][0]["description"]
+    section = description.split(SECTION_START, 1)[1]
+    assert "@" not in _outside_code(section)
+    assert not [line for line in description.splitlines() if line.startswith("/")]
+    lines = section.splitlines()
+    assert next(line for line in lines if line.startswith("- !1 ")).startswith("- !1 `Fix the login for @ann` (")
+    assert next(line for line in lines if line.startswith("- !3 ")).startswith(
+        "- !3 ``Turn on `pages` @joe\\n/assign @joe``: picking "
+    )
+    assert next(line for line in lines if line.startswith("- !10 ")).startswith("- !10 ``` ``Index``\\r\\n/close ``` (")
+
+
+#: File names git must take as they are: pathspec magic, an option, a space, a line break,
+#: and a long path (named whole, not cut as a short value would be).
+ODD_NAMES = (":(exclude)odd.yml", ":!lib", "-n.yml", "with space.yml", "line\nbreak.yml", "deep/" * 30 + "file.yml")
+
+
+def test_conflicting_files_of_any_name_are_named_exactly_and_safely(com, make_settings, pick_remotes, tmp_path, capsys):
+    from release_tools.errors import quote_path
+    from release_tools.templates import inline_code
+
+    _, prep = branches("ce")
+    remotes = [pick_remotes("ce", remote) for remote in ("gitlab", "dev")]
+    commit_literally(remotes, prep, {name: "prep\n" for name in ODD_NAMES}, "Odd files on the branch", tmp_path)
+    new = commit_literally(remotes, "master", {name: "master\n" for name in ODD_NAMES}, "Odd files", tmp_path)
+    mr = add_merge_request(com, CE, "Odd files", iid=14, labels=[LABEL], merged_at="2018-07-25T10:00:00.000Z", sha=new)
+
+    plan = run(make_settings())
+
+    assert plan.exit_status == 3
+    files = sorted(ODD_NAMES)  # as git lists them
+    [problem] = [p for p in plan.problems if p.startswith("gitlab-ce !14 ")]
+    assert f"conflicts in {', '.join(quote_path(name) for name in files)}; " in problem and "\n" not in problem
+    [body] = notes_on(com, mr)
+    assert f"conflicts in {', '.join(inline_code(name) for name in files)}.\n\n" in body
+    assert not [line for line in body.splitlines() if line.startswith("/")]
+    assert new not in pick_remotes.picks("ce")
+    # Every line printed is one line: the git commands echoed with these names too.
+    assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("break.yml")]
+
+
+def test_a_file_named_like_a_marker_does_not_pass_for_the_picked_comment(com, make_settings, pick_remotes, tmp_path):
+    _, prep = branches("ce")
+    remotes = [pick_remotes("ce", remote) for remote in ("gitlab", "dev")]
+    named = "<!-- release-tools cherry_pick picked 11.1.2 -->"
+    commit_literally(remotes, prep, {named: "prep\n"}, "A file on the branch", tmp_path)
+    new = commit_literally(remotes, "master", {named: "master\n"}, "The same file", tmp_path)
+    mr = add_merge_request(com, CE, "Marker file", iid=14, labels=[LABEL], merged_at="2018-07-25T10:00:00.000Z", sha=new)
+    settings = make_settings()
+    run(settings)
+    assert [body.startswith("@release-manager this merge request could not be picked") for body in notes_on(com, mr)] == [True]
+    # Picked by hand since, with its line.
+    commit_literally(remotes, prep, {named: "master\n"}, f"The same file\n\n(cherry picked from commit {new})", tmp_path)
+
+    run(settings)
+
+    bodies = notes_on(com, mr)
+    assert len(bodies) == 2 and bodies[-1].startswith("Picked into 11-1-stable-patch-2 for 11.1.2: ")

@@ -154,7 +154,7 @@ def test_a_merge_request_opened_meanwhile_is_shown_not_an_error(settings, repos,
     assert [r.status for r in repos.requests("POST", "/merge_requests")] == [409, 201]
     step = plan.steps[1]
     assert (step.state.value, step.urls) == ("done", (theirs["web_url"],))
-    assert step.result == f'opened meanwhile: {theirs["web_url"]} (titled "Prepare 11.1.2")'
+    assert step.result == f"opened meanwhile: {theirs['web_url']} (titled 'Prepare 11.1.2')"
     assert [mr["title"] for mr in mrs(repos)] == ["Prepare 11.1.2", "WIP: Prepare 11.1.2-ee release"]
 
 
@@ -172,9 +172,21 @@ def test_rerun_shows_the_merge_requests_even_renamed_and_creates_nothing(setting
     url = mrs(repos)[0]["web_url"]
     assert (
         f'✓ open merge request "WIP: Prepare 11.1.2 release" into 11-1-stable in {CE}: '
-        f'already done; {url} (titled "Prepare 11.1.2 release")\n'
+        f"already done; {url} (titled 'Prepare 11.1.2 release')\n"
     ) in out
     assert out.endswith("Nothing to do: every step is done already.\n")
+
+
+def test_a_renamed_merge_requests_title_is_shown_quoted_on_one_line(settings, repos, capsys):
+    ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
+    mrs(repos)[0]["title"] = "Prepare 11.1.2\n✓ tag 11.1.2: already done\x1b[2K"
+    capsys.readouterr()
+
+    plan = ensure_preparation_merge_requests(settings, Version.parse("11.1.2"))
+
+    out = capsys.readouterr().out
+    assert not [line for line in out.splitlines() if line.startswith("✓ tag")] and "\x1b" not in out
+    assert plan.steps[1].result.endswith(" (titled 'Prepare 11.1.2\\n✓ tag 11.1.2: already done\\x1b[2K')")
 
 
 def test_a_merged_preparation_merge_request_is_not_opened_again_nor_its_branch_made_again(settings, repos, capsys):

@@ -386,6 +386,25 @@ def test_picks_not_on_the_preparation_branch_are_found_by_their_commits_not_by_t
     )
 
 
+def test_only_gits_own_cherry_picked_from_line_counts_as_a_pick_on_the_preparation_branch(
+    world, status_settings, remotes, fake_gitlab, tmp_path
+):
+    ce = remotes("ce", "gitlab")
+    fix = ce.commit("master", {"app/b.rb": "# b\n"}, "Fix b", tmp_path)
+    ce.git("branch", "10-8-stable-patch-7", "10-8-stable")
+    # A change whose message carried a line naming !3002's commit, picked with -x: git's line comes last.
+    message = f"Other fix\n\n(cherry picked from commit {fix})\n(cherry picked from commit {'c' * 40})"
+    ce.commit("10-8-stable-patch-7", {"app/c.rb": "# c\n"}, message, tmp_path)
+    world.mirror()
+    world.release_issue("10.8.7")
+    world.preparation([PATCH_PREPARATION[0]], state="opened")
+    add_merge_request(fake_gitlab, PRODUCTION_PATHS["ce"], "Fix b", iid=3002, labels=["Pick into 10.8"], sha=fix)
+
+    found = read(status_settings(), "10.8.7")
+
+    assert [pick["iid"] for pick in phase_of(found, "preparation").data["pending_picks"]] == [3002]
+
+
 # -- cost -------------------------------------------------------------------------------------------
 
 

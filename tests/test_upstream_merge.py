@@ -221,7 +221,7 @@ def test_conflicted_merge_request_names_the_last_author_of_each_file(conflicted)
     assert mr["force_remove_source_branch"] is True
     blob = f"{fake.url}/{EE}/blob/ce-to-ee-2018-07-20"
     for path, (state, author) in UPSTREAM_CONFLICTS.items():
-        who = {"Carl Coder": "@carl", "Dana Dev": "@dana"}.get(author, author)
+        who = {"Carl Coder": "@carl", "Dana Dev": "@dana"}.get(author, f"`{author}`")  # a stranger: code, no mention
         assert f"- [ ] {who} [(`{state}`) `{path}`]({blob}/{path})\n" in mr["description"]
     assert "@carl answers for this merge request" in mr["description"]
     assert "{{" not in mr["description"] and "@Sam" not in mr["description"]
@@ -421,3 +421,61 @@ def test_a_fixed_moment_whose_two_branch_names_are_taken_says_to_change_it_not_t
         "SOURCE_DATE_EPOCH=1532100600 fixes the time: change it or delete the branch"
     )
     assert world.ee.digest() == before and world.fake.mutations() == []
+
+
+# -- untrusted names ------------------------------------------------------------------------------
+
+
+def _outside_code(text: str) -> str:
+    """`text` without its inline code spans (GitLab runs no mention or quick action in code)."""
+    import re
+
+    return re.sub(r"(`+)(.+?)(?<!`)\1(?!`)", "", text)
+
+
+ODD_PATHS = (":(exclude)odd.rb", ":!lib", "-n.rb", "line\n/close.rb")
+
+
+def test_odd_file_and_author_names_are_one_inert_line_each(world, tmp_path, capsys):
+    import urllib.parse
+
+    from release_tools.templates import inline_code
+    from tests.repos import commit_literally
+
+    commit_literally([world.ee], "master", {path: "ee\n" for path in ODD_PATHS}, "EE: odd files", tmp_path)
+    # The newest change of each: its author's name pings whoever it names, unless it is inert.
+    name = "Eve @ellen\x1b[2K"
+    commit_literally([world.ce], "master", {path: "ce\n" for path in ODD_PATHS}, "CE: odd files", tmp_path,
+                     author=f"{name} <eve@example.com>", date="2030-01-01T00:00:00Z")
+
+    plan = run(world.settings())
+
+    assert plan.exit_status == 0
+    [mr] = world.fake.table("merge_requests")
+    description = mr["description"]
+    assert "@ellen" not in _outside_code(description) and "\x1b" not in description
+    assert not [line for line in description.splitlines() if line.startswith("/")]
+    blob = f"{world.fake.url}/{EE}/blob/ce-to-ee-2018-07-20"
+    for path in ODD_PATHS:
+        line = f"- [ ] {inline_code(name)} [(`AA`) {inline_code(path)}]({blob}/{urllib.parse.quote(path)})\n"
+        assert line in description, path
+    assert sum(line.startswith("- [ ] ") for line in description.splitlines()) == len(UPSTREAM_CONFLICTS) + len(ODD_PATHS)
+    out = capsys.readouterr().out
+    assert not [line for line in out.splitlines() if line.startswith("/close.rb")] and "\x1b[2K" not in out
+
+
+def test_a_job_url_cannot_end_its_link_in_the_description_nor_ping_a_slack_channel(world):
+    job_url = "https://gitlab.com/jobs/42)@carl([<!channel>]"
+    world.fake.fail(400, method="POST", path="/merge_requests")
+    settings = world.settings(environ={"CI_JOB_URL": job_url})
+    assert settings.job_url == job_url  # a plain URL, as far as its characters go
+
+    plan = run(settings)
+
+    description = um.render_description(settings, "ce-to-ee-2018-07-20", [], "carl")
+    assert "([job log](https://gitlab.com/jobs/42%29@carl%28%5B%3C!channel%3E%5D))" in description
+    assert plan.exit_status == 1
+    assert [p["text"] for p in world.slack.posts] == [
+        "The latest upstream merge MR could not be created! "
+        "Please have a look at https://gitlab.com/jobs/42)@carl([&lt;!channel&gt;]. :boom:"
+    ]
