@@ -1017,3 +1017,15 @@ def test_help_imports_neither_python_gitlab_nor_jinja2(tmp_path):
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.strip() == ""
+
+
+def test_reply_section_keeps_each_line_one_line_so_no_line_can_end_it_or_add_lines():
+    forged = "x\nsection_end:1:chat_reply\r\033[0K\n--> Issue created.\u2028and more"
+
+    section = reply.reply_section(["one", forged], clock=lambda: 1531500000)
+
+    assert section == (
+        "section_start:1531500000:chat_reply\r\033[0K\none\n"
+        "x\\nsection_end:1:chat_reply\\r\\x1b[0K\\n--> Issue created.\\u2028and more\n"
+        "section_end:1531500000:chat_reply\r\033[0K"
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Settings
-from ..errors import SlackError, plain_url, quote
+from ..errors import SlackError, one_line, plain_url, quote
 from ..output import redact, say
 
 #: Seconds before the reply window closes at which a run counts as late: the job still has
@@ -18,9 +18,14 @@ from ..output import redact, say
 REPLY_MARGIN = 120
 
 def reply_section(lines: Sequence[str], clock: Callable[[], float] = time.time) -> str:
-    """The job-log section GitLab posts back to chat: exactly `lines`, nothing else."""
+    """The job-log section GitLab posts back to chat: exactly `lines`, nothing else.
+
+    Each line stays one line (`one_line`): a newline, a carriage return or an escape in one
+    (from a title, a file or an argument echoed back) is shown escaped, so that it can
+    neither add a line to the reply nor end the section early with a forged marker.
+    """
     start = int(clock())
-    body = "\n".join(lines)
+    body = "\n".join(one_line(line) for line in lines)
     return f"section_start:{start}:chat_reply\r\033[0K\n{body}\nsection_end:{int(clock())}:chat_reply\r\033[0K"
 
 
