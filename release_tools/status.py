@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .settings import Project, Settings
-from .errors import GitLabNotFoundError, ReleaseToolsError, one_line
+from .errors import GitLabNotFoundError, ReleaseToolsError, one_line, quote
 from .git import RemoteRefs, list_remote_tags, ls_remote
 from .version import Version
 
@@ -854,6 +854,13 @@ def _relation(context: Context, branch: Branch, remote: str) -> dict[str, Any]:
     return _differs(branch, remote)
 
 
+def shown_version(text: str) -> str:
+    """A version read from a remote's file (VERSION, Chart.yaml's appVersion) as the facts
+    show it: as it is when it is a version written the way release-tools writes it, else
+    quoted (escaped and cut, on one line): whoever can push to the branch wrote it."""
+    return text if Version.is_valid(text) and str(Version.parse(text)) == text else quote(text)
+
+
 def _commits(count: int) -> str:
     return f"{count} commit{'s' if count != 1 else ''}"
 
@@ -870,7 +877,8 @@ def _stable_facts(context: Context, phase: Phase, branches: list[Branch]) -> Non
         if branch.lacking():
             notes.append(f"not on {', '.join(branch.lacking())}")
         if branch.version_file != branch.expected:
-            notes.append(f"VERSION {branch.version_file or 'missing'} (not {branch.expected})")
+            found = shown_version(branch.version_file) if branch.version_file else "missing"
+            notes.append(f"VERSION {found} (not {branch.expected})")
         if notes:
             phase.facts.append(f"{branch.label}: {', '.join(notes)}")
         elif not branch.differs:
@@ -1139,7 +1147,8 @@ def read_chart(context: Context, phase: Phase) -> None:
         phase.state = State.DONE
         phase.facts.append(f"{', '.join(entry['tag'] for entry in shipping)} {'ships' if len(shipping) == 1 else 'ship'} {wanted}")
         return
-    newest = ", ".join(f"{entry['tag']} ({entry['app_version'] or '?'})" for entry in read[:3])
+    newest = ", ".join(f"{entry['tag']} ({shown_version(entry['app_version']) if entry['app_version'] else '?'})"
+                       for entry in read[:3])
     phase.facts.append(f"no chart tag ships {wanted} yet" + (f"; newest: {newest}" if newest else ""))
 
 

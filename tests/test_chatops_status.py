@@ -101,3 +101,4 @@ def test_a_file_read_from_a_remote_forges_no_section_marker_in_the_reply_or_the_
         "issue", "stable branches", "tags", "QA issue", "packages", "chart"
     ]
     assert reply[-1].startswith("Next: ")
+    assert not [line for line in result.stdout.splitlines() if line.startswith("-->")]
