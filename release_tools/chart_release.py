@@ -57,7 +57,7 @@ from .refs import (
     push_steps,
     read_remotes,
 )
-from .version import ASCII_WHITESPACE, Version
+from .version import ASCII_WHITESPACE, Version, shown_version
 
 CHART_FILE = "Chart.yaml"
 #: What a chart release reads (listed, and the contents fetched, in one go); the subcharts'
@@ -188,7 +188,7 @@ def next_version(repo: Repository, master: Draft, remote: tuple[str, str], app: 
         base = line_tag
     else:
         base = master_chart(master)
-    say(f"Chart version based on {base.ref}: {base.chart} (appVersion {base.app_version or 'none'})")
+    say(f"Chart version based on {base.ref}: {base.chart} (appVersion {shown_version(base.app_version) if base.app_version else 'none'})")
     return next_chart_version(base.chart, base.app_version, app)
 
 
@@ -196,7 +196,7 @@ def master_chart(master: Draft) -> ChartBase:
     text = master.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from master of the chart repository")
-    version, app_version = read_chart(text)
+    version, app_version = read_chart(text, f"{CHART_FILE} on master")
     return ChartBase("master", _chart_version(version, "master"), app_version)
 
 
@@ -226,7 +226,7 @@ def newest_line_tag(repo: Repository, remote: tuple[str, str], app: Version) -> 
             if text is None:
                 continue
             try:
-                version, app_version = read_chart(text)
+                version, app_version = read_chart(text, f"{CHART_FILE} on {tag}")
                 shipped = parse_app_version(app_version)
             except (ChartFileError, InvalidVersionError):
                 continue  # a tag of a chart-only change: it says nothing about GitLab lines
@@ -265,7 +265,7 @@ def prepare(
     text = stable.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from {stable.name} of {clone.label}")
-    _, stable_app_text = read_chart(text)
+    _, stable_app_text = read_chart(text, f"{CHART_FILE} on {stable.name}")
     shipped = app or _app_version(stable_app_text)
 
     subcharts = subchart_files(settings, stable)
@@ -383,7 +383,7 @@ def raise_master_version(master: Draft, chart: ChartVersion) -> bool:
     text = master.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from master of the chart repository")
-    current = _chart_version(read_chart(text)[0], "master")
+    current = _chart_version(read_chart(text, f"{CHART_FILE} on master")[0], "master")
     if current >= chart:
         say(f"master's chart version {current} is not lower than {chart}: left alone")
         return False

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .settings import Project, Settings
-from .errors import GitLabNotFoundError, ReleaseToolsError, one_line, quote
+from .errors import GitLabNotFoundError, ReleaseToolsError, one_line
 from .git import RemoteRefs, list_remote_tags, ls_remote
-from .version import Version
+from .version import Version, shown_version
 
 #: The version of the JSON document `ReleaseStatus.to_json()` makes (README, "Status").
 SCHEMA = 1
@@ -854,13 +854,6 @@ def _relation(context: Context, branch: Branch, remote: str) -> dict[str, Any]:
     return _differs(branch, remote)
 
 
-def shown_version(text: str) -> str:
-    """A version read from a remote's file (VERSION, Chart.yaml's appVersion) as the facts
-    show it: as it is when it is a version written the way release-tools writes it, else
-    quoted (escaped and cut, on one line): whoever can push to the branch wrote it."""
-    return text if Version.is_valid(text) and str(Version.parse(text)) == text else quote(text)
-
-
 def _commits(count: int) -> str:
     return f"{count} commit{'s' if count != 1 else ''}"
 
@@ -1132,8 +1125,9 @@ def read_chart(context: Context, phase: Phase) -> None:
             if isinstance(text, ReleaseToolsError):
                 raise text
             try:
-                app = chart_versions(text)[1] if text is not None else ""
-            except ChartFileError:
+                app = chart_versions(text, f"Chart.yaml of {path} {tag}")[1] if text is not None else ""
+            except ChartFileError as error:
+                phase.problem(str(error), unreadable=True)
                 app = ""
             read.append({"tag": tag, "app_version": app})
             if app == str(wanted):
@@ -1144,7 +1138,8 @@ def read_chart(context: Context, phase: Phase) -> None:
             break
     phase.data.update(tags=read, shipping=[entry["tag"] for entry in shipping])
     if shipping:
-        phase.state = State.DONE
+        if phase.state is not State.PROBLEM:  # a broken Chart.yaml of another tag stays a problem
+            phase.state = State.DONE
         phase.facts.append(f"{', '.join(entry['tag'] for entry in shipping)} {'ships' if len(shipping) == 1 else 'ship'} {wanted}")
         return
     newest = ", ".join(f"{entry['tag']} ({shown_version(entry['app_version']) if entry['app_version'] else '?'})"
