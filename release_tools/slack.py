@@ -56,9 +56,17 @@ def _reason(reason: object) -> str:
     return text.splitlines()[0][:200]
 
 
+def escape(text: str) -> str:
+    """`text` as Slack shows it literally: `&`, `<` and `>` escaped as Slack asks, so that
+    text from a name, a title or an argument cannot form a mention (`<!channel>`,
+    `<@U123>`) or a link (`<http://...|text>`). Every message built here escapes what it
+    did not write itself; the links and mentions it makes stay links and mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def tag_message(requester: str, version: str) -> str:
     """`_Rita Release_ tagged `11.1.0-ee``: who asked for the release, and which version."""
-    return f"_{requester}_ tagged `{version}`"
+    return f"_{escape(requester)}_ tagged `{escape(version)}`"
 
 
 def notify_tag(url: str, requester: str, version: str) -> None:
@@ -71,11 +79,11 @@ def notify_tag(url: str, requester: str, version: str) -> None:
 
 def link(url: str, text: str) -> str:
     """A Slack link: `<https://...|gitlab-org/gitlab-ee!4023>`."""
-    return f"<{url}|{text}>"
+    return f"<{escape(url)}|{escape(text)}>"
 
 
 def upstream_pending_message(url: str, reference: str, age: str) -> str:
-    return f"Tried to create a new merge request but {link(url, reference)} from {age} is still pending! :hourglass:"
+    return f"Tried to create a new merge request but {link(url, reference)} from {escape(age)} is still pending! :hourglass:"
 
 
 def upstream_up_to_date_message() -> str:
@@ -90,5 +98,5 @@ def upstream_created_message(url: str, reference: str, conflicts: int) -> str:
 
 
 def upstream_failed_message(job_url: str) -> str:
-    where = f"Please have a look at {job_url}." if job_url else "Please have a look at the job log."
+    where = f"Please have a look at {escape(job_url)}." if job_url else "Please have a look at the job log."
     return f"The latest upstream merge MR could not be created! {where} :boom:"

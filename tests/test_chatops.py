@@ -664,6 +664,21 @@ def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(ch
     assert "canary-slack-secret" not in result.output
 
 
+def test_a_late_reply_through_slack_mentions_only_the_user_and_links_nothing_from_the_input(chat_job, fake_gitlab, slack):
+    result = chat_job(
+        "release_issue", "'<!channel> <http://evil.example|11.1.0> &'",
+        CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=slack.url,
+    )
+
+    assert result.returncode == 1
+    [message] = slack.posts
+    text = message["text"]
+    assert text.startswith("<@U0RITA> `release_issue '&lt;!channel&gt; &lt;http://evil.example|11.1.0&gt; &amp;'` finished")
+    assert "(got '&lt;!channel&gt; &lt;http://evil.example|11.1.0&gt; &amp;')" in text
+    assert text.count("<") == 1 and text.count(">") == 1  # the mention of the user, nothing else
+    assert fake_gitlab.mutations() == []
+
+
 def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_job, fake_gitlab):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 

@@ -65,3 +65,15 @@ def test_a_webhook_that_is_not_an_http_url_is_a_slack_error_that_hides_it(url):
         slack_api.post(url, "hello", variable="SLACK_TAG_URL")
 
     assert str(raised.value) == "The Slack webhook is not an http(s) URL: check SLACK_TAG_URL"
+
+
+def test_text_the_tool_did_not_write_cannot_mention_or_link_but_its_own_links_stay_links(slack):
+    slack_api.notify_tag(slack.url, "<!channel> & <@U0EVIL>", "11.1.0-ee <http://evil.example|release notes>")
+    slack_api.post(slack.url, slack_api.upstream_created_message(
+        "https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1?a=1&b=2", "<!here>|x", 0))
+
+    assert [post["text"] for post in slack.posts] == [
+        "_&lt;!channel&gt; &amp; &lt;@U0EVIL&gt;_ tagged `11.1.0-ee &lt;http://evil.example|release notes&gt;`",
+        "Created a new merge request <https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1?a=1&amp;b=2|&lt;!here&gt;|x>"
+        " with no conflicts! :tada:",
+    ]

@@ -57,7 +57,8 @@ class Chat:
         return plain_url(self.environ.get("CI_JOB_URL"))
 
     def post(self, text: str) -> str | None:
-        """Post `text` to the channel through SLACK_CHATOPS_URL; returns why not, or None."""
+        """Post `text` to the channel through SLACK_CHATOPS_URL, escaped for Slack (nothing
+        in it is a mention or a link) after a mention of the user; returns why not, or None."""
         settings = self.settings
         if settings is None:
             return "settings are unavailable"
@@ -75,7 +76,8 @@ class Chat:
         if channel and not channel.startswith("#") and not re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel):
             channel = f"#{channel}"
         try:
-            slack.post(url, redact(mention + text), channel=channel or None, variable="SLACK_CHATOPS_URL")
+            # The mention is ours; the text, which echoes the command and its results, is shown as it is.
+            slack.post(url, mention + slack.escape(redact(text)), channel=channel or None, variable="SLACK_CHATOPS_URL")
         except SlackError as error:
             say(f"Warning: {error}", "yellow", err=True)
             return str(error)
