@@ -1044,3 +1044,16 @@ def test_reply_section_keeps_each_line_one_line_so_no_line_can_end_it_or_add_lin
         "x\\nsection_end:1:chat_reply\\r\\x1b[0K\\n--> Issue created.\\u2028and more\n"
         "section_end:1531500000:chat_reply\r\033[0K"
     )
+
+
+def test_a_late_reply_through_slack_keeps_each_result_line_one_line(chat_job, slack):
+    environ = chat_job.environ("11.1.0", SLACK_CHATOPS_URL=slack.url)
+    from release_tools.config import Settings
+
+    settings = Settings.from_environment(environ, bot_tokens=True)
+    chat = reply.Chat(environ, command_line="status 11.1.0", settings=settings)
+
+    reply.late_reply(chat, ["VERSION '11.1.0'", "x\nDone: 9 done.\r\u2028"], 40 * 60, 30)
+
+    [message] = slack.posts
+    assert message["text"].split("\n")[1:5] == ["```", "VERSION '11.1.0'", "x\\nDone: 9 done.\\r\\u2028", "```"]

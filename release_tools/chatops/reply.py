@@ -109,7 +109,8 @@ def announce_long_run(chat: Chat, minutes: int) -> None:
 def late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> list[str]:
     """Post the results through Slack, since GitLab no longer will; say so in the reply."""
     where = f"\n{chat.job_url}" if chat.job_url else ""
-    text = f"`{chat.command_line}` finished after {elapsed / 60:.0f} minutes:\n```\n" + "\n".join(lines) + f"\n```{where}"
+    shown = "\n".join(one_line(line) for line in lines)  # as the reply section shows them: one line each
+    text = f"`{chat.command_line}` finished after {elapsed / 60:.0f} minutes:\n```\n{shown}\n```{where}"
     why_not = chat.post(text)
     relation = "past" if elapsed >= minutes * 60 else "at the end of"
     took = f"This run ended {elapsed / 60:.0f} minutes after the command, {relation} GitLab's {minutes}-minute reply window"
