@@ -28,6 +28,7 @@ security release refuses to touch it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,9 @@ CHART_VIEW = (CHART_FILE, changelog.CE_CHANGELOG.path, "changelogs")
 GITLAB = "gitlab"
 #: Chart tags are read this many at a time while looking for the base of a patch.
 TAG_BATCH = 10
+#: A component's version as a subchart's appVersion takes it (`0.117.0`, `v2.6.2`): one plain
+#: YAML word, so that a version file of gitlab-ee cannot add a line or a key to a Chart.yaml.
+_COMPONENT_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 
 def parse_versions(chart_text: str | None, app_text: str | None) -> tuple[ChartVersion | None, Version | None]:
@@ -344,6 +348,11 @@ def component_versions(settings: Settings, app: Version, subcharts: Mapping[str,
             value = ee.read_file(file)
             if value is None or not value.strip():
                 raise ReleaseStateError(f"{project.path} {tag} has no {file}, which a subchart's appVersion comes from")
+            if not _COMPONENT_VERSION.fullmatch(value.strip()):
+                raise ReleaseStateError(
+                    f"{project.path} {tag} has {file} {quote(value.strip())}, which is no version a subchart's "
+                    "appVersion can be (one word of letters, digits, '.', '_', '+' and '-'); nothing was pushed"
+                )
             values[file] = value.strip()
     return values
 

@@ -195,6 +195,23 @@ def test_a_missing_gitlab_tag_stops_the_release_before_anything_is_pushed(releas
     assert helm.digest() == before
 
 
+@pytest.mark.parametrize("gitaly", ["0.117.0\nversion: 9.9.9", "0.117.0 # x", "'0.117.0'", "0.117.0\x1b[2K"],
+                         ids=["new-line", "comment", "quoted", "escape"])
+def test_a_component_version_that_is_not_one_word_is_refused_before_anything_is_pushed(
+    release_settings, remotes, helm, tmp_path, gitaly
+):
+    tag_gitlab(remotes, tmp_path, "11.2.0-rc1", gitaly=gitaly)
+    before = helm.digest()
+
+    with pytest.raises(ReleaseStateError) as raised:
+        release(release_settings(), "", "11.2.0-rc1")
+
+    message = str(raised.value)
+    assert message.startswith("gitlab-org/gitlab-ee v11.2.0-rc1-ee has GITALY_SERVER_VERSION ") and "\n" not in message
+    assert "which is no version a subchart's appVersion can be" in message
+    assert helm.digest() == before
+
+
 def test_rerun_pushes_nothing_and_derives_the_same_version(release_settings, remotes, helm, tmp_path):
     tag_gitlab(remotes, tmp_path, "11.2.0")
     release(release_settings(), "", "11.2.0")
