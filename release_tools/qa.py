@@ -159,10 +159,10 @@ class QaItem:
     @property
     def line(self) -> str:
         """One checklist line, whatever the title, labels and names hold (`markdown_line`)."""
-        from .templates import markdown_line, plain_line
+        from .templates import markdown_line
 
         mr = self.merge_request
-        labels = " ".join(f'~"{plain_line(label)}"' for label in mr.labels)
+        labels = " ".join(label_reference(label) for label in mr.labels)
         return f"- [ ] {mention(self.user)} | [{markdown_line(mr.title)}]({mr.web_url})" + (f" {labels}" if labels else "")
 
 
@@ -170,11 +170,17 @@ def mention(user: str) -> str:
     """`@alice` for a GitLab username; anything else (a name GitLab would not give) as code,
     on one line, mentioning no one."""
     from .release_managers import is_username
-    from .templates import plain_line
+    from .templates import code_span
 
-    if is_username(user) and user == user.strip():
-        return f"@{user}"
-    return "`" + plain_line(user).replace("`", "'") + "`"
+    return f"@{user}" if is_username(user) and user == user.strip() else code_span(user)
+
+
+def label_reference(label: str) -> str:
+    """`~"Platform"`; a label that such a reference cannot hold (a `"` or a line break in it)
+    as code, so that the rest of it is no mention or quick action."""
+    from .templates import code_span, plain_line
+
+    return f'~"{label}"' if '"' not in label and plain_line(label) == label else code_span(label)
 
 
 def qa_items(settings: Settings, merge_requests: Iterable[Any]) -> list[QaItem]:

@@ -43,6 +43,12 @@ def plain_line(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
+def code_span(text: str) -> str:
+    """`text` as inline code on one line (`plain_line`; a backtick in it a `'`): GitLab runs
+    no mention, reference or quick action inside code."""
+    return "`" + plain_line(text).replace("`", "'") + "`"
+
+
 def markdown_line(text: str, limit: int = 200) -> str:
     """Text someone else wrote (a merge request's title) as inline Markdown of a line of
     ours, inert: one line (`plain_line`, cut after `limit` characters), so that it can

@@ -130,8 +130,14 @@ def test_a_checklist_line_is_one_line_that_pings_no_one_from_the_title_and_runs_
 
     assert item.line == (
         "- [ ] @dana | [Fix it /close ### Done - \\[x\\] `@alice` \\``@bob`\\` \\\\`@carol` &lt;!-- me@example.com \\[2K\\](x)]"
-        '(https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1) ~"Platform /close"'
+        '(https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1) `Platform /close`'
     )
+
+
+def test_a_label_a_reference_cannot_hold_is_code_so_the_rest_of_it_pings_no_one():
+    item = qa.QaItem(mr(1, ['bug" @alice "x', "Platform"]), "dana", "Platform")
+
+    assert item.line.endswith('merge_requests/1) `bug" @alice "x` ~"Platform"')
 
 
 def test_a_checker_whose_name_is_no_username_is_named_as_code():
