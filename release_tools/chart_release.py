@@ -368,13 +368,13 @@ def bump_chart(
     """Write the versions into Chart.yaml and the subcharts' Chart.yaml files, as one
     `Update Chart Version to X.Y.Z` commit (none when nothing changes)."""
     texts = branch.read_many([CHART_FILE, *sorted(subcharts.values())])
-    changes = {CHART_FILE: update_chart(texts[CHART_FILE] or "", chart, app)}
+    changes = {CHART_FILE: update_chart(texts[CHART_FILE] or "", chart, app, f"{CHART_FILE} on {branch.name}")}
     for name, path in sorted(subcharts.items()):
         source = (sources or {}).get(name)
         value: Version | str | None = None
         if app is not None and source is not None:
             value = app if source == GITLAB else components[source]
-        changes[path] = update_chart(texts[path] or "", chart, value)
+        changes[path] = update_chart(texts[path] or "", chart, value, f"{path} on {branch.name}")
     changed = [path for path, text in changes.items() if text != texts[path]]
     if not changed:
         say(f"{CHART_FILE} already has chart version {chart}" + (f" and GitLab version {app}" if app else ""))
@@ -397,4 +397,4 @@ def raise_master_version(master: Draft, chart: ChartVersion) -> bool:
         say(f"master's chart version {current} is not lower than {chart}: left alone")
         return False
     say(f"Update {CHART_FILE} on master to chart version {chart}...")
-    return master.commit(f"Update Chart Version to {chart}", {CHART_FILE: update_chart(text, chart)})
+    return master.commit(f"Update Chart Version to {chart}", {CHART_FILE: update_chart(text, chart, where=f"{CHART_FILE} on master")})

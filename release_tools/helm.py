@@ -150,20 +150,22 @@ def _kind(value: object) -> str:
     return f"a{'n' if name[:1] in 'aeiou' else ''} {name}"
 
 
-def update_chart(text: str, version: ChartVersion | None = None, app_version: Version | str | None = None) -> str:
+def update_chart(
+    text: str, version: ChartVersion | None = None, app_version: Version | str | None = None, where: str = "Chart.yaml"
+) -> str:
     """Set the top-level `version` and/or `appVersion` of a Chart.yaml, keeping every other
     line (comments, order, quoting style of untouched keys) exactly as it was.
 
     `app_version` is a GitLab version, or any text (a subchart's component version).
 
-    A missing `appVersion` is added after `version`. Raises ChartFileError when there is no
-    top-level `version` line to update.
+    A missing `appVersion` is added after `version`. Raises ChartFileError, naming the file as
+    `where` says, when there is no top-level `version` line to update.
     """
     if version is not None:
-        text = _set_key(text, "version", str(version), required=True)
+        text = _set_key(text, "version", str(version), where)
     if app_version is not None:
         if re.search(_KEY_LINE.format(key="appVersion"), text, flags=re.M):
-            text = _set_key(text, "appVersion", str(app_version), required=True)
+            text = _set_key(text, "appVersion", str(app_version), where)
         else:
             text = re.sub(
                 _KEY_LINE.format(key="version"),
@@ -175,7 +177,7 @@ def update_chart(text: str, version: ChartVersion | None = None, app_version: Ve
     return text
 
 
-def _set_key(text: str, key: str, value: str, required: bool) -> str:
+def _set_key(text: str, key: str, value: str, where: str) -> str:
     def replace(match: re.Match[str]) -> str:
         old = match["value"]
         quote = old[0] if old[:1] in ("'", '"') else ""
@@ -183,6 +185,6 @@ def _set_key(text: str, key: str, value: str, required: bool) -> str:
         return f"{key}: {quote}{value}{quote}{comment}"
 
     updated, count = re.subn(_KEY_LINE.format(key=re.escape(key)), replace, text, count=1, flags=re.M)
-    if required and count == 0:
-        raise ChartFileError(f"Chart.yaml has no top-level {key} line to update")
+    if count == 0:
+        raise ChartFileError(f"{where} has no top-level {key} line to update")
     return updated

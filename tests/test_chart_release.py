@@ -12,7 +12,7 @@ import yaml
 from release_tools import chart_release
 from release_tools.clock import Clock
 from release_tools.errors import ConfigurationError, InvalidVersionError, ReleaseStateError
-from release_tools.helm import ChartVersion
+from release_tools.helm import ChartFileError, ChartVersion
 from release_tools.version import Version
 from tests.repos import MINIO_CHART, SUBCHARTS_DIR, Remotes
 
@@ -209,6 +209,20 @@ def test_a_component_version_that_is_not_one_word_is_refused_before_anything_is_
     message = str(raised.value)
     assert message.startswith("gitlab-org/gitlab-ee v11.2.0-rc1-ee has GITALY_SERVER_VERSION ") and "\n" not in message
     assert "which is no version a subchart's appVersion can be" in message
+    assert helm.digest() == before
+
+
+def test_a_subchart_without_a_version_line_is_an_error_naming_it_before_anything_is_pushed(
+    release_settings, remotes, helm, tmp_path
+):
+    tag_gitlab(remotes, tmp_path, "11.2.0-rc1")
+    helm.commit("master", {f"{SUBCHARTS_DIR}/gitaly/Chart.yaml": "name: gitaly\n"}, "Break gitaly's chart", tmp_path)
+    before = helm.digest()
+
+    with pytest.raises(ChartFileError) as raised:
+        release(release_settings(), "", "11.2.0-rc1")
+
+    assert str(raised.value) == f"{SUBCHARTS_DIR}/gitaly/Chart.yaml on 0-4-stable has no top-level version line to update"
     assert helm.digest() == before
 
 
