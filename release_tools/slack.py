@@ -13,9 +13,10 @@ import urllib.parse
 import urllib.request
 
 from .config import basic_authorization, split_userinfo
-from .errors import SlackError
+from .errors import SlackError, one_line
 
 TIMEOUT = 10  # seconds; a hung Slack must not hold a release up
+REASON_LIMIT = 200  # characters of a refusal's or a failure's reason that errors show
 
 
 def post(url: str, text: str, channel: str | None = None, *, timeout: float = TIMEOUT, variable: str = "") -> None:
@@ -41,7 +42,7 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
-        raise SlackError(f"Slack refused the message ({error.code} {error.reason}){check}") from None
+        raise SlackError(f"Slack refused the message ({error.code} {_reason(error.reason)}){check}") from None
     except urllib.error.URLError as error:
         raise SlackError(f"Slack could not be reached ({_reason(error.reason)}){check}") from None
     except (TimeoutError, OSError, ValueError) as error:
@@ -51,9 +52,10 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
 
 
 def _reason(reason: object) -> str:
-    # Reasons carry no URL (urllib keeps it out of them); keep them short all the same.
+    # Reasons carry no URL (urllib keeps it out of them), but the status line's is the
+    # server's text: one short printable line of it.
     text = str(reason) or type(reason).__name__
-    return text.splitlines()[0][:200]
+    return one_line(text.splitlines()[0], REASON_LIMIT)
 
 
 def escape(text: str) -> str:

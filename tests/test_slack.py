@@ -77,3 +77,14 @@ def test_text_the_tool_did_not_write_cannot_mention_or_link_but_its_own_links_st
         "Created a new merge request <https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1?a=1&amp;b=2|&lt;!here&gt;|x>"
         " with no conflicts! :tada:",
     ]
+
+
+def test_a_refusal_shows_the_reason_slack_gave_on_one_short_line(slack):
+    slack.fail(500, reason="Oops\x1b[2K\x1b[1A--> tagged" + "!" * 500)
+
+    with pytest.raises(SlackError) as raised:
+        slack_api.post(slack.url, "hello", variable="SLACK_TAG_URL")
+
+    message = str(raised.value)
+    assert message.startswith("Slack refused the message (500 Oops\\x1b[2K\\x1b[1A--> tagged!!!")
+    assert message.endswith("): check SLACK_TAG_URL") and "\x1b" not in message and len(message) < 300
