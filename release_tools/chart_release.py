@@ -28,6 +28,7 @@ security release refuses to touch it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ from .refs import (
     push_steps,
     read_remotes,
 )
-from .version import ASCII_WHITESPACE, Version
+from .version import ASCII_WHITESPACE, Version, shown_version
 
 CHART_FILE = "Chart.yaml"
 #: What a chart release reads (listed, and the contents fetched, in one go); the subcharts'
@@ -67,6 +68,9 @@ CHART_VIEW = (CHART_FILE, changelog.CE_CHANGELOG.path, "changelogs")
 GITLAB = "gitlab"
 #: Chart tags are read this many at a time while looking for the base of a patch.
 TAG_BATCH = 10
+#: A component's version as a subchart's appVersion takes it (`0.117.0`, `v2.6.2`): one plain
+#: YAML word, so that a version file of gitlab-ee cannot add a line or a key to a Chart.yaml.
+_COMPONENT_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 
 def parse_versions(chart_text: str | None, app_text: str | None) -> tuple[ChartVersion | None, Version | None]:
@@ -188,7 +192,7 @@ def next_version(repo: Repository, master: Draft, remote: tuple[str, str], app: 
         base = line_tag
     else:
         base = master_chart(master)
-    say(f"Chart version based on {base.ref}: {base.chart} (appVersion {base.app_version or 'none'})")
+    say(f"Chart version based on {base.ref}: {base.chart} (appVersion {shown_version(base.app_version) if base.app_version else 'none'})")
     return next_chart_version(base.chart, base.app_version, app)
 
 
@@ -196,7 +200,7 @@ def master_chart(master: Draft) -> ChartBase:
     text = master.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from master of the chart repository")
-    version, app_version = read_chart(text)
+    version, app_version = read_chart(text, f"{CHART_FILE} on master")
     return ChartBase("master", _chart_version(version, "master"), app_version)
 
 
@@ -226,7 +230,7 @@ def newest_line_tag(repo: Repository, remote: tuple[str, str], app: Version) -> 
             if text is None:
                 continue
             try:
-                version, app_version = read_chart(text)
+                version, app_version = read_chart(text, f"{CHART_FILE} on {tag}")
                 shipped = parse_app_version(app_version)
             except (ChartFileError, InvalidVersionError):
                 continue  # a tag of a chart-only change: it says nothing about GitLab lines
@@ -265,7 +269,7 @@ def prepare(
     text = stable.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from {stable.name} of {clone.label}")
-    _, stable_app_text = read_chart(text)
+    _, stable_app_text = read_chart(text, f"{CHART_FILE} on {stable.name}")
     shipped = app or _app_version(stable_app_text)
 
     subcharts = subchart_files(settings, stable)
@@ -344,6 +348,11 @@ def component_versions(settings: Settings, app: Version, subcharts: Mapping[str,
             value = ee.read_file(file)
             if value is None or not value.strip():
                 raise ReleaseStateError(f"{project.path} {tag} has no {file}, which a subchart's appVersion comes from")
+            if not _COMPONENT_VERSION.fullmatch(value.strip()):
+                raise ReleaseStateError(
+                    f"{project.path} {tag} has {file} {quote(value.strip())}, which is no version a subchart's "
+                    "appVersion can be (one word of letters, digits, '.', '_', '+' and '-'); nothing was pushed"
+                )
             values[file] = value.strip()
     return values
 
@@ -359,13 +368,13 @@ def bump_chart(
     """Write the versions into Chart.yaml and the subcharts' Chart.yaml files, as one
     `Update Chart Version to X.Y.Z` commit (none when nothing changes)."""
     texts = branch.read_many([CHART_FILE, *sorted(subcharts.values())])
-    changes = {CHART_FILE: update_chart(texts[CHART_FILE] or "", chart, app)}
+    changes = {CHART_FILE: update_chart(texts[CHART_FILE] or "", chart, app, f"{CHART_FILE} on {branch.name}")}
     for name, path in sorted(subcharts.items()):
         source = (sources or {}).get(name)
         value: Version | str | None = None
         if app is not None and source is not None:
             value = app if source == GITLAB else components[source]
-        changes[path] = update_chart(texts[path] or "", chart, value)
+        changes[path] = update_chart(texts[path] or "", chart, value, f"{path} on {branch.name}")
     changed = [path for path, text in changes.items() if text != texts[path]]
     if not changed:
         say(f"{CHART_FILE} already has chart version {chart}" + (f" and GitLab version {app}" if app else ""))
@@ -383,9 +392,9 @@ def raise_master_version(master: Draft, chart: ChartVersion) -> bool:
     text = master.read(CHART_FILE)
     if text is None:
         raise ChartFileError(f"{CHART_FILE} is missing from master of the chart repository")
-    current = _chart_version(read_chart(text)[0], "master")
+    current = _chart_version(read_chart(text, f"{CHART_FILE} on master")[0], "master")
     if current >= chart:
         say(f"master's chart version {current} is not lower than {chart}: left alone")
         return False
     say(f"Update {CHART_FILE} on master to chart version {chart}...")
-    return master.commit(f"Update Chart Version to {chart}", {CHART_FILE: update_chart(text, chart)})
+    return master.commit(f"Update Chart Version to {chart}", {CHART_FILE: update_chart(text, chart, where=f"{CHART_FILE} on master")})

@@ -48,7 +48,8 @@ from typing import Any
 from .config import Settings
 from .errors import ConfigurationError, GitError, InvalidRefError, InvalidVersionError, ReleaseStateError, quote, quote_path
 from .git import Repository, identity, ls_remote
-from .templates import USERNAME, inline_code
+from .release_managers import is_username
+from .templates import inline_code
 from .version import Version
 
 #: How the clone is made: the branch without file contents (fetched when a pick needs
@@ -475,7 +476,7 @@ def _title(candidate: Candidate) -> str:
 
 def _mention(candidate: Candidate) -> str:
     author = candidate.mr.author or ""
-    return f"@{author}" if USERNAME.fullmatch(author) else "Hello"
+    return f"@{author}" if is_username(author) else "Hello"
 
 
 def reason(candidate: Candidate, edition: Edition, *, markdown: bool = False) -> str:

@@ -27,7 +27,7 @@ from invoke.env import Environment
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
 
 from .defaults import DEFAULTS
-from .errors import ConfigurationError, NotAuthorizedError, one_line, quote, quote_path
+from .errors import ConfigurationError, NotAuthorizedError, one_line, quote, quote_path, yaml_problem
 from .settings import (  # noqa: F401 - the names code imported from here before the split
     BOT_TOKEN_VARIABLE,
     REPLACED_PREFIX,
@@ -400,9 +400,7 @@ def file_error(path: str, error: BaseException, *, merging: bool = False) -> Con
     if merging:
         return ConfigurationError(f"{where} must hold a mapping of settings (such as `release_tools:`), not a single value or a list")
     if isinstance(error, (yaml.MarkedYAMLError, invokes_yaml.MarkedYAMLError)):
-        mark = error.problem_mark or error.context_mark
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        return ConfigurationError(f"{where} is not valid YAML: {one_line(str(error.problem or error.context))}{at}")
+        return ConfigurationError(f"{where} is not valid YAML: {yaml_problem(error)}")
     if isinstance(error, json.JSONDecodeError):
         return ConfigurationError(f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")
     if isinstance(error, FileNotFoundError):

@@ -201,6 +201,18 @@ def one_line(text: str, limit: int = LINE_LIMIT) -> str:
     return line
 
 
+def yaml_problem(error: BaseException) -> str:
+    """What a YAML parser's error says, as one line: `expected <block end>, but found '-'
+    (line 3, column 1)`, or the first line of what it says when it marks no place (a
+    character YAML does not accept)."""
+    problem = getattr(error, "problem", None) or getattr(error, "context", None)
+    if not problem:
+        problem = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    return f"{one_line(str(problem))}{at}"
+
+
 class Interrupted(BaseException):
     """The run was stopped by a signal (SIGINT, i.e. Ctrl-C, SIGTERM or SIGHUP).
 

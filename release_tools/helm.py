@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidVersionError, ReleaseToolsError, non_ascii_note, quote
+from .errors import InvalidVersionError, ReleaseToolsError, non_ascii_note, quote, yaml_problem
 from .version import ASCII_WHITESPACE, Version
 
 CHART_FORMAT_HELP = "Version number must be in the following format: X.Y.Z"
@@ -110,36 +110,62 @@ def next_chart_version(base_chart: ChartVersion, base_app_version: str, new_app:
 _KEY_LINE = r"^(?P<key>{key}):[ \t]*(?P<value>[^\n#]*?)(?P<gap>[ \t]*)(?P<comment>#[^\n]*)?$"
 
 
-def read_chart(text: str) -> tuple[str, str]:
+def read_chart(text: str, where: str = "Chart.yaml") -> tuple[str, str]:
     """`(version, appVersion)` of a Chart.yaml; appVersion is "" when absent.
 
-    Raises ChartFileError when the YAML is broken or has no version.
+    Raises ChartFileError, one line naming the file as `where` says (`Chart.yaml on
+    master`), when the YAML is broken, holds no mapping, or has no version (or a version
+    or appVersion that is a list, a mapping or another value that is no text).
     """
     import yaml
 
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ChartFileError(f"Chart.yaml is not valid YAML: {error.problem or error}") from None
-    if not isinstance(data, dict) or "version" not in data:
-        raise ChartFileError("Chart.yaml has no top-level version")
+        raise ChartFileError(f"{where} is not valid YAML: {yaml_problem(error)}") from None
+    except RecursionError:
+        raise ChartFileError(f"{where} is nested too deeply to be read") from None
+    if not isinstance(data, dict):
+        raise ChartFileError(f"{where} holds {_kind(data)}, not a mapping with a top-level version")
+    if data.get("version") is None:
+        raise ChartFileError(f"{where} has no top-level version")
+    for key in ("version", "appVersion"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+            raise ChartFileError(f"{key} in {where} is {_kind(value)}, not text")
     return str(data["version"]), str(data.get("appVersion") or "")
 
 
-def update_chart(text: str, version: ChartVersion | None = None, app_version: Version | str | None = None) -> str:
+def _kind(value: object) -> str:
+    """`a list`, `a mapping`, `nothing`: what a YAML value is, for a message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    name = type(value).__name__
+    return f"a{'n' if name[:1] in 'aeiou' else ''} {name}"
+
+
+def update_chart(
+    text: str, version: ChartVersion | None = None, app_version: Version | str | None = None, where: str = "Chart.yaml"
+) -> str:
     """Set the top-level `version` and/or `appVersion` of a Chart.yaml, keeping every other
     line (comments, order, quoting style of untouched keys) exactly as it was.
 
     `app_version` is a GitLab version, or any text (a subchart's component version).
 
-    A missing `appVersion` is added after `version`. Raises ChartFileError when there is no
-    top-level `version` line to update.
+    A missing `appVersion` is added after `version`. Raises ChartFileError, naming the file as
+    `where` says, when there is no top-level `version` line to update.
     """
     if version is not None:
-        text = _set_key(text, "version", str(version), required=True)
+        text = _set_key(text, "version", str(version), where)
     if app_version is not None:
         if re.search(_KEY_LINE.format(key="appVersion"), text, flags=re.M):
-            text = _set_key(text, "appVersion", str(app_version), required=True)
+            text = _set_key(text, "appVersion", str(app_version), where)
         else:
             text = re.sub(
                 _KEY_LINE.format(key="version"),
@@ -151,7 +177,7 @@ def update_chart(text: str, version: ChartVersion | None = None, app_version: Ve
     return text
 
 
-def _set_key(text: str, key: str, value: str, required: bool) -> str:
+def _set_key(text: str, key: str, value: str, where: str) -> str:
     def replace(match: re.Match[str]) -> str:
         old = match["value"]
         quote = old[0] if old[:1] in ("'", '"') else ""
@@ -159,6 +185,6 @@ def _set_key(text: str, key: str, value: str, required: bool) -> str:
         return f"{key}: {quote}{value}{quote}{comment}"
 
     updated, count = re.subn(_KEY_LINE.format(key=re.escape(key)), replace, text, count=1, flags=re.M)
-    if required and count == 0:
-        raise ChartFileError(f"Chart.yaml has no top-level {key} line to update")
+    if count == 0:
+        raise ChartFileError(f"{where} has no top-level {key} line to update")
     return updated

@@ -30,6 +30,12 @@ LOGGER_NAME = "release_tools"
 
 _COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "cyan": 36}
 
+#: How a job log's section markers end (`section_end:<time>:chat_reply\r\033[0K`): shown
+#: escaped in every printed line but the reply section itself, so that text from a title, a
+#: file or an argument cannot open or close a section of the log (GitLab posts the first
+#: `chat_reply` section of a ChatOps job's log to chat).
+_MARKER_END = "\r\x1b"
+
 #: `scheme://user:password@host` -> `scheme://<hidden>@host`. Up to the *last* `@` before the
 #: path, so that a password with an unescaped `@` is hidden whole; scp-like `git@host:path`
 #: has no secret and is left alone.
@@ -91,6 +97,8 @@ class ConsoleHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         stream = self.stream_for(record)
         text = record.getMessage()
+        if not getattr(record, "section", False):
+            text = text.replace(_MARKER_END, "\\r\\x1b")
         if record.name == "py.warnings":
             # `file.py:12: UserWarning: the message` and the source line: one line, the warning itself.
             text = " ".join(text.split())
@@ -189,6 +197,12 @@ def result(text: str = "", colour: str | None = None, *, err: bool = False) -> N
     """Print an outcome line: what a task did (an issue's URL, a played job, a tag); one
     that is a warning (a failed Slack post) goes to stderr with `err=True`."""
     _logger.info(text, extra={"colour": colour, "result": True, "err": err})
+
+
+def section(text: str) -> None:
+    """Print a job-log section (the ChatOps reply) as it is: its markers are the only ones
+    printed; in every other line they are shown escaped."""
+    _logger.info(text, extra={"section": True})
 
 
 def warn(text: str) -> None:

@@ -158,10 +158,29 @@ class QaItem:
 
     @property
     def line(self) -> str:
+        """One checklist line, whatever the title, labels and names hold (`markdown_line`)."""
+        from .templates import markdown_line
+
         mr = self.merge_request
-        title = mr.title.replace("[", "\\[").replace("]", "\\]")  # keep the link's brackets balanced
-        labels = " ".join(f'~"{label}"' for label in mr.labels)
-        return f"- [ ] @{self.user} | [{title}]({mr.web_url})" + (f" {labels}" if labels else "")
+        labels = " ".join(label_reference(label) for label in mr.labels)
+        return f"- [ ] {mention(self.user)} | [{markdown_line(mr.title)}]({mr.web_url})" + (f" {labels}" if labels else "")
+
+
+def mention(user: str) -> str:
+    """`@alice` for a GitLab username; anything else (a name GitLab would not give) as code,
+    on one line, mentioning no one."""
+    from .release_managers import is_username
+    from .templates import inline_code
+
+    return f"@{user}" if is_username(user) and user == user.strip() else inline_code(user)
+
+
+def label_reference(label: str) -> str:
+    """`~"Platform"`; a label that such a reference cannot hold (a `"` or a line break in it)
+    as code, so that the rest of it is no mention or quick action."""
+    from .templates import inline_code, plain_line
+
+    return f'~"{label}"' if '"' not in label and plain_line(label) == label else inline_code(label)
 
 
 def qa_items(settings: Settings, merge_requests: Iterable[Any]) -> list[QaItem]:
@@ -199,7 +218,7 @@ def format_groups(groups: list[tuple[str, list[QaItem]]]) -> str:
 
 def people_of(items: Iterable[QaItem]) -> str:
     """`@alice @bob`: each checker once, in order."""
-    return " ".join(dict.fromkeys(f"@{item.user}" for item in items))
+    return " ".join(dict.fromkeys(mention(item.user) for item in items))
 
 
 def mention_comment(items: Iterable[QaItem]) -> str:

@@ -13,9 +13,10 @@ import urllib.parse
 import urllib.request
 
 from .config import basic_authorization, split_userinfo
-from .errors import SlackError
+from .errors import SlackError, one_line
 
 TIMEOUT = 10  # seconds; a hung Slack must not hold a release up
+REASON_LIMIT = 200  # characters of a refusal's or a failure's reason that errors show
 
 
 def post(url: str, text: str, channel: str | None = None, *, timeout: float = TIMEOUT, variable: str = "") -> None:
@@ -41,7 +42,7 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
-        raise SlackError(f"Slack refused the message ({error.code} {error.reason}){check}") from None
+        raise SlackError(f"Slack refused the message ({error.code} {_reason(error.reason)}){check}") from None
     except urllib.error.URLError as error:
         raise SlackError(f"Slack could not be reached ({_reason(error.reason)}){check}") from None
     except (TimeoutError, OSError, ValueError) as error:
@@ -51,14 +52,23 @@ def post(url: str, text: str, channel: str | None = None, *, timeout: float = TI
 
 
 def _reason(reason: object) -> str:
-    # Reasons carry no URL (urllib keeps it out of them); keep them short all the same.
+    # Reasons carry no URL (urllib keeps it out of them), but the status line's is the
+    # server's text: one short printable line of it.
     text = str(reason) or type(reason).__name__
-    return text.splitlines()[0][:200]
+    return one_line(text.splitlines()[0], REASON_LIMIT)
+
+
+def escape(text: str) -> str:
+    """`text` as Slack shows it literally: `&`, `<` and `>` escaped as Slack asks, so that
+    text from a name, a title or an argument cannot form a mention (`<!channel>`,
+    `<@U123>`) or a link (`<http://...|text>`). Every message built here escapes what it
+    did not write itself; the links and mentions it makes stay links and mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def tag_message(requester: str, version: str) -> str:
     """`_Rita Release_ tagged `11.1.0-ee``: who asked for the release, and which version."""
-    return f"_{requester}_ tagged `{version}`"
+    return f"_{escape(requester)}_ tagged `{escape(version)}`"
 
 
 def notify_tag(url: str, requester: str, version: str) -> None:
@@ -77,11 +87,11 @@ def escape(text: str) -> str:
 
 def link(url: str, text: str) -> str:
     """A Slack link: `<https://...|gitlab-org/gitlab-ee!4023>`."""
-    return f"<{url}|{text}>"
+    return f"<{escape(url)}|{escape(text)}>"
 
 
 def upstream_pending_message(url: str, reference: str, age: str) -> str:
-    return f"Tried to create a new merge request but {link(url, reference)} from {age} is still pending! :hourglass:"
+    return f"Tried to create a new merge request but {link(url, reference)} from {escape(age)} is still pending! :hourglass:"
 
 
 def upstream_up_to_date_message() -> str:

@@ -38,7 +38,7 @@ from typing import Any
 from .settings import Project, Settings
 from .errors import GitLabNotFoundError, ReleaseToolsError, one_line
 from .git import RemoteRefs, list_remote_tags, ls_remote
-from .version import Version
+from .version import Version, shown_version
 
 #: The version of the JSON document `ReleaseStatus.to_json()` makes (README, "Status").
 SCHEMA = 1
@@ -867,7 +867,8 @@ def _stable_facts(context: Context, phase: Phase, branches: list[Branch]) -> Non
         if branch.lacking():
             notes.append(f"not on {', '.join(branch.lacking())}")
         if branch.version_file != branch.expected:
-            notes.append(f"VERSION {branch.version_file or 'missing'} (not {branch.expected})")
+            found = shown_version(branch.version_file) if branch.version_file else "missing"
+            notes.append(f"VERSION {found} (not {branch.expected})")
         if notes:
             phase.facts.append(f"{branch.label}: {', '.join(notes)}")
         elif not branch.differs:
@@ -1121,8 +1122,9 @@ def read_chart(context: Context, phase: Phase) -> None:
             if isinstance(text, ReleaseToolsError):
                 raise text
             try:
-                app = chart_versions(text)[1] if text is not None else ""
-            except ChartFileError:
+                app = chart_versions(text, f"Chart.yaml of {path} {tag}")[1] if text is not None else ""
+            except ChartFileError as error:
+                phase.problem(str(error), unreadable=True)
                 app = ""
             read.append({"tag": tag, "app_version": app})
             if app == str(wanted):
@@ -1133,10 +1135,12 @@ def read_chart(context: Context, phase: Phase) -> None:
             break
     phase.data.update(tags=read, shipping=[entry["tag"] for entry in shipping])
     if shipping:
-        phase.state = State.DONE
+        if phase.state is not State.PROBLEM:  # a broken Chart.yaml of another tag stays a problem
+            phase.state = State.DONE
         phase.facts.append(f"{', '.join(entry['tag'] for entry in shipping)} {'ships' if len(shipping) == 1 else 'ship'} {wanted}")
         return
-    newest = ", ".join(f"{entry['tag']} ({entry['app_version'] or '?'})" for entry in read[:3])
+    newest = ", ".join(f"{entry['tag']} ({shown_version(entry['app_version']) if entry['app_version'] else '?'})"
+                       for entry in read[:3])
     phase.facts.append(f"no chart tag ships {wanted} yet" + (f"; newest: {newest}" if newest else ""))
 
 

@@ -9,6 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+#: A GitLab reference to a user or group (`@alice`, `@gitlab-org/delivery`), not an e-mail address.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@[A-Za-z0-9_][A-Za-z0-9_./-]*")
+
 
 @lru_cache(maxsize=4)
 def _environment(directory: str | None) -> Any:
@@ -33,10 +36,6 @@ def render(directory: Path | None, name: str, **context: Any) -> str:
     bug in the caller, not something a user can fix.
     """
     return _environment(None if directory is None else str(directory)).get_template(name).render(**context)
-
-
-#: A GitLab username, as the tool's own mentions (`@ann`) name one; anything else is shown as code.
-USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def inline_code(text: str, limit: int | None = None) -> str:
@@ -66,3 +65,22 @@ def link_destination(url: str) -> str:
     percent-encoded, so that the URL cannot end the link early and go on as text (a mention,
     a link of its own)."""
     return urllib.parse.quote(url, safe="/:?#@!$&*+,;=%~-._")
+
+
+def plain_line(text: str) -> str:
+    """`text` (a title, a label, a name from GitLab) on one line: every line break, control
+    or other non-printable character a space, and runs of spaces one."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def markdown_line(text: str, limit: int = 200) -> str:
+    """Text someone else wrote (a merge request's title) as inline Markdown of a line of
+    ours, inert: one line (`plain_line`, cut after `limit` characters), so that it can
+    start no heading, checklist item or quick action (`/close`) of its own; `\\`, `` ` ``,
+    `[` and `]` escaped and `<` an entity, so that it closes no link of ours and opens no
+    code span or HTML comment; and every `@mention` in it code, so that it pings no one."""
+    line = plain_line(text)[:limit]
+    for character in ("\\", "`", "[", "]"):
+        line = line.replace(character, "\\" + character)
+    line = line.replace("<", "&lt;")
+    return _MENTION.sub(lambda match: f"`{match.group(0)}`", line)

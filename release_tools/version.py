@@ -282,3 +282,10 @@ class OmnibusVersion:
 
     def __str__(self) -> str:
         return self.tag
+
+
+def shown_version(text: str) -> str:
+    """A version read from a file of a repository (VERSION, Chart.yaml's appVersion) as
+    messages show it: as it is when it is a GitLab version written the way release-tools
+    writes one, else quoted (escaped, cut, one line): whoever can push there wrote it."""
+    return text if Version.is_valid(text) and str(Version.parse(text)) == text else quote(text)

@@ -12,13 +12,13 @@ WEBHOOK_PATH = "/services/T0000/B0000/canary-slack-secret-7d1e"
 class SlackReceiver:
     """`url` is a webhook URL (its path is the secret); `posts` holds the JSON bodies received
     on it, in order, and `authorizations` their `Authorization` headers ("" for none).
-    `fail(status, times)` answers the next `times` posts with `status`; a non-zero `delay`
-    (seconds) holds every answer back."""
+    `fail(status, times)` answers the next `times` posts with `status` (and the status line's
+    `reason`, if given); a non-zero `delay` (seconds) holds every answer back."""
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
         self.authorizations: list[str] = []
-        self.failures: list[int] = []
+        self.failures: list[tuple[int, str | None]] = []
         self.delay = 0.0
         receiver = self
 
@@ -28,20 +28,20 @@ class SlackReceiver:
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
                 if self.path != WEBHOOK_PATH:
-                    self._answer(404, "no_service")
+                    self._answer(404, text="no_service")
                     return
                 if receiver.failures:
-                    self._answer(receiver.failures.pop(0), "server_error")
+                    self._answer(*receiver.failures.pop(0), text="server_error")
                     return
                 if self.headers.get("Content-Type") != "application/json":
-                    self._answer(400, "invalid_payload")
+                    self._answer(400, text="invalid_payload")
                     return
                 receiver.posts.append(json.loads(body))
                 receiver.authorizations.append(self.headers.get("Authorization") or "")
-                self._answer(200, "ok")
+                self._answer(200, text="ok")
 
-            def _answer(self, status: int, text: str) -> None:
-                self.send_response(status)
+            def _answer(self, status: int, reason: str | None = None, *, text: str) -> None:
+                self.send_response(status, reason)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
@@ -60,8 +60,8 @@ class SlackReceiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}{WEBHOOK_PATH}"
 
-    def fail(self, status: int = 500, times: int = 1) -> None:
-        self.failures.extend([status] * times)
+    def fail(self, status: int = 500, times: int = 1, reason: str | None = None) -> None:
+        self.failures.extend([(status, reason)] * times)
 
     def __enter__(self) -> SlackReceiver:
         self.thread.start()

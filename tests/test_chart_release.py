@@ -12,7 +12,7 @@ import yaml
 from release_tools import chart_release
 from release_tools.clock import Clock
 from release_tools.errors import ConfigurationError, InvalidVersionError, ReleaseStateError
-from release_tools.helm import ChartVersion
+from release_tools.helm import ChartFileError, ChartVersion
 from release_tools.version import Version
 from tests.repos import MINIO_CHART, SUBCHARTS_DIR, Remotes
 
@@ -192,6 +192,37 @@ def test_a_missing_gitlab_tag_stops_the_release_before_anything_is_pushed(releas
     with pytest.raises(ReleaseStateError, match="gitlab-ee has no tag v11.1.2-ee on dev.*tag GitLab 11.1.2 first"):
         release(release_settings(), "", "11.1.2")
 
+    assert helm.digest() == before
+
+
+@pytest.mark.parametrize("gitaly", ["0.117.0\nversion: 9.9.9", "0.117.0 # x", "'0.117.0'", "0.117.0\x1b[2K"],
+                         ids=["new-line", "comment", "quoted", "escape"])
+def test_a_component_version_that_is_not_one_word_is_refused_before_anything_is_pushed(
+    release_settings, remotes, helm, tmp_path, gitaly
+):
+    tag_gitlab(remotes, tmp_path, "11.2.0-rc1", gitaly=gitaly)
+    before = helm.digest()
+
+    with pytest.raises(ReleaseStateError) as raised:
+        release(release_settings(), "", "11.2.0-rc1")
+
+    message = str(raised.value)
+    assert message.startswith("gitlab-org/gitlab-ee v11.2.0-rc1-ee has GITALY_SERVER_VERSION ") and "\n" not in message
+    assert "which is no version a subchart's appVersion can be" in message
+    assert helm.digest() == before
+
+
+def test_a_subchart_without_a_version_line_is_an_error_naming_it_before_anything_is_pushed(
+    release_settings, remotes, helm, tmp_path
+):
+    tag_gitlab(remotes, tmp_path, "11.2.0-rc1")
+    helm.commit("master", {f"{SUBCHARTS_DIR}/gitaly/Chart.yaml": "name: gitaly\n"}, "Break gitaly's chart", tmp_path)
+    before = helm.digest()
+
+    with pytest.raises(ChartFileError) as raised:
+        release(release_settings(), "", "11.2.0-rc1")
+
+    assert str(raised.value) == f"{SUBCHARTS_DIR}/gitaly/Chart.yaml on 0-4-stable has no top-level version line to update"
     assert helm.digest() == before
 
 

@@ -664,6 +664,21 @@ def test_run_that_ends_after_the_reply_window_posts_its_results_through_slack(ch
     assert "canary-slack-secret" not in result.output
 
 
+def test_a_late_reply_through_slack_mentions_only_the_user_and_links_nothing_from_the_input(chat_job, fake_gitlab, slack):
+    result = chat_job(
+        "release_issue", "'<!channel> <http://evil.example|11.1.0> &'",
+        CI_PIPELINE_CREATED_AT=minutes_ago(40), SLACK_CHATOPS_URL=slack.url,
+    )
+
+    assert result.returncode == 1
+    [message] = slack.posts
+    text = message["text"]
+    assert text.startswith("<@U0RITA> `release_issue '&lt;!channel&gt; &lt;http://evil.example|11.1.0&gt; &amp;'` finished")
+    assert "(got '&lt;!channel&gt; &lt;http://evil.example|11.1.0&gt; &amp;')" in text
+    assert text.count("<") == 1 and text.count(">") == 1  # the mention of the user, nothing else
+    assert fake_gitlab.mutations() == []
+
+
 def test_late_run_without_a_webhook_says_its_results_could_not_reach_chat(chat_job, fake_gitlab):
     add_milestone(fake_gitlab, RELEASE_TASKS, "11.1")
 
@@ -1017,3 +1032,28 @@ def test_help_imports_neither_python_gitlab_nor_jinja2(tmp_path):
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.strip() == ""
+
+
+def test_reply_section_keeps_each_line_one_line_so_no_line_can_end_it_or_add_lines():
+    forged = "x\nsection_end:1:chat_reply\r\033[0K\n--> Issue created.\u2028and more"
+
+    section = reply.reply_section(["one", forged], clock=lambda: 1531500000)
+
+    assert section == (
+        "section_start:1531500000:chat_reply\r\033[0K\none\n"
+        "x\\nsection_end:1:chat_reply\\r\\x1b[0K\\n--> Issue created.\\u2028and more\n"
+        "section_end:1531500000:chat_reply\r\033[0K"
+    )
+
+
+def test_a_late_reply_through_slack_keeps_each_result_line_one_line(chat_job, slack):
+    environ = chat_job.environ("11.1.0", SLACK_CHATOPS_URL=slack.url)
+    from release_tools.config import Settings
+
+    settings = Settings.from_environment(environ, bot_tokens=True)
+    chat = reply.Chat(environ, command_line="status 11.1.0", settings=settings)
+
+    reply.late_reply(chat, ["VERSION '11.1.0'", "x\nDone: 9 done.\r\u2028"], 40 * 60, 30)
+
+    [message] = slack.posts
+    assert message["text"].split("\n")[1:5] == ["```", "VERSION '11.1.0'", "x\\nDone: 9 done.\\r\\u2028", "```"]

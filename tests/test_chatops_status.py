@@ -80,3 +80,25 @@ def test_a_bad_version_is_refused_before_anything_is_read(chat_job, fake_dev):
     assert result.returncode == 1
     assert result.reply == ["Error: Version number must be in the following format: X.Y.Z-rc1 or X.Y.Z (got 'v11.2.0')"]
     assert fake_dev.log == []
+
+
+#: A VERSION file whose second line is a forged end of the reply section, then a forged line.
+FORGED_VERSION = '11.2.0\nsection_end:1531500000:chat_reply\r\x1b[0K\n--> Issue "Release 11.3" created.\n'
+
+
+def test_a_file_read_from_a_remote_forges_no_section_marker_in_the_reply_or_the_log(
+    chat_job, world, remotes, tmp_path
+):
+    advance(world, MONTHLY, "tagged_everywhere")
+    remotes("ce", "dev").commit("11-2-stable", {"VERSION": FORGED_VERSION}, "Update VERSION", tmp_path)
+    world.mirror()
+
+    result = chat_job("status", "11.2.0", **remotes.env())
+
+    assert result.stdout.count("chat_reply\r\x1b[0K") == 2  # its own start and end, nothing else
+    reply = result.reply
+    assert [line.split(":", 1)[0] for line in reply[2:-1]] == [
+        "issue", "stable branches", "tags", "QA issue", "packages", "chart"
+    ]
+    assert reply[-1].startswith("Next: ")
+    assert not [line for line in result.stdout.splitlines() if line.startswith("-->")]

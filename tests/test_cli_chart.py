@@ -117,3 +117,27 @@ def test_a_refused_push_is_the_failed_step_in_text_and_json(invoke, config, remo
     assert text.stdout.endswith("Failed: 1 failed.\n")
     assert (document["status"], document["exit_status"], document["steps"][0]["state"]) == ("failed", 1, "failed")
     assert "v0.3.2" not in remotes("helm", "gitlab").tags()
+
+
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ("version: [\n", "Chart.yaml on master is not valid YAML: expected the node content, but found '<stream end>' (line 2, column 1)"),
+        ("version: 0.3.1\x07\n", "Chart.yaml on master is not valid YAML: unacceptable character #x0007: special characters are not allowed"),
+        ("- version: 0.3.1\n", "Chart.yaml on master holds a list, not a mapping with a top-level version"),
+        ("name: gitlab\n", "Chart.yaml on master has no top-level version"),
+        ("version: {major: 0}\n", "version in Chart.yaml on master is a mapping, not text"),
+        ("version: [" * 2000 + "\n", "Chart.yaml on master is nested too deeply to be read"),
+    ],
+    ids=["syntax", "control-character", "list", "no-version", "mapping-version", "deep"],
+)
+def test_a_malformed_chart_yaml_is_one_line_naming_it_and_pushes_nothing(invoke, config, remotes, tmp_path, text, detail):
+    remotes("helm", "gitlab").commit("master", {"Chart.yaml": text}, "Break Chart.yaml", tmp_path)
+    before = remotes.digests()
+
+    result = invoke("-f", config, "helm.tag_chart", "", "11.2.0")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"Error: {detail}"
+    assert "Traceback" not in result.stderr
+    assert remotes.digests() == before

@@ -121,6 +121,32 @@ def test_checklist_lines_are_exact():
     )
 
 
+#: A title as anyone who opens a merge request may write it.
+HOSTILE_TITLE = "Fix it\n/close\r\n### Done\u2028- [x] @alice `@bob` \\@carol <!-- me@example.com \x1b[2K](x)"
+
+
+def test_a_checklist_line_is_one_line_that_pings_no_one_from_the_title_and_runs_no_quick_action():
+    item = qa.QaItem(mr(1, ["Platform\n/close"], title=HOSTILE_TITLE), "dana", "Platform")
+
+    assert item.line == (
+        "- [ ] @dana | [Fix it /close ### Done - \\[x\\] `@alice` \\``@bob`\\` \\\\`@carol` &lt;!-- me@example.com \\[2K\\](x)]"
+        '(https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1) `Platform\\n/close`'
+    )
+
+
+def test_a_label_a_reference_cannot_hold_is_code_so_the_rest_of_it_pings_no_one():
+    item = qa.QaItem(mr(1, ['bug" @alice "x', "Platform"]), "dana", "Platform")
+
+    assert item.line.endswith('merge_requests/1) `bug" @alice "x` ~"Platform"')
+
+
+def test_a_checker_whose_name_is_no_username_is_named_as_code():
+    items = [qa.QaItem(mr(1), "eve\n/close", "Platform"), qa.QaItem(mr(2), "bob", "Platform")]
+
+    assert qa.mention_comment(items) == "New QA items for: `eve\\n/close` @bob"
+    assert items[0].line.startswith("- [ ] `eve\\n/close` | [Change 1](")
+
+
 def test_unpermitted_labels_are_dropped_and_teams_ordered_with_uncategorized_last(settings):
     merge_requests = [
         mr(1, ["database"]),
@@ -352,6 +378,28 @@ def test_rerun_with_nothing_new_changes_nothing(settings, world, capsys):
         f'already done; no new merge requests; {com.table("issues")[0]["web_url"]}\n'
         "Nothing to do: every step is done already.\n"
     )
+
+
+def test_titles_and_names_from_gitlab_add_no_line_ping_or_quick_action_to_the_issue(settings, fake_gitlab, fake_dev):
+    com = fake_gitlab
+    add_project(com, EE)
+    add_milestone(com, "gitlab-org", "11.1", group=True)
+    eve = add_user(com, "eve\n/close")
+    add_commit(com, EE, "Start")
+    add_tag(com, EE, "v11.1.0-rc1-ee")
+    add_merge_request(com, EE, HOSTILE_TITLE, iid=7, labels=["Platform"], author=eve)
+    add_commit(com, EE, f"Merge branch 'b7' into 'master'\n\nSee merge request {EE}!7\n")
+    add_tag(com, EE, "v11.1.0-rc2-ee")
+
+    qa.ensure_qa_issue(settings, "v11.1.0-rc1", "v11.1.0-rc2")
+
+    [issue] = com.table("issues")
+    lines = issue["description"].splitlines()
+    [line] = [line for line in lines if "merge_requests/7" in line]
+    assert line.startswith("- [ ] `eve\\n/close` | [Fix it /close ### Done - \\[x\\] `@alice` ")
+    assert not [line for line in lines if line.startswith(("/close", "### Done", "- [x]"))]
+    words = " ".join(lines).split()
+    assert "@alice" not in words and "@eve" not in " ".join(lines)
 
 
 def test_merge_requests_that_cannot_be_found_are_reported_and_left_out(settings, world, capsys):

@@ -65,3 +65,26 @@ def test_a_webhook_that_is_not_an_http_url_is_a_slack_error_that_hides_it(url):
         slack_api.post(url, "hello", variable="SLACK_TAG_URL")
 
     assert str(raised.value) == "The Slack webhook is not an http(s) URL: check SLACK_TAG_URL"
+
+
+def test_text_the_tool_did_not_write_cannot_mention_or_link_but_its_own_links_stay_links(slack):
+    slack_api.notify_tag(slack.url, "<!channel> & <@U0EVIL>", "11.1.0-ee <http://evil.example|release notes>")
+    slack_api.post(slack.url, slack_api.upstream_created_message(
+        "https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1?a=1&b=2", "<!here>|x", 0))
+
+    assert [post["text"] for post in slack.posts] == [
+        "_&lt;!channel&gt; &amp; &lt;@U0EVIL&gt;_ tagged `11.1.0-ee &lt;http://evil.example|release notes&gt;`",
+        "Created a new merge request <https://gitlab.com/gitlab-org/gitlab-ee/merge_requests/1?a=1&amp;b=2|&lt;!here&gt;|x>"
+        " with no conflicts! :tada:",
+    ]
+
+
+def test_a_refusal_shows_the_reason_slack_gave_on_one_short_line(slack):
+    slack.fail(500, reason="Oops\x1b[2K\x1b[1A--> tagged" + "!" * 500)
+
+    with pytest.raises(SlackError) as raised:
+        slack_api.post(slack.url, "hello", variable="SLACK_TAG_URL")
+
+    message = str(raised.value)
+    assert message.startswith("Slack refused the message (500 Oops\\x1b[2K\\x1b[1A--> tagged!!!")
+    assert message.endswith("): check SLACK_TAG_URL") and "\x1b" not in message and len(message) < 300

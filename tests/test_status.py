@@ -510,3 +510,48 @@ def world_gitlab(settings):
     from release_tools.gitlab import GitLab
 
     return GitLab(settings, "dev")
+
+
+# -- what remotes wrote -----------------------------------------------------------------------------
+
+#: A VERSION and an appVersion as whoever can push to a branch may write them.
+FORGED = '11.2.0\n--> tags: done\x1b[2K\u202e'
+
+
+def test_versions_read_from_remote_files_are_shown_quoted_on_one_line_and_kept_raw_in_json(
+    world, status_settings, remotes, tmp_path
+):
+    advance(world, MONTHLY, "tagged_everywhere")
+    for remote in ("dev", "gitlab"):
+        remotes("ce", remote).commit("11-2-stable", {"VERSION": FORGED + "\n"}, "Update VERSION", tmp_path)
+    world._commit_and_tag(remotes("helm", "gitlab"), "0-4-stable",
+                          {"Chart.yaml": f"version: 0.4.0\nappVersion: {json.dumps(FORGED)}\n"}, "Forge", "v0.4.0")
+    world.mirror()
+
+    found = read(status_settings(), "11.2.0")
+
+    stable, chart = phase_of(found, "stable_branches"), phase_of(found, "chart")
+    shown = "'11.2.0\\n--> tags: done\\x1b[2K\\u202e'"
+    assert f"gitlab-ce 11-2-stable: VERSION {shown} (not 11.2.0)" in stable.facts
+    assert chart.facts[0].startswith(f"no chart tag ships 11.2.0 yet; newest: v0.4.0 ({shown}), v0.3.1 (11.1.1)")
+    for line in found.summary_lines() + found.table_lines(colour=False):
+        assert "\n" not in line and "\x1b" not in line and "\u202e" not in line, line
+    [branch] = [b for b in stable.data["branches"] if b["branch"] == "11-2-stable" and "gitlab-ce" in b["project"]]
+    assert branch["version_file"] == FORGED
+    assert chart.data["tags"][0] == {"tag": "v0.4.0", "app_version": FORGED}
+
+
+def test_a_chart_tag_with_a_broken_chart_yaml_is_a_one_line_problem_naming_it(world, status_settings, remotes):
+    advance(world, MONTHLY, "published")
+    world._commit_and_tag(remotes("helm", "gitlab"), "0-4-stable", {"Chart.yaml": "version: 0.4.0\x07\nappVersion: ["},
+                          "Break Chart.yaml", "v0.4.0")
+    world.mirror()
+
+    found = read(status_settings(), "11.2.0")
+
+    chart = phase_of(found, "chart")
+    assert chart.problems == [
+        "Chart.yaml of charts/gitlab v0.4.0 is not valid YAML: unacceptable character #x0007: special characters are not allowed"
+    ]
+    assert (chart.state, chart.unreadable, found.exit_status) == (State.PROBLEM, True, 2)
+    assert chart.facts == ["no chart tag ships 11.2.0 yet; newest: v0.4.0 (?), v0.3.1 (11.1.1), v0.3.0 (11.1.0)"]

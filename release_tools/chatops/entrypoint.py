@@ -68,7 +68,7 @@ def main(
         elapsed = time.time() - started_at(environ, process_start)
         if elapsed >= window - REPLY_MARGIN:
             lines = late_reply(chat, lines, elapsed, round(window / 60))
-    say(reply_section([redact(line) for line in lines]))
+    output.section(reply_section([redact(line) for line in lines]))
     return status
 
 

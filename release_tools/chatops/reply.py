@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Settings
-from ..errors import SlackError, plain_url, quote
+from ..errors import SlackError, one_line, plain_url, quote
 from ..output import redact, say
 
 #: Seconds before the reply window closes at which a run counts as late: the job still has
@@ -18,9 +18,14 @@ from ..output import redact, say
 REPLY_MARGIN = 120
 
 def reply_section(lines: Sequence[str], clock: Callable[[], float] = time.time) -> str:
-    """The job-log section GitLab posts back to chat: exactly `lines`, nothing else."""
+    """The job-log section GitLab posts back to chat: exactly `lines`, nothing else.
+
+    Each line stays one line (`one_line`): a newline, a carriage return or an escape in one
+    (from a title, a file or an argument echoed back) is shown escaped, so that it can
+    neither add a line to the reply nor end the section early with a forged marker.
+    """
     start = int(clock())
-    body = "\n".join(lines)
+    body = "\n".join(one_line(line) for line in lines)
     return f"section_start:{start}:chat_reply\r\033[0K\n{body}\nsection_end:{int(clock())}:chat_reply\r\033[0K"
 
 
@@ -52,7 +57,8 @@ class Chat:
         return plain_url(self.environ.get("CI_JOB_URL"))
 
     def post(self, text: str) -> str | None:
-        """Post `text` to the channel through SLACK_CHATOPS_URL; returns why not, or None."""
+        """Post `text` to the channel through SLACK_CHATOPS_URL, escaped for Slack (nothing
+        in it is a mention or a link) after a mention of the user; returns why not, or None."""
         settings = self.settings
         if settings is None:
             return "settings are unavailable"
@@ -70,7 +76,8 @@ class Chat:
         if channel and not channel.startswith("#") and not re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel):
             channel = f"#{channel}"
         try:
-            slack.post(url, redact(mention + text), channel=channel or None, variable="SLACK_CHATOPS_URL")
+            # The mention is ours; the text, which echoes the command and its results, is shown as it is.
+            slack.post(url, mention + slack.escape(redact(text)), channel=channel or None, variable="SLACK_CHATOPS_URL")
         except SlackError as error:
             say(f"Warning: {error}", "yellow", err=True)
             return str(error)
@@ -102,7 +109,8 @@ def announce_long_run(chat: Chat, minutes: int) -> None:
 def late_reply(chat: Chat, lines: list[str], elapsed: float, minutes: int) -> list[str]:
     """Post the results through Slack, since GitLab no longer will; say so in the reply."""
     where = f"\n{chat.job_url}" if chat.job_url else ""
-    text = f"`{chat.command_line}` finished after {elapsed / 60:.0f} minutes:\n```\n" + "\n".join(lines) + f"\n```{where}"
+    shown = "\n".join(one_line(line) for line in lines)  # as the reply section shows them: one line each
+    text = f"`{chat.command_line}` finished after {elapsed / 60:.0f} minutes:\n```\n{shown}\n```{where}"
     why_not = chat.post(text)
     relation = "past" if elapsed >= minutes * 60 else "at the end of"
     took = f"This run ended {elapsed / 60:.0f} minutes after the command, {relation} GitLab's {minutes}-minute reply window"
