@@ -67,8 +67,9 @@ def escape(text: str) -> str:
 
 
 def tag_message(requester: str, version: str) -> str:
-    """`_Rita Release_ tagged `11.1.0-ee``: who asked for the release, and which version."""
-    return f"_{escape(requester)}_ tagged `{escape(version)}`"
+    """`_Rita Release_ tagged `11.1.0-ee``: who asked for the release, and which version, each
+    on the one line of the message (`one_line`) and escaped for Slack."""
+    return f"_{escape(one_line(requester))}_ tagged `{escape(one_line(version))}`"
 
 
 def notify_tag(url: str, requester: str, version: str) -> None:
@@ -77,12 +78,6 @@ def notify_tag(url: str, requester: str, version: str) -> None:
 
 
 # -- the upstream merge's messages (SPEC §13) -----------------------------------------------
-
-
-def escape(text: str) -> str:
-    """`text` as Slack shows it as it is: `&`, `<` and `>` escaped, so that nothing in it
-    (`<!channel>`, `<@U123>`, a link) is a mention or a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def link(url: str, text: str) -> str:

@@ -45,6 +45,12 @@ def test_tag_message_credits_the_requester_and_names_the_version(slack):
     assert slack.posts == [{"text": "_Rita Release_ tagged `11.1.0-ee`"}]
 
 
+def test_a_requester_whose_name_breaks_the_line_is_credited_on_one_line(slack):
+    slack_api.notify_tag(slack.url, "Rita\n<!channel> Release", "11.1.0-ee")
+
+    assert slack.posts == [{"text": "_Rita\\n&lt;!channel&gt; Release_ tagged `11.1.0-ee`"}]
+
+
 def test_errors_name_the_variable_holding_the_webhook_never_the_url(slack):
     slack.fail(404)
 
