@@ -386,12 +386,7 @@ def commit_literally(
     whatever the files' names (pathspec magic, a leading dash, a line break)."""
     work = scratch / f"literal-{len(list(scratch.glob('literal-*')))}"
     git("clone", "--quiet", "--branch", branch, str(remotes[0].path), str(work), cwd=scratch)
-    for name, text in files.items():
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        (work / name).write_text(text)
-    git("--literal-pathspecs", "add", "--", *files, cwd=work)
-    extra = ([f"--author={author}"] if author else []) + ([f"--date={date}"] if date else [])
-    git("commit", "--quiet", "-m", message, *extra, cwd=work)
+    Work.at(work).commit(message, files, author=author, date=date)
     for remote in remotes:
         git("push", "--quiet", str(remote.path), branch, cwd=work)
     return git("rev-parse", "HEAD", cwd=work).strip()

@@ -98,10 +98,11 @@ class Work:
             file = self.path / name
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(files[name])
+        # File names are names, never patterns: `:!lib`, `*.rb` or `-n` is that file.
         if removed:
-            git("rm", "--quiet", "--", *removed, cwd=self.path)
+            git("--literal-pathspecs", "rm", "--quiet", "--", *removed, cwd=self.path)
         if written:
-            git("add", "--", *written, cwd=self.path)
+            git("--literal-pathspecs", "add", "--", *written, cwd=self.path)
         extra = ([f"--author={author}"] if author else []) + ([f"--date={date}"] if date else [])
         git("commit", "--quiet", "-m", message, *extra, cwd=self.path)
 
