@@ -159,20 +159,11 @@ class QaItem:
     @property
     def line(self) -> str:
         """One checklist line, whatever the title, labels and names hold (`markdown_line`)."""
-        from .templates import markdown_line
+        from .templates import markdown_line, mention
 
         mr = self.merge_request
         labels = " ".join(label_reference(label) for label in mr.labels)
         return f"- [ ] {mention(self.user)} | [{markdown_line(mr.title)}]({mr.web_url})" + (f" {labels}" if labels else "")
-
-
-def mention(user: str) -> str:
-    """`@alice` for a GitLab username; anything else (a name GitLab would not give) as code,
-    on one line, mentioning no one."""
-    from .release_managers import is_username
-    from .templates import inline_code
-
-    return f"@{user}" if is_username(user) and user == user.strip() else inline_code(user)
 
 
 def label_reference(label: str) -> str:
@@ -218,6 +209,8 @@ def format_groups(groups: list[tuple[str, list[QaItem]]]) -> str:
 
 def people_of(items: Iterable[QaItem]) -> str:
     """`@alice @bob`: each checker once, in order."""
+    from .templates import mention
+
     return " ".join(dict.fromkeys(mention(item.user) for item in items))
 
 

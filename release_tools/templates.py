@@ -59,6 +59,14 @@ def inline_code(text: str, limit: int | None = None) -> str:
     return f"{fence}{pad}{shown}{pad}{fence}"
 
 
+def mention(user: str) -> str:
+    """`@alice` for a GitLab username; anything else (a name GitLab would not give, an
+    author's git name) as inline code, on one line, mentioning no one."""
+    from .release_managers import is_username
+
+    return f"@{user}" if is_username(user) and user == user.strip() else inline_code(user)
+
+
 def link_destination(url: str) -> str:
     """An http(s) URL (`CI_JOB_URL`, anyone's to set) as the destination of a Markdown link,
     `[text](here)`: parentheses, brackets, angle brackets, quotes and backslashes

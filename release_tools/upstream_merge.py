@@ -47,8 +47,8 @@ from .git import Repository
 from .output import say, warn
 from .plan import Failure, Plan, Report, Step, Target, execute
 from .refs import RefUpdate, RemoteReads, announce_date, check_identity, push_steps
-from .release_managers import is_username
 from .templates import inline_code, link_destination
+from .templates import mention as username_mention  # this module's `mention` adds --no-mention
 
 #: The CE master lands here, never on a local branch of EE.
 UPSTREAM = "upstream"
@@ -155,9 +155,7 @@ def time_ago(then: datetime.datetime, now: datetime.datetime) -> str:
 def mention(username: str | None, author: str, no_mention: bool) -> str:
     """`@rymai`, or `` `rymai` `` with --no-mention; an unknown author's git name (anyone's
     to choose: `Eve @rymai`) is inline code, which mentions nobody and stays on its line."""
-    if username and not no_mention and is_username(username):
-        return f"@{username}"
-    return inline_code(username or author)
+    return username_mention(username) if username and not no_mention else inline_code(username or author)
 
 
 # -- Slack ----------------------------------------------------------------------------------
